@@ -1,0 +1,46 @@
+import { UsageError } from './errors';
+
+interface Command {
+  summary: string;
+  load: () => Promise<{ run(argv: string[]): Promise<number> }>;
+}
+
+const commands: Record<string, Command> = {
+  summary: { summary: 'print a model’s layers, output shapes and parameter counts', load: () => import('./commands/summary') },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return ['usage: convscope <command> [options]', '', 'commands:', ...lines, '', 'convscope <command> --help for its options'].join('\n');
+}
+
+/** Runs one CLI command; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`convscope: unknown command '${name}' (commands: ${Object.keys(commands).join(', ')})\n`);
+    return 2;
+  }
+  try {
+    const mod = await command.load();
+    return await mod.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError || isUserFacing(err)) {
+      process.stderr.write(`convscope ${name}: ${(err as Error).message}\n`);
+      return 2;
+    }
+    process.stderr.write(`convscope ${name}: internal error: ${(err as Error).stack ?? err}\n`);
+    return 1;
+  }
+}
+
+/** Engine errors meant for users carry `userFacing = true`; their message is the whole story. */
+function isUserFacing(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { userFacing?: unknown }).userFacing === true;
+}
