@@ -1,0 +1,45 @@
+// The model's forward pass layer by layer. Training passes draw dropout masks from explicit seeds
+// (tfjs' Dropout layer uses unseeded Math.random, or one fixed mask when seeded), so a resumed run
+// reproduces every mask.
+import { tf } from '../tf';
+import { layerKind } from '../models/layer-kind';
+import { TrainConfigError } from './errors';
+
+/** The model's layers after its input, checked to form one chain (what the zoo's builder makes). */
+export function chainLayers(model: tf.LayersModel): tf.layers.Layer[] {
+  const layers = model.layers.filter((l) => layerKind(l) !== 'input');
+  layers.forEach((layer, i) => {
+    const nodes = layer.inboundNodes;
+    const parents = nodes.length === 1 ? nodes[0].inboundLayers : [];
+    const expected = i === 0 ? model.layers.find((l) => layerKind(l) === 'input') : layers[i - 1];
+    if (parents.length !== 1 || parents[0] !== expected) {
+      throw new TrainConfigError(`${model.name}: layer ${layer.name} is not fed by the layer before it; training needs a chain of layers`);
+    }
+  });
+  return layers;
+}
+
+export interface ForwardOptions {
+  training: boolean;
+  /** Seed of the dropout mask of the layer at this chain index (training only). */
+  dropoutSeed?: (layerIndex: number) => number;
+  /** Sees every layer's output (inside the caller's tidy scope). */
+  onOutput?: (layer: tf.layers.Layer, index: number, output: tf.Tensor) => void;
+}
+
+export function forward(layers: readonly tf.layers.Layer[], x: tf.Tensor, options: ForwardOptions): tf.Tensor {
+  let out = x;
+  layers.forEach((layer, i) => {
+    if (layerKind(layer) === 'dropout') {
+      const rate = Number(layer.getConfig().rate);
+      if (options.training && rate > 0) {
+        if (!options.dropoutSeed) throw new Error('forward: a training pass through dropout needs dropoutSeed');
+        out = tf.dropout(out, rate, undefined, options.dropoutSeed(i));
+      }
+    } else {
+      out = layer.apply(out, { training: options.training }) as tf.Tensor;
+    }
+    options.onOutput?.(layer, i, out);
+  });
+  return out;
+}
