@@ -53,7 +53,7 @@ function manualGroupedConv(
 
 function layerWith(args: ConstructorParameters<typeof GroupedConv2D>[0], inShape: number[], seed: number) {
   const layer = new GroupedConv2D(args);
-  tf.tidy(() => layer.apply(tf.zeros([1, ...inShape]))); // builds it (and makes it disposable)
+  tf.tidy(() => layer.apply(tf.zeros([1, ...inShape])) as tf.Tensor); // builds it (and makes it disposable)
   const [kShape, bShape] = layer.getWeights().map((w) => w.shape);
   const kernel = values(kShape.reduce((a, b) => a * b, 1), seed);
   const bias = values(bShape[0], seed + 1);
@@ -182,7 +182,7 @@ describe('GroupedConv2D serialization', () => {
     const copy = fromConfig(cls, serialized.config) as GroupedConv2D;
     expect(copy).toBeInstanceOf(GroupedConv2D);
     expect(copy.getConfig()).toEqual(config);
-    tf.tidy(() => copy.apply(tf.zeros([1, 6, 6, 4])));
+    tf.tidy(() => copy.apply(tf.zeros([1, 6, 6, 4])) as tf.Tensor);
     const [kernel, bias] = copy.getWeights();
     expect(kernel.shape).toEqual([5, 5, 2, 8]);
     expect(Array.from(bias.dataSync())).toEqual(new Array(8).fill(1));
