@@ -1,9 +1,9 @@
 // Model folders: model.json (tfjs "layers-model" format) + weights.bin, written atomically, read back
 // through tf.io.fromMemory (pure tfjs has no file:// handler).
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm, stat, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { tf } from '../tf';
+import { writeFileAtomic } from '../train/atomic';
 import { ModelFileError } from './errors';
 import './layers'; // registers GroupedConv2D and LocalResponseNormalization for deserialization
 
@@ -40,8 +40,8 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<Sav
       };
       if (artifacts.trainingConfig) json.trainingConfig = artifacts.trainingConfig;
       if (artifacts.userDefinedMetadata) json.userDefinedMetadata = artifacts.userDefinedMetadata;
-      await writeAtomic(weightsPath, weights);
-      await writeAtomic(modelJsonPath, new TextEncoder().encode(JSON.stringify(json)));
+      await writeFileAtomic(weightsPath, weights);
+      await writeFileAtomic(modelJsonPath, new TextEncoder().encode(JSON.stringify(json)));
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
     }),
   );
@@ -117,21 +117,4 @@ function weightBytes(w: WeightsEntry): number {
   const size = BYTES[dtype];
   if (size === undefined) throw new ModelFileError(`weight ${w.name} has dtype ${dtype}, which this app cannot read`);
   return w.shape.reduce((a, b) => a * b, 1) * size;
-}
-
-async function writeAtomic(file: string, data: Uint8Array): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    const handle = await open(tmp, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }

@@ -1,6 +1,6 @@
 // Model options: their definitions, `key=value` parsing and value checking.
 import { OverrideError } from './errors';
-import type { OptionValue } from './spec';
+import { formatShape, type OptionValue } from './spec';
 
 export type OptionType =
   | { type: 'boolean' }
@@ -78,10 +78,6 @@ export function parseShape(text: string): [number, number, number] | null {
   if (!m) return null;
   const dims = [Number(m[1]), Number(m[2]), Number(m[3])] as [number, number, number];
   return dims.every((d) => d >= 1 && d <= 4096) ? dims : null;
-}
-
-export function formatShape(shape: readonly number[]): string {
-  return shape.join('x');
 }
 
 /** e.g. 'a number in [0, 1)', 'one of glorot, he, paper'. */

@@ -137,7 +137,7 @@ export function inferShapes(spec: ModelSpec): LayerShapeInfo[] {
   }
   if (shape.length !== 1 || shape[0] !== spec.classes) {
     throw new SpecShapeError(
-      `${spec.id}: the last layer outputs ${fmt(shape)}, but the model has ${spec.classes} classes`,
+      `${spec.id}: the last layer outputs ${formatShape(shape)}, but the model has ${spec.classes} classes`,
       spec.layers.at(-1)?.name ?? 'input',
     );
   }
@@ -179,8 +179,8 @@ interface Step {
 function step(layer: LayerSpec, shape: ExampleShape, spec: ModelSpec): Step {
   const fail = (why: string): never => {
     throw new SpecShapeError(
-      `${spec.id}: layer ${layer.name} (${describeLayer(layer)}) cannot take input ${fmt(shape)}: ${why}` +
-        ` (model input ${fmt(spec.input)})`,
+      `${spec.id}: layer ${layer.name} (${describeLayer(layer)}) cannot take input ${formatShape(shape)}: ${why}` +
+        ` (model input ${formatShape(spec.input)})`,
       layer.name,
     );
   };
@@ -246,7 +246,7 @@ function positiveInts(layer: LayerSpec, values: Record<string, number>, fail: (w
 
 function checkInput(spec: ModelSpec): void {
   const ok = spec.input.length === 3 && spec.input.every((d) => Number.isInteger(d) && d >= 1);
-  if (!ok) throw new SpecShapeError(`${spec.id}: input must be height x width x channels in whole numbers >= 1, got ${fmt(spec.input)}`, 'input');
+  if (!ok) throw new SpecShapeError(`${spec.id}: input must be height x width x channels in whole numbers >= 1, got ${formatShape(spec.input)}`, 'input');
   if (!(Number.isInteger(spec.classes) && spec.classes >= 1)) {
     throw new SpecShapeError(`${spec.id}: classes must be a whole number >= 1, got ${spec.classes}`, 'input');
   }
@@ -290,6 +290,6 @@ export function describeLayer(layer: LayerSpec): string {
 }
 
 /** Formats a shape as 55x55x96. */
-export function fmt(shape: readonly number[]): string {
+export function formatShape(shape: readonly number[]): string {
   return shape.join('x');
 }

@@ -65,7 +65,7 @@ export function summarizeSpec(spec: ModelSpec): ModelSummary {
 /** A Keras-like table: one row per layer, then total / trainable / non-trainable counts. */
 export function formatSummary(summary: ModelSummary): string {
   const header = ['Layer (type)', 'Output shape', 'Params'];
-  const rows = summary.layers.map((l) => [`${l.name} (${l.type})`, formatShape(l.outputShape), thousands(l.params)]);
+  const rows = summary.layers.map((l) => [`${l.name} (${l.type})`, kerasShape(l.outputShape), thousands(l.params)]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (cells: string[]) =>
     cells.map((cell, c) => (c === cells.length - 1 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('   ').trimEnd();
@@ -108,7 +108,7 @@ function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-function formatShape(shape: (number | null)[]): string {
+function kerasShape(shape: (number | null)[]): string {
   return `(${shape.map((d) => (d === null ? 'None' : String(d))).join(', ')})`;
 }
 

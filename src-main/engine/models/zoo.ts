@@ -169,6 +169,30 @@ function inputOf(o: Resolved): [number, number, number] {
   return parseShape(o.input as string)!;
 }
 
+/**
+ * The layout both AlexNets share; they differ in how padding is written (the paper's pad 2/1 equals
+ * Keras' 'same' here), in grouping and in pooling. Options add LRN, BN and dropout.
+ */
+function alexnetLayers(o: Resolved, v: { padding: (paperPad: number) => Padding; groups: number; pools: readonly [boolean, boolean, boolean] }): LayerSpec[] {
+  const lrn = o.lrn as boolean;
+  // Every conv width a multiple of the group count, so grouped layers can split their inputs and outputs.
+  const c = (n: number, filters: number, kernel: number, stride: number, pad: number, grouped: boolean, paperBiasOne: boolean) =>
+    conv(o, `conv${n}`, { filters, kernel, stride, padding: v.padding(pad), groups: grouped ? v.groups : 1, multiple: v.groups, paperBiasOne });
+  return [
+    ...convBlock(o, 1, c(1, 96, 11, 4, 0, false, false), { lrn, pool: v.pools[0] }),
+    ...convBlock(o, 2, c(2, 256, 5, 1, 2, true, true), { lrn, pool: v.pools[1] }),
+    ...convBlock(o, 3, c(3, 384, 3, 1, 1, false, false), {}),
+    ...convBlock(o, 4, c(4, 384, 3, 1, 1, true, true), {}),
+    ...convBlock(o, 5, c(5, 256, 3, 1, 1, true, true), { pool: v.pools[2] }),
+    { kind: 'flatten', name: 'flatten' },
+    hiddenDense(o, 'fc6', 4096, true),
+    ...dropout(o, 'drop6'),
+    hiddenDense(o, 'fc7', 4096, true),
+    ...dropout(o, 'drop7'),
+    outputDense(o, 'fc8'),
+  ];
+}
+
 // ---- the models ----
 
 const lenet5: ZooModel = {
@@ -223,28 +247,9 @@ const alexnet: ZooModel = {
     opt.init(['glorot', 'he', 'paper']),
   ],
   make(o) {
-    const groups = o.grouped ? 2 : 1;
-    // Every conv width a multiple of the group count, so grouped layers can split their inputs and outputs.
-    const c = (filters: number, kernel: number, stride: number, padding: Padding, grouped: boolean, paperBiasOne: boolean) =>
-      ({ filters, kernel, stride, padding, groups: grouped ? groups : 1, multiple: groups, paperBiasOne });
     const overlap = o.overlap as boolean;
-    return {
-      input: inputOf(o),
-      classes: o.classes as number,
-      layers: [
-        ...convBlock(o, 1, conv(o, 'conv1', c(96, 11, 4, 0, false, false)), { lrn: o.lrn as boolean, pool: overlap }),
-        ...convBlock(o, 2, conv(o, 'conv2', c(256, 5, 1, 2, true, true)), { lrn: o.lrn as boolean, pool: overlap }),
-        ...convBlock(o, 3, conv(o, 'conv3', c(384, 3, 1, 1, false, false)), {}),
-        ...convBlock(o, 4, conv(o, 'conv4', c(384, 3, 1, 1, true, true)), {}),
-        ...convBlock(o, 5, conv(o, 'conv5', c(256, 3, 1, 1, true, true)), { pool: overlap }),
-        { kind: 'flatten', name: 'flatten' },
-        hiddenDense(o, 'fc6', 4096, true),
-        ...dropout(o, 'drop6'),
-        hiddenDense(o, 'fc7', 4096, true),
-        ...dropout(o, 'drop7'),
-        outputDense(o, 'fc8'),
-      ],
-    };
+    const layers = alexnetLayers(o, { padding: (pad) => pad, groups: o.grouped ? 2 : 1, pools: [overlap, overlap, overlap] });
+    return { input: inputOf(o), classes: o.classes as number, layers };
   },
 };
 
@@ -266,23 +271,8 @@ const alexnetBlog: ZooModel = {
   ],
   make(o) {
     const pools: [boolean, boolean, boolean] = o.overlap === null ? [true, true, false] : [o.overlap as boolean, o.overlap as boolean, o.overlap as boolean];
-    return {
-      input: inputOf(o),
-      classes: o.classes as number,
-      layers: [
-        ...convBlock(o, 1, conv(o, 'conv1', { filters: 96, kernel: 11, stride: 4, padding: 'valid' }), { lrn: o.lrn as boolean, pool: pools[0] }),
-        ...convBlock(o, 2, conv(o, 'conv2', { filters: 256, kernel: 5, stride: 1, padding: 'same', paperBiasOne: true }), { lrn: o.lrn as boolean, pool: pools[1] }),
-        ...convBlock(o, 3, conv(o, 'conv3', { filters: 384, kernel: 3, stride: 1, padding: 'same' }), {}),
-        ...convBlock(o, 4, conv(o, 'conv4', { filters: 384, kernel: 3, stride: 1, padding: 'same', paperBiasOne: true }), {}),
-        ...convBlock(o, 5, conv(o, 'conv5', { filters: 256, kernel: 3, stride: 1, padding: 'same', paperBiasOne: true }), { pool: pools[2] }),
-        { kind: 'flatten', name: 'flatten' },
-        hiddenDense(o, 'fc6', 4096, true),
-        ...dropout(o, 'drop6'),
-        hiddenDense(o, 'fc7', 4096, true),
-        ...dropout(o, 'drop7'),
-        outputDense(o, 'fc8'),
-      ],
-    };
+    const layers = alexnetLayers(o, { padding: (pad) => (pad === 0 ? 'valid' : 'same'), groups: 1, pools });
+    return { input: inputOf(o), classes: o.classes as number, layers };
   },
 };
 

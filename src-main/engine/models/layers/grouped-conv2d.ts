@@ -5,8 +5,7 @@ import { convOutputSize, type Activation, type Padding } from '../spec';
 import { applyActivation } from './activation';
 import { serializeInitializer, toInitializer, type Initializer, type SerializedInitializer } from './initializer-config';
 
-type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
-type Shape = (number | null)[];
+import type { LayerArgs, Shape } from './layer-types';
 
 export interface GroupedConv2DArgs extends LayerArgs {
   filters: number;

@@ -5,8 +5,7 @@
 //   Caffe: b_i = a_i / (k + (alpha/n) * sum_{window of local_size n} a_j^2)^beta -> r = (n-1)/2, alpha/n
 import { tf } from '../../tf';
 
-type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
-type Shape = (number | null)[];
+import type { LayerArgs, Shape } from './layer-types';
 
 export interface LrnParams {
   depthRadius: number;
