@@ -226,6 +226,7 @@ describe('errors', () => {
     expect(() => parseOverrides(['width'])).toThrow("expected key=value, got 'width'");
     expect(() => parseOverrides(['=3'])).toThrow(/missing key/);
     expect(() => parseOverrides(['width='])).toThrow(/missing value/);
+    expect(() => parseOverrides(['__proto__=1'])).toThrow("'__proto__' is not an option name (in '__proto__=1')");
     expect(() => parseOverrides(['width=1', 'width=2'])).toThrow("option 'width' is given twice");
     expect(getModelSpec('alexnet', parseOverrides(['width=0.5', 'input=113x113x3', 'lrn=false'])).options).toMatchObject({ width: 0.5, lrn: false });
   });

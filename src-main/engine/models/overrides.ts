@@ -29,6 +29,7 @@ export function parseOverrides(args: readonly string[]): Record<string, string> 
     const key = arg.slice(0, eq).trim();
     const value = arg.slice(eq + 1).trim();
     if (!key) throw new OverrideError(`missing key before '=' in '${arg}'`);
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(key)) throw new OverrideError(`'${key}' is not an option name (in '${arg}')`);
     if (!value) throw new OverrideError(`missing value after '=' in '${arg}'`);
     if (Object.hasOwn(out, key)) throw new OverrideError(`option '${key}' is given twice`);
     out[key] = value;
