@@ -50,7 +50,7 @@ describe('Adam', () => {
     const opt = createOptimizer({ kind: 'adam', lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0 });
     const ref = tf.train.adam(0.01, 0.9, 0.999, 1e-7);
     for (let i = 0; i < 5; i++) {
-      const loss = () => tf.sum(tf.square(tf.sub(ours.variable, tf.tensor1d([1, 2, 3]))));
+      const loss = () => tf.sum(tf.square(tf.sub(ours.variable, tf.tensor1d([1, 2, 3])))) as tf.Scalar;
       const { grads } = tf.variableGrads(loss, [ours.variable]);
       opt.apply([ours], [grads[ours.variable.name]], 0.01);
       tf.dispose(grads);
