@@ -1,0 +1,150 @@
+// Gradient views of one prediction: vanilla saliency (Simonyan et al. 2014) and Grad-CAM (Selvaraju et al.
+// 2017). The class score is the pre-softmax logit where the output layer makes it reachable (a Dense or
+// Activation softmax layer), else the probability.
+import { tf } from '../tf';
+import { layerActivation, layerKind } from '../models/layer-kind';
+import { ClassChoiceError, LayerChoiceError } from './errors';
+import { downstreamOf, layerOutput, modelGraph, outputStep, runGraph, type ModelGraph, type Values } from './graph';
+
+export type ScoreKind = 'logit' | 'probability';
+
+export interface Heatmap {
+  width: number;
+  height: number;
+  /** height x width, row-major. */
+  values: Float32Array;
+}
+
+export interface SaliencyResult extends Heatmap {
+  classIndex: number;
+  score: ScoreKind;
+}
+
+export interface GradCamResult extends Heatmap {
+  layer: string;
+  classIndex: number;
+  score: ScoreKind;
+  /** The map resized (bilinear) to the input's height and width, for overlays. */
+  upsampled: Heatmap;
+}
+
+export interface GradientOptions {
+  /** Default: the top prediction. */
+  classIndex?: number;
+}
+
+/** How the class score is read off the model's output layer. */
+export function scoreKind(model: tf.LayersModel): ScoreKind {
+  const step = outputStep(modelGraph(model));
+  if (layerActivation(step.layer) !== 'softmax') return 'logit';
+  const cls = step.layer.getClassName();
+  if (cls === 'Activation' || cls === 'Softmax') return 'logit';
+  if (cls === 'Dense' && step.inputs[0].shape.length === 2) return 'logit';
+  return 'probability';
+}
+
+/** [1, classes] scores from the values of a finished graph run (inside tf.tidy). */
+function scores(graph: ModelGraph, values: Values, kind: ScoreKind): tf.Tensor {
+  const step = outputStep(graph);
+  const output = values.get(graph.output.id)!;
+  if (kind === 'probability' || layerActivation(step.layer) !== 'softmax') return output;
+  const input = values.get(step.inputs[0].id)!;
+  if (step.layer.getClassName() !== 'Dense') return input; // Activation / Softmax layer: its input is the logits
+  const [kernel, bias] = step.layer.weights.map((w) => w.read());
+  const logits = tf.matMul(input as tf.Tensor2D, kernel as tf.Tensor2D);
+  return bias ? tf.add(logits, bias) : logits;
+}
+
+function checkClass(index: number, classes: number): number {
+  if (!(Number.isInteger(index) && index >= 0 && index < classes)) {
+    throw new ClassChoiceError(`class ${index} is not an output of this model (it has classes 0 to ${classes - 1})`);
+  }
+  return index;
+}
+
+/** The score of `classIndex` (or of the top class, chosen from this same pass) as a scalar. */
+function classScore(graph: ModelGraph, values: Values, kind: ScoreKind, classIndex: number | undefined, chosen: (c: number) => void): tf.Scalar {
+  const s = scores(graph, values, kind);
+  const classes = s.shape[s.shape.length - 1]!;
+  const c = classIndex === undefined ? tf.argMax(tf.reshape(values.get(graph.output.id)!, [-1])).dataSync()[0] : checkClass(classIndex, classes);
+  chosen(c);
+  return tf.reshape(tf.slice(tf.reshape(s, [-1]), [c], [1]), []) as tf.Scalar;
+}
+
+/** |d score / d input|, the maximum over the input's channels: one value per input pixel. */
+export async function saliency(model: tf.LayersModel, x: tf.Tensor4D, options: GradientOptions = {}): Promise<SaliencyResult> {
+  const graph = modelGraph(model);
+  const kind = scoreKind(model);
+  let classIndex = -1;
+  const map = tf.tidy(() => {
+    const grad = tf.grad((input: tf.Tensor) => {
+      const values = runGraph(graph, new Map([[graph.input.id, input]]));
+      return classScore(graph, values, kind, options.classIndex, (c) => (classIndex = c));
+    })(x);
+    return tf.max(tf.abs(grad), -1).squeeze([0]);
+  });
+  const [height, width] = map.shape;
+  const values = (await map.data()) as Float32Array;
+  map.dispose();
+  return { width, height, values, classIndex, score: kind };
+}
+
+/** The layers Grad-CAM can use: those with a [h, w, c] output, in order; the default is the last conv. */
+export function spatialLayers(model: tf.LayersModel): { name: string; className: string }[] {
+  return modelGraph(model)
+    .steps.filter((s) => s.outputs.length === 1 && s.outputs[0].shape.length === 4)
+    .map((s) => ({ name: s.layer.name, className: s.layer.getClassName() }));
+}
+
+function defaultCamLayer(graph: ModelGraph): string {
+  const convs = graph.steps.filter((s) => s.outputs[0]?.shape.length === 4 && layerKind(s.layer) === 'conv');
+  const last = convs.at(-1);
+  if (!last) throw new LayerChoiceError('Grad-CAM needs a convolutional layer, and this model has none');
+  return last.layer.name;
+}
+
+/**
+ * Grad-CAM: ReLU(sum_k alpha_k A_k) with A the chosen layer's output and alpha_k the spatial mean of
+ * d score / d A_k. Default layer: the last convolution.
+ */
+export async function gradCam(model: tf.LayersModel, x: tf.Tensor4D, options: GradientOptions & { layer?: string } = {}): Promise<GradCamResult> {
+  const graph = modelGraph(model);
+  const kind = scoreKind(model);
+  const layerName = options.layer ?? defaultCamLayer(graph);
+  const target = layerOutput(graph, layerName);
+  if (!target) throw new LayerChoiceError(`the model has no layer '${layerName}' (layers: ${graph.steps.map((s) => s.layer.name).join(', ')})`);
+  if (target.tensor.shape.length !== 4) {
+    throw new LayerChoiceError(`Grad-CAM needs a layer with a height x width x channels output; ${layerName} outputs ${target.tensor.shape.slice(1).join('x')}`);
+  }
+  const down = downstreamOf(graph, target.tensor);
+  let classIndex = -1;
+  const [cam, upsampled] = tf.tidy(() => {
+    const first = runGraph(graph, new Map([[graph.input.id, x as tf.Tensor]]));
+    // The default class comes from the plain forward pass, then the backward pass starts at the layer.
+    const c = options.classIndex ?? tf.argMax(tf.reshape(first.get(graph.output.id)!, [-1])).dataSync()[0];
+    const fixed: Values = new Map([...first].filter(([id]) => !down.has(id)));
+    const a = first.get(target.tensor.id)!;
+    const grads = tf.grad((activation: tf.Tensor) => {
+      const values = runGraph(graph, new Map([...fixed, [target.tensor.id, activation]]));
+      return classScore(graph, values, kind, c, (chosen) => (classIndex = chosen));
+    })(a);
+    const alpha = tf.mean(grads, [0, 1, 2]); // [channels]
+    const map = tf.relu(tf.sum(tf.mul(a, alpha), -1)) as tf.Tensor3D; // [1, h, w]
+    const [, height, width] = x.shape;
+    const big = tf.image.resizeBilinear(tf.expandDims(map, -1) as tf.Tensor4D, [height, width], false, true);
+    return [tf.squeeze(map, [0]), tf.squeeze(big, [0, 3])];
+  });
+  const [h, w] = cam.shape;
+  const [H, W] = upsampled.shape;
+  const [camValues, bigValues] = (await Promise.all([cam.data(), upsampled.data()])) as Float32Array[];
+  tf.dispose([cam, upsampled]);
+  return {
+    layer: layerName,
+    classIndex,
+    score: kind,
+    width: w,
+    height: h,
+    values: camValues,
+    upsampled: { width: W, height: H, values: bigValues },
+  };
+}
