@@ -1,0 +1,6 @@
+export { initBackend, parseBackendChoice, type InitBackendOptions } from './select';
+export { describeBackend } from './describe';
+export { BackendUnavailableError, InvalidBackendChoiceError } from './backend-errors';
+export { registerWasmTrainingKernels, type WasmKernelChange } from './wasm-kernels/register';
+export { BACKEND_KINDS, type BackendChoice, type BackendKind, type BackendReport, type SkippedBackend } from './types';
+export type { ProbeDeps, ExecResult } from './probe-deps';
