@@ -1,0 +1,196 @@
+// Decodes any image sharp can read (PNG, JPEG, WebP, GIF's first frame, TIFF, ...) into HWC uint8
+// pixels of a chosen size and channel count: EXIF orientation applied, alpha flattened, CMYK / 16-bit /
+// palette / grey turned into 8-bit sRGB or grey. Every failure is an ImageDecodeError with a code.
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { ConvscopeError } from '../errors';
+
+export type ImageDecodeErrorCode = 'empty-file' | 'not-an-image' | 'corrupt-image' | 'too-many-pixels' | 'unreadable-file';
+
+export class ImageDecodeError extends ConvscopeError {
+  declare readonly code: ImageDecodeErrorCode;
+  constructor(
+    message: string,
+    code: ImageDecodeErrorCode,
+    /** The file name, or the caller's name for a buffer ('image' when none). */
+    readonly source: string,
+  ) {
+    super(message, code);
+    this.name = 'ImageDecodeError';
+  }
+}
+
+export type ImageInput = Uint8Array | string;
+
+/**
+ * Images over this many pixels are refused from their header, before any pixel is decoded. 100 MP is above
+ * any phone or camera photo in ordinary use; a decompression bomb claims far more.
+ */
+export const DEFAULT_MAX_INPUT_PIXELS = 100_000_000;
+
+export interface ImageInfo {
+  /** sharp's decoder name: 'jpeg', 'png', 'webp', 'gif', 'tiff', ... */
+  format: string;
+  /** Size as displayed, i.e. after the EXIF orientation. */
+  width: number;
+  height: number;
+  /** Bands in the file: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA or CMYK. */
+  channels: number;
+  /** sharp's colour space name: 'srgb', 'b-w', 'cmyk', 'rgb16', 'grey16', ... */
+  space: string;
+  hasAlpha: boolean;
+  /** EXIF orientation tag (1 when absent). */
+  orientation: number;
+}
+
+export interface ReadOptions {
+  /** Name used in error messages for a buffer input (a file input is named by its path). */
+  name?: string;
+  maxInputPixels?: number;
+}
+
+export interface DecodeOptions extends ReadOptions {
+  channels: 1 | 3;
+  /** Output size; leave both out to keep the (oriented) original size. */
+  width?: number;
+  height?: number;
+  /** 'cover-center' (default): scale so the image covers width x height, crop the centre. 'stretch': ignore aspect ratio. */
+  fit?: 'cover-center' | 'stretch';
+  /** What transparent pixels become. White (default) keeps dark drawings on transparent backgrounds visible. */
+  background?: 'white' | 'black';
+}
+
+export interface DecodedImage {
+  /** HWC, row-major, uint8. */
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  original: ImageInfo;
+}
+
+function sourceName(input: ImageInput, options: ReadOptions): string {
+  return typeof input === 'string' ? path.basename(input) : (options.name ?? 'image');
+}
+
+function describeFailure(err: unknown, source: string): ImageDecodeError {
+  if (err instanceof ImageDecodeError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (/unsupported image format/i.test(message)) {
+    return new ImageDecodeError(`${source}: not a recognised image format`, 'not-an-image', source);
+  }
+  if (/input file is missing|ENOENT|EACCES|EISDIR/i.test(message)) {
+    return new ImageDecodeError(`${source}: cannot read the file (${message})`, 'unreadable-file', source);
+  }
+  if (/Buffer is empty/i.test(message)) return new ImageDecodeError(`${source}: empty file`, 'empty-file', source);
+  return new ImageDecodeError(`${source}: corrupt or truncated image (${message})`, 'corrupt-image', source);
+}
+
+async function checkNotEmpty(input: ImageInput, source: string): Promise<void> {
+  let size: number;
+  if (typeof input === 'string') {
+    try {
+      const info = await stat(input);
+      if (!info.isFile()) throw new Error('not a regular file');
+      size = info.size;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new ImageDecodeError(`${source}: cannot read the file (${message})`, 'unreadable-file', source);
+    }
+  } else {
+    size = input.byteLength;
+  }
+  if (size === 0) throw new ImageDecodeError(`${source}: empty file`, 'empty-file', source);
+}
+
+function toSharpInput(input: ImageInput): Buffer | string {
+  if (typeof input === 'string' || Buffer.isBuffer(input)) return input;
+  return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+}
+
+/** Reads the header only: format, size, colour mode. Refuses empty, non-image and over-limit inputs. */
+export async function readImageInfo(input: ImageInput, options: ReadOptions = {}): Promise<ImageInfo> {
+  const source = sourceName(input, options);
+  const limit = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
+  await checkNotEmpty(input, source);
+  let meta: Metadata;
+  try {
+    // No pixel limit here: this reads the header so that the limit can be reported with the real size.
+    meta = await sharp(toSharpInput(input), { limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw describeFailure(err, source);
+  }
+  if (!(meta.width > 0 && meta.height > 0)) {
+    throw new ImageDecodeError(`${source}: corrupt image (no size in its header)`, 'corrupt-image', source);
+  }
+  const pixels = meta.width * meta.height;
+  if (pixels > limit) {
+    throw new ImageDecodeError(
+      `${source}: image is ${meta.width}x${meta.height} (${pixels.toLocaleString('en-US')} pixels), over the limit of ${limit.toLocaleString('en-US')} pixels`,
+      'too-many-pixels',
+      source,
+    );
+  }
+  return {
+    format: meta.format,
+    width: meta.autoOrient.width,
+    height: meta.autoOrient.height,
+    channels: meta.channels,
+    space: meta.space,
+    hasAlpha: meta.hasAlpha,
+    orientation: meta.orientation ?? 1,
+  };
+}
+
+function checkSize(options: DecodeOptions): void {
+  const { width, height } = options;
+  if ((width === undefined) !== (height === undefined)) throw new Error('decodeImage: give both width and height, or neither');
+  for (const v of [width, height]) {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new Error(`decodeImage: width and height must be whole numbers >= 1, got ${width}x${height}`);
+  }
+  if (options.channels !== 1 && options.channels !== 3) throw new Error(`decodeImage: channels must be 1 or 3, got ${String(options.channels)}`);
+}
+
+export async function decodeImage(input: ImageInput, options: DecodeOptions): Promise<DecodedImage> {
+  checkSize(options);
+  const original = await readImageInfo(input, options);
+  const source = sourceName(input, options);
+  const limit = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
+  // failOn 'error': refuse truncated or broken pixel data but accept files that only raise warnings
+  // (extraneous bytes, odd markers), which are common in real photo collections.
+  let pipeline = sharp(toSharpInput(input), { limitInputPixels: limit, failOn: 'error', autoOrient: true, pages: 1 })
+    .flatten({ background: options.background === 'black' ? '#000000' : '#ffffff' })
+    .toColourspace(options.channels === 1 ? 'b-w' : 'srgb');
+  if (options.width !== undefined && options.height !== undefined) {
+    pipeline =
+      options.fit === 'stretch'
+        ? pipeline.resize(options.width, options.height, { fit: 'fill' })
+        : pipeline.resize(options.width, options.height, { fit: 'cover', position: 'centre' });
+  }
+  let out: { data: Buffer; info: OutputInfo };
+  try {
+    out = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw describeFailure(err, source);
+  }
+  if (out.info.channels !== options.channels) {
+    throw new Error(`decodeImage: ${source} came out with ${out.info.channels} channels instead of ${options.channels}`);
+  }
+  return {
+    data: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength),
+    width: out.info.width,
+    height: out.info.height,
+    channels: options.channels,
+    original,
+  };
+}
+
+/** The paper's preprocessing: scale the shorter side to `size`, then take the central size x size square. */
+export function resizeShorterAndCenterCrop(
+  input: ImageInput,
+  size: number,
+  options: Omit<DecodeOptions, 'width' | 'height' | 'fit'> = { channels: 3 },
+): Promise<DecodedImage> {
+  return decodeImage(input, { ...options, width: size, height: size, fit: 'cover-center' });
+}
