@@ -1,0 +1,126 @@
+// initBackend end to end. The native packages cannot be installed here: a stand-in loader registers
+// a 'tensorflow' backend (a second instance of the JavaScript backend) the way tfjs-node does.
+// wasm and cpu are real. Each test imports the backend module afresh (it remembers what it loaded).
+import { describe, it, expect, vi, beforeEach } from 'vitest';
+import { tf } from '../../src-main/engine/tf';
+import { TFJS_NODE, TFJS_NODE_GPU } from '../../src-main/engine/backend/native-probe';
+import { fakeDeps, LDCONFIG_CUDA11, probeSays, SMI_H100, TF_GPU_LOG, type FakeMachine } from './backend-fakes';
+
+type BackendModule = typeof import('../../src-main/engine/backend');
+let backend: BackendModule;
+
+beforeEach(async () => {
+  vi.resetModules();
+  backend = await import('../../src-main/engine/backend');
+});
+
+/** Stands in for requiring tfjs-node(-gpu): registers and selects 'tensorflow'. */
+function fakeNativeLoader(usesGpu: boolean) {
+  const loaded: string[] = [];
+  const load = (pkg: string) => {
+    loaded.push(pkg);
+    if (!tf.findBackend('tensorflow')) {
+      const Cpu = tf.findBackend('cpu')!.constructor as new () => tf.KernelBackend;
+      tf.registerBackend('tensorflow', () => new Cpu());
+    }
+    tf.setBackend('tensorflow');
+    (tf.findBackend('tensorflow') as unknown as { isUsingGpuDevice: boolean }).isUsingGpuDevice = usesGpu;
+  };
+  return { load, loaded };
+}
+
+const GPU_MACHINE: FakeMachine = {
+  packages: { [TFJS_NODE_GPU]: '4.22.0', [TFJS_NODE]: '4.22.0' },
+  nvidiaSmi: SMI_H100,
+  ldconfig: LDCONFIG_CUDA11,
+  probeChild: probeSays({ ok: true, isUsingGpuDevice: true, tensorflow: '2.9.1' }, TF_GPU_LOG),
+};
+
+describe('initBackend with native packages (stand-ins)', () => {
+  it("auto picks 'gpu' when the probe child saw TensorFlow create a GPU device", async () => {
+    const native = fakeNativeLoader(true);
+    const report = await backend.initBackend('auto', { deps: fakeDeps(GPU_MACHINE), loadNative: native.load });
+    expect(report).toMatchObject({
+      requested: 'auto', chosen: 'gpu', tfBackend: 'tensorflow', skipped: [],
+      nativePackage: TFJS_NODE_GPU, gpuDevice: 'GPU:0 (NVIDIA H100 80GB HBM3)',
+      versions: { 'tfjs-node-gpu': '4.22.0', tensorflow: '2.9.1', tfjs: tf.version.tfjs, node: process.versions.node },
+    });
+    expect(native.loaded).toEqual([TFJS_NODE_GPU]);
+    expect(backend.describeBackend(report)).toMatch(/^Backend: gpu, .*device GPU:0 \(NVIDIA H100 80GB HBM3\)/);
+  });
+
+  it("auto falls to 'node' without CUDA 11 and never loads the GPU build", async () => {
+    const native = fakeNativeLoader(false);
+    const report = await backend.initBackend(undefined, { deps: fakeDeps({ ...GPU_MACHINE, ldconfig: '' }), loadNative: native.load });
+    expect(report.chosen).toBe('node');
+    expect(report.nativePackage).toBe(TFJS_NODE);
+    expect(report.skipped).toEqual([{ backend: 'gpu', reason: 'no CUDA 11 libraries found (libcudart.so.11.0, libcudnn.so.8)' }]);
+    expect(native.loaded).toEqual([TFJS_NODE]);
+    expect(backend.describeBackend(report)).toContain('skipped gpu: no CUDA 11 libraries found (libcudart.so.11.0, libcudnn.so.8)');
+  });
+
+  it("'node' uses the GPU build on the CPU when tfjs-node is not installed", async () => {
+    const native = fakeNativeLoader(false);
+    const deps = fakeDeps({ packages: { [TFJS_NODE_GPU]: '4.22.0' } });
+    const report = await backend.initBackend('node', { deps, loadNative: native.load });
+    expect(report).toMatchObject({ chosen: 'node', nativePackage: TFJS_NODE_GPU, tfBackend: 'tensorflow' });
+    expect(report.gpuDevice).toBeUndefined();
+    expect(backend.describeBackend(report)).toContain('GPU build running on the CPU');
+  });
+
+  it('an explicit gpu that cannot run is an error naming the reason, and loads nothing', async () => {
+    const native = fakeNativeLoader(true);
+    const deps = fakeDeps({ ...GPU_MACHINE, nvidiaSmi: undefined });
+    const err = await backend.initBackend('gpu', { deps, loadNative: native.load }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(backend.BackendUnavailableError);
+    expect((err as Error).message).toBe(
+      "The 'gpu' backend was requested but cannot be used: no GPU device (no /dev/nvidia0, nvidia-smi not found)",
+    );
+    expect(native.loaded).toEqual([]);
+  });
+
+  it('a native load error is skipped with its message under auto, and fatal when asked for', async () => {
+    const failing = () => {
+      throw new Error('libtensorflow.so.2: cannot open shared object file');
+    };
+    const deps = fakeDeps({ packages: { [TFJS_NODE]: '4.22.0' } });
+    const report = await backend.initBackend('auto', { deps, loadNative: failing });
+    expect(report.chosen).toBe('wasm');
+    expect(report.skipped).toEqual([
+      { backend: 'gpu', reason: 'not installed (@tensorflow/tfjs-node-gpu is not in node_modules)' },
+      { backend: 'node', reason: 'load error: libtensorflow.so.2: cannot open shared object file' },
+    ]);
+    await expect(backend.initBackend('node', { deps, loadNative: failing })).rejects.toThrow(
+      "The 'node' backend was requested but cannot be used: load error: libtensorflow.so.2: cannot open shared object file",
+    );
+  });
+});
+
+describe('initBackend for real on this machine (no native packages)', () => {
+  it('auto chooses wasm, says why gpu and node were skipped, and registers the training kernels', async () => {
+    const report = await backend.initBackend('auto', { deps: fakeDeps() });
+    expect(report).toMatchObject({ requested: 'auto', chosen: 'wasm', tfBackend: 'wasm', simd: true, threads: 1 });
+    expect(report.skipped.map((s) => s.backend)).toEqual(['gpu', 'node']);
+    expect(report.skipped[0].reason).toBe('not installed (@tensorflow/tfjs-node-gpu is not in node_modules)');
+    expect(report.versions['tfjs-backend-wasm']).toBe(tf.version.tfjs);
+    expect(report.wasmKernels?.map((k) => k.kernel)).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad']);
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+    const text = backend.describeBackend(report);
+    expect(text.split('\n')).toHaveLength(3);
+    expect(text).toMatch(/^Backend: wasm, WebAssembly \(XNNPACK\) \(auto; SIMD on, 1 thread, 4 training kernels/);
+  });
+
+  it('reads CONVSCOPE_BACKEND when no choice is given, and rejects a bad value', async () => {
+    const report = await backend.initBackend(undefined, { deps: fakeDeps({ env: { CONVSCOPE_BACKEND: 'cpu' } }) });
+    expect(report).toMatchObject({ requested: 'cpu', chosen: 'cpu', tfBackend: 'cpu', skipped: [] });
+    await expect(backend.initBackend(undefined, { deps: fakeDeps({ env: { CONVSCOPE_BACKEND: 'cuda' } }) })).rejects.toThrow(
+      "CONVSCOPE_BACKEND must be one of auto, gpu, node, wasm, cpu; got 'cuda'",
+    );
+    await expect(backend.initBackend('tpu', { deps: fakeDeps() })).rejects.toBeInstanceOf(backend.InvalidBackendChoiceError);
+  });
+
+  it('an explicit wasm works and an explicit node without the package is an error', async () => {
+    expect((await backend.initBackend('wasm', { deps: fakeDeps() })).tfBackend).toBe('wasm');
+    await expect(backend.initBackend('node', { deps: fakeDeps() })).rejects.toThrow(/^The 'node' backend was requested but cannot be used: not installed/);
+  });
+});
