@@ -1,0 +1,349 @@
+// The wasm kernels ConvScope registers, checked against the cpu backend's kernels on the same data.
+// Tolerance: max |wasm - cpu| / max(max |cpu|, 1e-6) <= 1e-4 for every output (a relative error
+// measured against the largest magnitude, so near-zero elements do not dominate).
+// tfjs backends are process-global: this file switches with tf.setBackend and awaits tf.ready.
+import { describe, it, expect, vi, beforeAll, afterEach } from 'vitest';
+import '@tensorflow/tfjs-backend-wasm';
+import { tf } from '../../src-main/engine/tf';
+import { registerWasmTrainingKernels } from '../../src-main/engine/backend/wasm-kernels/register';
+
+const TOL = 1e-4;
+type Attrs = Record<string, unknown>;
+type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
+
+/** Deterministic values in [-scale, scale) (mulberry32). */
+function values(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+function relativeError(actual: Float32Array | Int32Array, expected: Float32Array | Int32Array): number {
+  expect(actual.length).toBe(expected.length);
+  let diff = 0;
+  let top = 1e-6;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    top = Math.max(top, Math.abs(expected[i]));
+  }
+  return diff / top;
+}
+
+async function use(name: 'wasm' | 'cpu') {
+  await tf.setBackend(name);
+  await tf.ready();
+}
+
+/** Runs one kernel on `backend` with inputs made from the same arrays; returns its output values. */
+async function runKernelOn(name: string, backend: 'wasm' | 'cpu', inputs: Record<string, [Float32Array, number[]]>, attrs: Attrs) {
+  await use(backend);
+  return tf.tidy(() => {
+    const ts = Object.fromEntries(Object.entries(inputs).map(([k, [v, s]]) => [k, tf.tensor(v, s)]));
+    const out = tf.engine().runKernel(name, ts, attrs as tf.NamedAttrMap) as tf.Tensor;
+    return { values: out.dataSync() as Float32Array, shape: out.shape };
+  });
+}
+
+async function expectKernelMatchesCpu(name: string, inputs: Record<string, [Float32Array, number[]]>, attrs: Attrs) {
+  const wasm = await runKernelOn(name, 'wasm', inputs, attrs);
+  const cpu = await runKernelOn(name, 'cpu', inputs, attrs);
+  expect(wasm.shape).toEqual(cpu.shape);
+  expect(relativeError(wasm.values, cpu.values)).toBeLessThanOrEqual(TOL);
+}
+
+let wasmBackend: tf.KernelBackend;
+let cpuBackend: tf.KernelBackend;
+
+beforeAll(async () => {
+  await use('wasm');
+  registerWasmTrainingKernels();
+  wasmBackend = tf.findBackend('wasm')!;
+  cpuBackend = tf.findBackend('cpu')!;
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+type ConvCase = { name: string; x: number[]; f: number[]; strides: number | [number, number]; pad: Pad };
+const CONV_CASES: ConvCase[] = [
+  { name: 'LeNet conv1 5x5 valid', x: [4, 28, 28, 1], f: [5, 5, 1, 6], strides: 1, pad: 'valid' },
+  { name: 'LeNet conv2 5x5 valid', x: [4, 12, 12, 6], f: [5, 5, 6, 16], strides: 1, pad: 'valid' },
+  { name: 'AlexNet conv1 11x11 stride 4 valid (exact fit)', x: [2, 35, 35, 3], f: [11, 11, 3, 8], strides: 4, pad: 'valid' },
+  { name: '11x11 stride 4 valid with unused rows (224-style)', x: [2, 32, 32, 3], f: [11, 11, 3, 4], strides: 4, pad: 'valid' },
+  { name: '5x5 stride 1 same', x: [2, 8, 8, 4], f: [5, 5, 4, 6], strides: 1, pad: 'same' },
+  { name: '5x5 pad 2 (AlexNet conv2)', x: [2, 9, 9, 4], f: [5, 5, 4, 6], strides: 1, pad: 2 },
+  { name: '3x3 pad 1 (AlexNet conv3-5)', x: [2, 6, 6, 8], f: [3, 3, 8, 5], strides: 1, pad: 1 },
+  { name: '3x3 stride 2 same, odd size', x: [2, 9, 9, 4], f: [3, 3, 4, 5], strides: 2, pad: 'same' },
+  { name: '3x3 stride 2 same, even size', x: [2, 10, 10, 4], f: [3, 3, 4, 5], strides: 2, pad: 'same' },
+  { name: '3x5 strides [2,1] explicit asymmetric pads', x: [2, 13, 11, 3], f: [3, 5, 3, 4], strides: [2, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  { name: '1x1 stride 2 (filter smaller than the stride)', x: [2, 7, 7, 3], f: [1, 1, 3, 4], strides: 2, pad: 'valid' },
+];
+
+function convOutShape(c: ConvCase): number[] {
+  return tf.backend_util.computeConv2DInfo(c.x as never, c.f as never, c.strides, 1, c.pad).outShape;
+}
+
+describe('Conv2DBackpropFilter (added for wasm) matches the cpu backend', () => {
+  for (const c of CONV_CASES) {
+    it(c.name, async () => {
+      const dyShape = convOutShape(c);
+      await expectKernelMatchesCpu('Conv2DBackpropFilter', {
+        x: [values(size(c.x), 1), c.x],
+        dy: [values(size(dyShape), 2), dyShape],
+      }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f });
+    });
+  }
+});
+
+describe('Conv2DBackpropInput (XNNPACK replacement) matches the cpu backend', () => {
+  for (const c of CONV_CASES) {
+    it(c.name, async () => {
+      const dyShape = convOutShape(c);
+      await expectKernelMatchesCpu('Conv2DBackpropInput', {
+        dy: [values(size(dyShape), 3), dyShape],
+        filter: [values(size(c.f), 4), c.f],
+      }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x });
+    });
+  }
+});
+
+type PoolCase = { name: string; x: number[]; filter: number; strides: number; pad: Pad; data?: (v: Float32Array) => Float32Array };
+const POOL_CASES: PoolCase[] = [
+  { name: 'LeNet 2x2 stride 2', x: [4, 24, 24, 6], filter: 2, strides: 2, pad: 'valid' },
+  { name: '2x2 stride 2, every window negative (tanh outputs)', x: [2, 8, 8, 16], filter: 2, strides: 2, pad: 'valid', data: (v) => v.map((e) => e - 2) },
+  { name: 'AlexNet overlapping 3x3 stride 2', x: [2, 27, 27, 8], filter: 3, strides: 2, pad: 'valid' },
+  { name: '3x3 stride 2 same', x: [2, 13, 13, 4], filter: 3, strides: 2, pad: 'same' },
+  { name: '2x2 stride 1 same', x: [2, 7, 7, 3], filter: 2, strides: 1, pad: 'same' },
+  { name: '3x3 stride 2 pad 1, negative', x: [2, 10, 10, 3], filter: 3, strides: 2, pad: 1, data: (v) => v.map((e) => e - 3) },
+  { name: 'ties go to the first maximum of each window', x: [2, 9, 9, 5], filter: 3, strides: 2, pad: 'valid', data: (v) => v.map((e) => Math.round(e * 2)) },
+];
+
+describe('MaxPoolGrad (replaced: the shipped one is wrong for negative windows) matches the cpu backend', () => {
+  for (const c of POOL_CASES) {
+    it(c.name, async () => {
+      const x = (c.data ?? ((v) => v))(values(size(c.x), 5, 1));
+      const out = tf.backend_util.computePool2DInfo(c.x as never, c.filter, c.strides, 1, c.pad).outShape;
+      await use('cpu');
+      const y = tf.tidy(() => tf.maxPool(tf.tensor4d(x, c.x as never), c.filter, c.strides, c.pad).dataSync() as Float32Array);
+      await expectKernelMatchesCpu('MaxPoolGrad', {
+        dy: [values(size(out), 6), out],
+        input: [x, c.x],
+        output: [y, out],
+      }, { filterSize: c.filter, strides: c.strides, pad: c.pad });
+    });
+  }
+
+  it('the shipped wasm MaxPoolGrad is in fact wrong for negative windows (why it is replaced)', async () => {
+    const shape = [1, 4, 4, 1];
+    const x = values(16, 7).map((e) => e - 2);
+    const inputs = { dy: [values(4, 8), [1, 2, 2, 1]], input: [x, shape], output: [new Float32Array(4), [1, 2, 2, 1]] } as Record<string, [Float32Array, number[]]>;
+    const attrs = { filterSize: 2, strides: 2, pad: 'valid' };
+    const ours = tf.getKernel('MaxPoolGrad', 'wasm')!;
+    const shipped = (ours as unknown as Record<symbol, tf.KernelConfig>)[Symbol.for('convscope.wasm.shippedKernel')];
+    tf.unregisterKernel('MaxPoolGrad', 'wasm');
+    tf.registerKernel(shipped);
+    try {
+      const wrong = await runKernelOn('MaxPoolGrad', 'wasm', inputs, attrs);
+      const right = await runKernelOn('MaxPoolGrad', 'cpu', inputs, attrs);
+      expect(relativeError(wrong.values, right.values)).toBeGreaterThan(0.5);
+    } finally {
+      tf.unregisterKernel('MaxPoolGrad', 'wasm');
+      tf.registerKernel(ours);
+    }
+  });
+});
+
+describe('BatchMatMul with transposed operands matches the cpu backend', () => {
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+    it(`transposeA=${ta} transposeB=${tb}`, async () => {
+      const a = ta ? [5, 7] : [7, 5];
+      const b = tb ? [3, 5] : [5, 3];
+      await expectKernelMatchesCpu('BatchMatMul', { a: [values(35, 9), a], b: [values(15, 10), b] }, { transposeA: ta, transposeB: tb });
+      await expectKernelMatchesCpu('BatchMatMul', { a: [values(35, 9), [1, ...a]], b: [values(15, 10), [1, ...b]] }, { transposeA: ta, transposeB: tb });
+    });
+  }
+  it('batched products (left to the shipped kernel)', async () => {
+    await expectKernelMatchesCpu('BatchMatMul', { a: [values(105, 11), [3, 5, 7]], b: [values(30, 12), [3, 5, 2]] }, { transposeA: true, transposeB: false });
+  });
+});
+
+describe('the kernels stay in the wasm heap', () => {
+  const kernels: [string, Record<string, number[]>, Attrs][] = [
+    ['Conv2DBackpropFilter', { x: [2, 35, 35, 3], dy: [2, 7, 7, 8] }, { strides: 4, pad: 'valid', dataFormat: 'NHWC', filterShape: [11, 11, 3, 8] }],
+    ['Conv2DBackpropFilter', { x: [2, 32, 32, 3], dy: [2, 6, 6, 4] }, { strides: 4, pad: 'valid', dataFormat: 'NHWC', filterShape: [11, 11, 3, 4] }],
+    ['Conv2DBackpropInput', { dy: [2, 5, 5, 5], filter: [3, 3, 4, 5] }, { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [2, 9, 9, 4] }],
+    ['MaxPoolGrad', { dy: [2, 6, 6, 4], input: [2, 13, 13, 4], output: [2, 6, 6, 4] }, { filterSize: 3, strides: 2, pad: 'valid' }],
+    ['MaxPoolGrad', { dy: [2, 7, 7, 4], input: [2, 13, 13, 4], output: [2, 7, 7, 4] }, { filterSize: 3, strides: 2, pad: 'same' }],
+    ['BatchMatMul', { a: [5, 7], b: [3, 5] }, { transposeA: true, transposeB: true }],
+  ];
+  for (const [name, shapes, attrs] of kernels) {
+    it(`${name} reads nothing back to JavaScript, uses no cpu backend and frees its intermediates`, async () => {
+      await use('wasm');
+      const inputs = Object.fromEntries(Object.entries(shapes).map(([k, s], i) => [k, tf.tensor(values(size(s), 20 + i), s)]));
+      const tensorsBefore = tf.memory().numTensors;
+      const dataBefore = wasmBackend.numDataIds();
+      const spies = [
+        vi.spyOn(wasmBackend, 'readSync'), vi.spyOn(wasmBackend, 'read'),
+        vi.spyOn(tf.Tensor.prototype, 'dataSync'), vi.spyOn(tf.Tensor.prototype, 'data'),
+        vi.spyOn(cpuBackend, 'write'), vi.spyOn(cpuBackend, 'readSync'),
+      ];
+      const out = tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
+      for (const spy of spies) expect(spy).not.toHaveBeenCalled();
+      vi.restoreAllMocks();
+      expect(tf.getBackend()).toBe('wasm');
+      expect(tf.memory().numTensors).toBe(tensorsBefore + 1);
+      expect(wasmBackend.numDataIds()).toBe(dataBefore + 1);
+      out.dispose();
+      Object.values(inputs).forEach((t) => t.dispose());
+    });
+  }
+});
+
+/** Parameter gradients of a loss on one backend, from the same arrays. */
+async function paramGrads(
+  backend: 'wasm' | 'cpu',
+  shapes: Record<string, number[]>,
+  loss: (p: Record<string, tf.Tensor>) => tf.Scalar,
+): Promise<Record<string, Float32Array>> {
+  await use(backend);
+  return tf.tidy(() => {
+    const names = Object.keys(shapes);
+    const params = names.map((n, i) => tf.tensor(values(size(shapes[n]), 100 + i, n.startsWith('x') ? 1 : 0.3), shapes[n]));
+    const grads = tf.grads((...ps: tf.Tensor[]) => loss(Object.fromEntries(names.map((n, i) => [n, ps[i]]))))(params);
+    return Object.fromEntries(names.map((n, i) => [n, grads[i].dataSync() as Float32Array]));
+  });
+}
+
+async function expectGradsMatchCpu(shapes: Record<string, number[]>, loss: (p: Record<string, tf.Tensor>) => tf.Scalar) {
+  const wasm = await paramGrads('wasm', shapes, loss);
+  const cpu = await paramGrads('cpu', shapes, loss);
+  for (const name of Object.keys(shapes)) {
+    expect(relativeError(wasm[name], cpu[name]), name).toBeLessThanOrEqual(TOL);
+  }
+}
+
+const labels = (n: number, classes: number) => tf.oneHot(tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 7) % classes), 'int32'), classes);
+
+describe('every gradient of a training step on wasm matches the cpu backend', () => {
+  const lenetShapes = {
+    x: [8, 28, 28, 1], c1: [5, 5, 1, 6], b1: [6], c2: [5, 5, 6, 16], b2: [16],
+    d1: [256, 120], e1: [120], d2: [120, 84], e2: [84], d3: [84, 10], e3: [10],
+  };
+  const lenet = (act: (t: tf.Tensor) => tf.Tensor, dropout: number) => (p: Record<string, tf.Tensor>) => {
+    const conv = (x: tf.Tensor, f: tf.Tensor, b: tf.Tensor) => act(tf.add(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid'), b));
+    let h = tf.maxPool(conv(p.x, p.c1, p.b1) as tf.Tensor4D, 2, 2, 'valid');
+    h = tf.maxPool(conv(h, p.c2, p.b2) as tf.Tensor4D, 2, 2, 'valid');
+    let z = tf.reshape(h, [8, 256]);
+    z = act(tf.add(tf.matMul(z, p.d1), p.e1));
+    if (dropout) z = tf.dropout(z, dropout, undefined, 17);
+    z = act(tf.add(tf.matMul(z, p.d2), p.e2));
+    if (dropout) z = tf.dropout(z, dropout, undefined, 18);
+    return tf.losses.softmaxCrossEntropy(labels(8, 10), tf.add(tf.matMul(z, p.d3), p.e3));
+  };
+
+  it('LeNet-5 with tanh (conv, maxpool, dense, softmax cross-entropy)', async () => {
+    await expectGradsMatchCpu(lenetShapes, lenet(tf.tanh, 0));
+  });
+  it('LeNet-5 with ReLU and dropout 0.2', async () => {
+    await expectGradsMatchCpu(lenetShapes, lenet(tf.relu, 0.2));
+  });
+  it('LeNet-5 with sigmoid', async () => {
+    await expectGradsMatchCpu(lenetShapes, lenet(tf.sigmoid, 0));
+  });
+
+  it('an AlexNet-like net: conv 11x11/4, LRN, maxpool 3x3/2, grouped conv, batch norm, ReLU, dropout', async () => {
+    const shapes = {
+      x: [2, 67, 67, 3], c1: [11, 11, 3, 8], b1: [8], g1: [5, 5, 4, 6], g2: [5, 5, 4, 6], b2: [12],
+      gamma: [12], beta: [12], d1: [108, 16], e1: [16], d2: [16, 5], e2: [5],
+    };
+    await expectGradsMatchCpu(shapes, (p) => {
+      let h = tf.relu(tf.add(tf.conv2d(p.x as tf.Tensor4D, p.c1 as tf.Tensor4D, 4, 'valid'), p.b1)); // 15x15x8
+      h = tf.localResponseNormalization(h as tf.Tensor4D, 2, 2, 1e-4, 0.75);
+      h = tf.maxPool(h as tf.Tensor4D, 3, 2, 'valid'); // 7x7x8
+      const [a, b] = tf.split(h, 2, 3); // groups 2, as the zoo computes grouped convolutions
+      h = tf.concat([tf.conv2d(a as tf.Tensor4D, p.g1 as tf.Tensor4D, 1, 'same'), tf.conv2d(b as tf.Tensor4D, p.g2 as tf.Tensor4D, 1, 'same')], 3);
+      h = tf.relu(tf.add(h, p.b2));
+      const { mean, variance } = tf.moments(h, [0, 1, 2]);
+      h = tf.batchNorm(h, mean, variance, p.beta, tf.add(p.gamma, 1), 1e-3);
+      h = tf.maxPool(h as tf.Tensor4D, 3, 2, 'valid'); // 3x3x12
+      let z = tf.relu(tf.add(tf.matMul(tf.reshape(h, [2, 108]), p.d1), p.e1));
+      z = tf.dropout(z, 0.5, undefined, 19);
+      return tf.losses.softmaxCrossEntropy(labels(2, 5), tf.add(tf.matMul(z, p.d2), p.e2));
+    });
+  });
+
+  it('a grouped convolution built as split -> conv2d per group -> concat', async () => {
+    await expectGradsMatchCpu({ x: [2, 9, 9, 6], f1: [3, 3, 3, 4], f2: [3, 3, 3, 4] }, (p) => {
+      const [a, b] = tf.split(p.x, 2, 3);
+      const y = tf.concat([tf.conv2d(a as tf.Tensor4D, p.f1 as tf.Tensor4D, 2, 'same'), tf.conv2d(b as tf.Tensor4D, p.f2 as tf.Tensor4D, 2, 'same')], 3);
+      return tf.sum(tf.mul(y, tf.sin(y)));
+    });
+  });
+});
+
+describe('training on wasm follows training on cpu', () => {
+  /** 20 SGD steps of a small conv net on a learnable synthetic task; returns the losses. */
+  async function train(backend: 'wasm' | 'cpu') {
+    await use(backend);
+    const n = 16;
+    // Class = which image half holds a bright bar (top, bottom, left, right).
+    const xs = new Float32Array(n * 12 * 12);
+    const ys: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const cls = i % 4;
+      ys.push(cls);
+      for (let r = 0; r < 12; r++) {
+        for (let c = 0; c < 12; c++) {
+          const on = cls === 0 ? r < 6 : cls === 1 ? r >= 6 : cls === 2 ? c < 6 : c >= 6;
+          xs[i * 144 + r * 12 + c] = (on ? 1 : 0) + 0.1 * values(1, i * 144 + r * 12 + c)[0];
+        }
+      }
+    }
+    const x = tf.tensor4d(xs, [n, 12, 12, 1]);
+    const y = tf.tidy(() => tf.oneHot(tf.tensor1d(ys, 'int32'), 4));
+    // Variables survive tidy; their initial values do not.
+    const w = tf.tidy(() => ({
+      c1: tf.variable(tf.tensor(values(3 * 3 * 4, 31, 0.5), [3, 3, 1, 4])),
+      b1: tf.variable(tf.zeros([4])),
+      d1: tf.variable(tf.tensor(values(100 * 4, 32, 0.2), [100, 4])),
+      e1: tf.variable(tf.zeros([4])),
+    }));
+    const opt = tf.train.sgd(0.5);
+    const losses: number[] = [];
+    const counts: number[] = [];
+    for (let step = 0; step < 20; step++) {
+      const cost = opt.minimize(() => {
+        const h = tf.maxPool(tf.tanh(tf.add(tf.conv2d(x, w.c1 as tf.Tensor4D, 1, 'valid'), w.b1)) as tf.Tensor4D, 2, 2, 'valid');
+        return tf.losses.softmaxCrossEntropy(y, tf.add(tf.matMul(tf.reshape(h, [n, 100]), w.d1), w.e1)) as tf.Scalar;
+      }, true)!;
+      losses.push(cost.dataSync()[0]);
+      cost.dispose();
+      counts.push(tf.memory().numTensors);
+    }
+    [x, y, ...Object.values(w)].forEach((t) => t.dispose());
+    opt.dispose();
+    return { losses, counts };
+  }
+
+  it('loss falls on both, the sequences agree to 1e-3, and no tensor leaks', async () => {
+    const start = tf.memory().numTensors;
+    const wasmData = wasmBackend.numDataIds();
+    const wasm = await train('wasm');
+    const cpu = await train('cpu');
+    expect(wasm.losses.at(-1)!).toBeLessThan(wasm.losses[0] * 0.5);
+    expect(cpu.losses.at(-1)!).toBeLessThan(cpu.losses[0] * 0.5);
+    for (let i = 0; i < 20; i++) expect(Math.abs(wasm.losses[i] - cpu.losses[i])).toBeLessThanOrEqual(1e-3);
+    expect(new Set(wasm.counts).size).toBe(1);
+    expect(tf.memory().numTensors).toBe(start);
+    expect(wasmBackend.numDataIds()).toBe(wasmData);
+  });
+});
