@@ -1,7 +1,7 @@
 // The one shape every dataset has (built-in IDX datasets, image folders): two splits of uint8 NHWC images
 // with int32 class labels, read by index. Reads are async so a split may read files lazily; in-memory
 // splits resolve at once. Augmentation is not part of reading: reads are deterministic, and random
-// crops/mirrors are applied afterwards to the batch (see preprocess.ts), so a read is reproducible.
+// crops/mirrors are applied afterwards to the batch (augment.ts), so a read is reproducible.
 import { ConvscopeError } from '../errors';
 
 /** [height, width, channels], channels 1 (grey) or 3 (RGB). */
