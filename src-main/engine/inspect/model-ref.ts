@@ -1,0 +1,123 @@
+// What `--model` names, turned into a model ready to inspect: a zoo id (+ overrides), a run folder (its
+// latest checkpoint, or its saved model), a model folder, or a model.json path (tfjs layers model, e.g. a
+// Keras model from tensorflowjs_converter, with its weight shards beside it).
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { tf } from '../tf';
+import { buildModel, getModelSpec, loadModel, MODEL_JSON, type ModelSpec, type Overrides } from '../models';
+import { readCheckpointFile } from '../train/checkpoint-file';
+import type { TrainConfig } from '../train/config';
+import { readJson, RUN_FILES } from '../train/run-folder';
+import type { CheckpointMeta } from '../train/trainer';
+import { ModelRefError } from './errors';
+
+/** The spec file the trainer writes beside config.json (train/run.ts). */
+const RUN_SPEC_FILE = 'spec.json';
+
+export type ModelSource =
+  | { kind: 'zoo'; id: string; overrides: Overrides }
+  | { kind: 'run'; runDir: string; from: 'checkpoint' | 'model'; step: number | null; config: TrainConfig }
+  | { kind: 'model-folder'; dir: string };
+
+export interface ResolvedModel {
+  model: tf.LayersModel;
+  source: ModelSource;
+  /** [height, width, channels] of one input. */
+  input: [number, number, number];
+  /** The run's stored preprocessor (preprocess.json) as data, null where none is stored. */
+  preprocess: unknown | null;
+  /** Class names where known: the run's dataset, or userDefinedMetadata.classNames of a model.json. */
+  classNames: string[] | null;
+}
+
+export interface ResolveOptions {
+  /** Zoo models only. */
+  overrides?: Overrides;
+  /** Run folders only: the checkpoint at this step (a run keeps its latest). */
+  checkpoint?: number;
+  /** Initial weights of a zoo model (default 0). */
+  seed?: number;
+}
+
+/** True when `dir` is a ConvScope run folder. */
+export function isRunFolder(dir: string): boolean {
+  return existsSync(path.join(dir, RUN_FILES.config));
+}
+
+export async function resolveModel(ref: string, options: ResolveOptions = {}): Promise<ResolvedModel> {
+  const onDisk = existsSync(ref);
+  if (!onDisk && (ref.includes('/') || ref.includes(path.sep) || ref.endsWith('.json'))) {
+    throw new ModelRefError(`no file or folder at ${ref}`);
+  }
+  const usesOverrides = options.overrides && Object.keys(options.overrides).length > 0;
+  if (!onDisk) {
+    const spec = getModelSpec(ref, options.overrides ?? {});
+    if (options.checkpoint !== undefined) throw new ModelRefError(`--checkpoint applies to run folders, not to the zoo model ${ref}`);
+    return { model: buildModel(spec, { seed: options.seed ?? 0 }), source: { kind: 'zoo', id: ref, overrides: options.overrides ?? {} }, input: spec.input, preprocess: null, classNames: null };
+  }
+  if (usesOverrides) throw new ModelRefError(`--set applies to zoo models; ${ref} is a saved model whose layers are fixed`);
+  if (statSync(ref).isFile()) {
+    if (path.basename(ref) !== MODEL_JSON) throw new ModelRefError(`${ref}: expected a ${MODEL_JSON} file (a tfjs layers model), a run folder or a model folder`);
+    return resolveModelFolder(path.dirname(ref), options);
+  }
+  if (isRunFolder(ref)) return resolveRun(ref, options);
+  if (existsSync(path.join(ref, MODEL_JSON))) return resolveModelFolder(ref, options);
+  throw new ModelRefError(`${ref} is neither a run folder (no ${RUN_FILES.config}) nor a model folder (no ${MODEL_JSON})`);
+}
+
+async function resolveModelFolder(dir: string, options: ResolveOptions): Promise<ResolvedModel> {
+  if (options.checkpoint !== undefined) throw new ModelRefError(`--checkpoint applies to run folders; ${dir} holds one model`);
+  const model = await loadModel(dir);
+  return { model, source: { kind: 'model-folder', dir }, input: inputShapeOf(model), preprocess: null, classNames: metadataClassNames(model) };
+}
+
+async function resolveRun(runDir: string, options: ResolveOptions): Promise<ResolvedModel> {
+  const config = await readJson<TrainConfig>(runDir, RUN_FILES.config);
+  const preprocess = existsSync(path.join(runDir, RUN_FILES.preprocess)) ? await readJson<unknown>(runDir, RUN_FILES.preprocess) : null;
+  const checkpointFile = path.join(runDir, RUN_FILES.checkpoint);
+  // The checkpoint is written at least as late as the saved model (the model is saved after the last one).
+  const checkpoint = await readCheckpointFile<CheckpointMeta>(checkpointFile);
+  if (checkpoint) {
+    const step = checkpoint.meta.position.globalStep;
+    if (options.checkpoint !== undefined && options.checkpoint !== step) {
+      throw new ModelRefError(`${runDir} keeps one checkpoint, at step ${step}; there is no checkpoint at step ${options.checkpoint}`);
+    }
+    const spec = existsSync(path.join(runDir, RUN_SPEC_FILE)) ? await readJson<ModelSpec>(runDir, RUN_SPEC_FILE) : getModelSpec(config.model.id, config.model.overrides);
+    const model = buildModel(spec, { seed: config.seed });
+    assignWeights(model, checkpoint.arrays.weights ?? [], checkpointFile);
+    return { model, source: { kind: 'run', runDir, from: 'checkpoint', step, config }, input: spec.input, preprocess, classNames: null };
+  }
+  const modelDir = path.join(runDir, RUN_FILES.model);
+  if (!existsSync(path.join(modelDir, MODEL_JSON))) throw new ModelRefError(`${runDir} has neither a checkpoint nor a saved model yet`);
+  if (options.checkpoint !== undefined) throw new ModelRefError(`${runDir} has no checkpoint, only its saved model`);
+  const model = await loadModel(modelDir);
+  return { model, source: { kind: 'run', runDir, from: 'model', step: null, config }, input: inputShapeOf(model), preprocess, classNames: null };
+}
+
+/** Writes saved arrays into the model's weights, matched by their stable names (originalName). */
+function assignWeights(model: tf.LayersModel, arrays: readonly { name: string; shape: number[]; values: Float32Array }[], file: string): void {
+  const saved = new Map(arrays.map((a) => [a.name, a]));
+  for (const w of model.weights) {
+    const a = saved.get(w.originalName);
+    if (!a) throw new ModelRefError(`checkpoint ${file} has no weight ${w.originalName}`);
+    if (a.shape.join('x') !== w.shape.join('x')) throw new ModelRefError(`checkpoint ${file}: weight ${w.originalName} is ${a.shape.join('x')}, the model's is ${w.shape.join('x')}`);
+    tf.tidy(() => {
+      w.write(tf.tensor(a.values, a.shape, 'float32'));
+    });
+  }
+}
+
+function inputShapeOf(model: tf.LayersModel): [number, number, number] {
+  const shape = model.inputs[0]?.shape ?? [];
+  const [, h, w, c] = shape;
+  if (model.inputs.length !== 1 || shape.length !== 4 || !h || !w || !c) {
+    throw new ModelRefError(`${model.name}: inspection needs one image input of fixed size [batch, height, width, channels], the model takes ${JSON.stringify(model.inputs.map((i) => i.shape))}`);
+  }
+  return [h, w, c];
+}
+
+function metadataClassNames(model: tf.LayersModel): string[] | null {
+  const meta = model.getUserDefinedMetadata() as { classNames?: unknown } | undefined;
+  const names = meta?.classNames;
+  return Array.isArray(names) && names.every((n) => typeof n === 'string') ? names : null;
+}
