@@ -105,7 +105,7 @@ function useFilterKernel(fn: KernelFunc) {
 
 /** Largest relative error of the filter gradient against the cpu backend over a few geometries. */
 async function checkAgainstCpu(): Promise<number> {
-  const cases: [number[], number[], number, 'valid' | 'same'][] = [
+  const cases: [[number, number, number, number], number[], number, 'valid' | 'same'][] = [
     [[4, 28, 28, 1], [5, 5, 1, 6], 1, 'valid'],
     [[4, 12, 12, 6], [5, 5, 6, 16], 1, 'valid'],
     [[2, 35, 35, 3], [11, 11, 3, 8], 4, 'valid'],
