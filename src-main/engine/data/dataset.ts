@@ -19,7 +19,7 @@ export interface Examples {
 export interface DataSplit {
   readonly count: number;
   readonly shape: ImageShape;
-  /** The examples at these indices, in this order (repeats allowed). Throws DatasetError 'bad-index' for an index outside [0, count). */
+  /** The examples at these indices, in this order (repeats allowed). Rejects with DatasetError 'bad-index' for an index outside [0, count). */
   read(indices: ArrayLike<number>): Promise<Examples>;
 }
 
@@ -76,7 +76,7 @@ export function inMemorySplit(images: Uint8Array, labels: Int32Array, shape: Ima
   return {
     count,
     shape,
-    read(indices) {
+    async read(indices) {
       const n = indices.length;
       const out = new Uint8Array(n * size);
       const outLabels = new Int32Array(n);
@@ -86,7 +86,7 @@ export function inMemorySplit(images: Uint8Array, labels: Int32Array, shape: Ima
         out.set(images.subarray(k * size, (k + 1) * size), i * size);
         outLabels[i] = labels[k];
       }
-      return Promise.resolve({ count: n, images: out, labels: outLabels });
+      return { count: n, images: out, labels: outLabels };
     },
   };
 }
@@ -98,7 +98,7 @@ export function subsetSplit(split: DataSplit, indices: ArrayLike<number>): DataS
   return {
     count: map.length,
     shape: split.shape,
-    read(sub) {
+    async read(sub) {
       const mapped = new Int32Array(sub.length);
       for (let i = 0; i < sub.length; i++) {
         checkIndex(sub[i], map.length);
