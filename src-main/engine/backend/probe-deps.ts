@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type ExecResult = {
@@ -34,13 +35,29 @@ export type ProbeDeps = {
 
 const requireHere = createRequire(import.meta.url);
 
-function packageVersion(name: string): string | null {
+/** The package.json of an installed package, also when its "exports" hide package.json. */
+function packageJsonPath(name: string): string | null {
   try {
-    const path = requireHere.resolve(`${name}/package.json`);
-    const version = (JSON.parse(readFileSync(path, 'utf8')) as { version?: unknown }).version;
+    return requireHere.resolve(`${name}/package.json`);
+  } catch {
+    try {
+      let dir = path.dirname(requireHere.resolve(name));
+      while (path.basename(dir) !== path.basename(name) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+      return existsSync(path.join(dir, 'package.json')) ? path.join(dir, 'package.json') : null;
+    } catch {
+      return null;
+    }
+  }
+}
+
+function packageVersion(name: string): string | null {
+  const file = packageJsonPath(name);
+  if (file === null) return null;
+  try {
+    const version = (JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown }).version;
     return typeof version === 'string' ? version : 'unknown';
   } catch {
-    return null;
+    return 'unknown';
   }
 }
 

@@ -8,15 +8,13 @@ export type Conv2DAttrs = {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 };
 
-export type ConvGeometry = tf.backend_util.Conv2DInfo;
-
 /** The convolution x (NHWC) * filter [fh, fw, in, out] that the gradient belongs to. */
 export function convGeometry(
   xShape: number[],
   filterShape: number[],
   attrs: Conv2DAttrs,
   kernelName: string,
-): ConvGeometry {
+): tf.backend_util.Conv2DInfo {
   if (attrs.dataFormat !== 'NHWC') {
     throw new Error(`${kernelName} on wasm supports data format NHWC only, got ${attrs.dataFormat}`);
   }

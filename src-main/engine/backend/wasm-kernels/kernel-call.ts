@@ -19,7 +19,7 @@ type WasmWriter = {
 };
 
 /** Calls the kernel currently registered under `name` for the wasm backend. */
-export function runWasmKernel(
+function runWasmKernel(
   name: string,
   backend: tf.KernelBackend,
   inputs: Record<string, TensorInfo>,

@@ -20,9 +20,7 @@ const isOurs = (config: tf.KernelConfig | undefined) => config !== undefined && 
 function shipped(kernelName: string): tf.KernelConfig {
   const config = tf.getKernel(kernelName, WASM) as Marked | undefined;
   const original = config?.[SHIPPED] ?? config;
-  if (!original) {
-    throw new Error(`the wasm backend has no '${kernelName}' kernel: is @tensorflow/tfjs-backend-wasm imported?`);
-  }
+  if (!original) throw new Error(`the wasm backend has no '${kernelName}' kernel`);
   return original;
 }
 
@@ -52,6 +50,9 @@ const PLAN: Plan[] = [
 ];
 
 export function registerWasmTrainingKernels(): WasmKernelChange[] {
+  if (!tf.getKernel('Conv2D', WASM)) {
+    throw new Error('the wasm backend has no kernels registered: import @tensorflow/tfjs-backend-wasm first');
+  }
   return PLAN.map(({ kernel, make, why }) => {
     const existing = tf.getKernel(kernel, WASM) as Marked | undefined;
     if (isOurs(existing)) return { kernel, change: existing?.[SHIPPED] ? 'replaced' : 'added', why };
