@@ -1,0 +1,17 @@
+import { ConvscopeError } from '../errors';
+
+/** A file that cannot be imported: not a model, truncated, inconsistent, or a prototxt that does not fit the weights. */
+export class ImportFileError extends ConvscopeError {
+  constructor(message: string) {
+    super(message, 'import-file');
+    this.name = 'ImportFileError';
+  }
+}
+
+/** A well-formed model that uses operations (or settings of them) this importer cannot turn into layers. */
+export class UnsupportedModelError extends ConvscopeError {
+  constructor(message: string) {
+    super(message, 'import-unsupported');
+    this.name = 'UnsupportedModelError';
+  }
+}

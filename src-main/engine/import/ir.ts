@@ -1,0 +1,66 @@
+// The importer's intermediate graph: ONNX-like nodes in the source's NCHW semantics, with weights kept as
+// views of the file's bytes until the lowering converts them to tfjs layouts (one copy per weight).
+
+/** Little-endian float32 values: a view of the file where possible. */
+export interface FloatTensor {
+  kind: 'float';
+  dims: number[];
+  /** Either typed floats or raw little-endian float32 bytes (any alignment). */
+  data: Float32Array | Uint8Array;
+}
+
+/** 'N' stands for the batch size, which shape arithmetic carries along symbolically. */
+export type IntElement = number | 'N';
+
+/** Small integer tensors: shapes, axes, indices (what shape subgraphs compute). */
+export interface IntTensor {
+  kind: 'int';
+  dims: number[];
+  data: IntElement[];
+}
+
+export type ConstTensor = FloatTensor | IntTensor;
+
+export type AttrValue = number | number[] | string | ConstTensor;
+
+export interface IrNode {
+  /** ONNX op type, e.g. 'Conv', 'Gemm', 'LRN'; Caffe layers are translated into these. */
+  op: string;
+  /** The source's node or layer name (for messages and layer names). */
+  name: string;
+  inputs: string[];
+  outputs: string[];
+  attrs: Record<string, AttrValue>;
+}
+
+export interface IrGraph {
+  name: string;
+  /** The one image input: its value name and [channels, height, width]. */
+  input: { name: string; shape: [number, number, number] };
+  output: string;
+  nodes: IrNode[];
+  /** Initializers and other constant values by name. */
+  constants: Map<string, ConstTensor>;
+  /** The ONNX default-domain opset the nodes follow (some attributes moved to inputs over versions). */
+  opset: number;
+}
+
+export function elementCount(dims: readonly number[]): number {
+  return dims.reduce((a, b) => a * b, 1);
+}
+
+/** The values as Float32Array: the same memory when aligned, else one copy. */
+export function floats(t: FloatTensor): Float32Array {
+  if (t.data instanceof Float32Array) return t.data;
+  const b = t.data;
+  if (b.byteOffset % 4 === 0) return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+  return new Float32Array(new Uint8Array(b).buffer); // Buffer#slice would be a view: copy explicitly
+}
+
+export function floatCount(t: FloatTensor): number {
+  return t.data instanceof Float32Array ? t.data.length : t.data.byteLength / 4;
+}
+
+export function floatTensor(dims: number[], data: Float32Array): FloatTensor {
+  return { kind: 'float', dims, data };
+}

@@ -1,0 +1,156 @@
+// ONNX ModelProto bytes -> IrGraph. Weights stay views of the file's bytes (raw_data, packed float_data).
+import protobuf from 'protobufjs';
+import { ImportFileError, UnsupportedModelError } from './errors';
+import { elementCount, type AttrValue, type ConstTensor, type IrGraph, type IrNode } from './ir';
+import { ONNX_DTYPE, onnxModelType } from './onnx-schema';
+
+/** What the importer keeps of the file besides the graph. */
+export interface OnnxModelInfo {
+  producer: string;
+  irVersion: number;
+  opset: number;
+  graph: IrGraph;
+}
+
+type Long = { toNumber(): number };
+type Num = number | Long | null | undefined;
+
+const DTYPE_NAMES: Record<number, string> = { 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 8: 'string', 9: 'bool', 10: 'float16', 12: 'uint32', 13: 'uint64', 16: 'bfloat16' };
+
+export function readOnnx(bytes: Uint8Array, fileName: string): OnnxModelInfo {
+  if (bytes.byteLength === 0) throw new ImportFileError(`${fileName} is empty`);
+  let model: any; // protobufjs messages are untyped
+  try {
+    model = onnxModelType().decode(bytes);
+  } catch (err) {
+    throw new ImportFileError(`${fileName} is not a readable ONNX model (${(err as Error).message}; truncated or another format?)`);
+  }
+  const graph = model.graph;
+  if (!graph || !Array.isArray(graph.node) || graph.node.length === 0 || !(toNum(model.ir_version) > 0)) {
+    throw new ImportFileError(`${fileName} is not an ONNX model: it has no ir_version or no graph nodes`);
+  }
+  const opsetEntry = (model.opset_import as { domain: string; version: Num }[]).find((o) => o.domain === '' || o.domain === 'ai.onnx');
+  if (!opsetEntry) throw new ImportFileError(`${fileName} has no opset_import for the default ONNX domain (truncated file?)`);
+  const opset = toNum(opsetEntry.version);
+
+  const constants = new Map<string, ConstTensor>();
+  for (const t of graph.initializer) constants.set(t.name, readTensor(t, `initializer ${t.name}`));
+
+  const inputs = (graph.input as any[]).filter((v) => !constants.has(v.name));
+  if (inputs.length !== 1) {
+    throw new UnsupportedModelError(`${fileName}: ConvScope imports models with one image input; this graph has ${inputs.length} (${inputs.map((v) => v.name).join(', ')})`);
+  }
+  const input = inputs[0];
+  const dims = (input.type?.tensor_type?.shape?.dim ?? []) as { dim_value: Num; dim_param: string }[];
+  const fixed = dims.map((d) => (d.dim_param ? null : toNum(d.dim_value)));
+  if (fixed.length !== 4 || fixed.slice(1).some((d) => !(d !== null && d > 0))) {
+    const shown = dims.map((d) => d.dim_param || String(toNum(d.dim_value))).join('x');
+    throw new UnsupportedModelError(`${fileName}: input ${input.name} must be batch x channels x height x width with fixed channels, height and width; it is ${shown || 'unspecified'}`);
+  }
+  if (graph.output.length !== 1) {
+    throw new UnsupportedModelError(`${fileName}: ConvScope imports models with one output; this graph has ${graph.output.length}`);
+  }
+
+  const nodes: IrNode[] = (graph.node as any[]).map((n, i) => {
+    if (n.domain && n.domain !== 'ai.onnx') throw new UnsupportedModelError(`${fileName}: node ${n.name || i} is ${n.domain}.${n.op_type}, outside the standard ONNX operators`);
+    const attrs: Record<string, AttrValue> = {};
+    for (const a of n.attribute) {
+      const value = readAttribute(a, `${n.op_type} ${n.name || i} attribute ${a.name}`);
+      if (value !== undefined) attrs[a.name] = value;
+    }
+    return { op: n.op_type, name: n.name || `${n.op_type}_${i}`, inputs: [...n.input], outputs: [...n.output], attrs };
+  });
+
+  return {
+    producer: [model.producer_name, model.producer_version].filter(Boolean).join(' '),
+    irVersion: toNum(model.ir_version),
+    opset,
+    graph: {
+      name: graph.name || 'onnx',
+      input: { name: input.name, shape: [fixed[1]!, fixed[2]!, fixed[3]!] },
+      output: graph.output[0].name,
+      nodes,
+      constants,
+      opset,
+    },
+  };
+}
+
+function readAttribute(a: any, where: string): AttrValue | undefined {
+  switch (a.type) {
+    case 1:
+      return a.f;
+    case 2:
+      return toNum(a.i);
+    case 3:
+      return new TextDecoder().decode(a.s);
+    case 4:
+      return readTensor(a.t, where);
+    case 6:
+      return [...a.floats];
+    case 7:
+      return (a.ints as Num[]).map(toNum);
+    default:
+      return undefined; // graphs, strings lists...: no supported op reads them
+  }
+}
+
+function readTensor(t: any, where: string): ConstTensor {
+  if (t.data_location === 1 || t.external_data?.length) {
+    throw new UnsupportedModelError(`${where} keeps its values in an external file; save the model with its weights inside (onnx.save without external data)`);
+  }
+  const dims = (t.dims as Num[]).map(toNum);
+  const count = elementCount(dims);
+  const raw: Uint8Array | undefined = t.raw_data?.byteLength ? t.raw_data : undefined;
+  const sizeError = (held: number) => new ImportFileError(`${where}: its dims ${dims.join('x')} need ${count} values but the file holds ${held} (truncated or corrupt)`);
+  switch (t.data_type) {
+    case ONNX_DTYPE.FLOAT: {
+      const bytes: Uint8Array | undefined = raw ?? (t.float_data?.byteLength ? t.float_data : undefined);
+      const held = (bytes?.byteLength ?? 0) / 4;
+      if (held !== count) throw sizeError(held);
+      return { kind: 'float', dims, data: bytes ?? new Float32Array(0) };
+    }
+    case ONNX_DTYPE.DOUBLE: {
+      const bytes: Uint8Array | undefined = raw ?? (t.double_data?.byteLength ? t.double_data : undefined);
+      const held = (bytes?.byteLength ?? 0) / 8;
+      if (held !== count) throw sizeError(held);
+      const view = new DataView(bytes!.buffer, bytes!.byteOffset, bytes!.byteLength);
+      const data = new Float32Array(count);
+      for (let i = 0; i < count; i++) data[i] = view.getFloat64(8 * i, true);
+      return { kind: 'float', dims, data };
+    }
+    case ONNX_DTYPE.INT64: {
+      let data: number[];
+      if (raw) {
+        const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+        data = Array.from({ length: raw.byteLength / 8 }, (_, i) => Number(view.getBigInt64(8 * i, true)));
+      } else data = (t.int64_data as Num[]).map(toNum);
+      if (data.length !== count) throw sizeError(data.length);
+      return { kind: 'int', dims, data };
+    }
+    case ONNX_DTYPE.INT32: {
+      let data: number[];
+      if (raw) {
+        const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+        data = Array.from({ length: raw.byteLength / 4 }, (_, i) => view.getInt32(4 * i, true));
+      } else data = t.int32_data?.byteLength ? varints(t.int32_data) : [];
+      if (data.length !== count) throw sizeError(data.length);
+      return { kind: 'int', dims, data };
+    }
+    default:
+      throw new UnsupportedModelError(`${where} has element type ${DTYPE_NAMES[t.data_type] ?? t.data_type}; ConvScope reads float32, float64, int32 and int64 tensors`);
+  }
+}
+
+/** A packed repeated int32 field's payload. */
+function varints(bytes: Uint8Array): number[] {
+  const reader = protobuf.Reader.create(bytes);
+  const out: number[] = [];
+  while (reader.pos < reader.len) out.push(reader.int32());
+  return out;
+}
+
+function toNum(v: Num): number {
+  if (v == null) return 0;
+  return typeof v === 'number' ? v : v.toNumber();
+}
