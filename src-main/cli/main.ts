@@ -7,6 +7,7 @@ interface Command {
 
 const commands: Record<string, Command> = {
   summary: { summary: 'print a model’s layers, output shapes and parameter counts', load: () => import('./commands/summary') },
+  train: { summary: 'train a model on a dataset into a run folder (metrics, snapshots, checkpoints)', load: () => import('./commands/train') },
 };
 
 function usage(): string {

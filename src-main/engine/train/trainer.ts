@@ -91,6 +91,8 @@ export interface TrainerParts {
   data: TrainData;
   /** The backend tfjs runs on (tf.getBackend()). */
   backend: string;
+  /** What the user should know before training (e.g. unreadable files the dataset skipped). */
+  warnings?: string[];
   /** A checkpoint to continue from (resume); its logs must already be cut back to it. */
   from?: Checkpoint;
 }
@@ -103,6 +105,7 @@ export class Trainer implements AsyncIterable<TrainEvent> {
   readonly config: TrainConfig;
   readonly model: tf.LayersModel;
   readonly backend: string;
+  readonly warnings: readonly string[];
   private readonly data: TrainData;
   private readonly layers: tf.layers.Layer[];
   private readonly params: Param[];
@@ -130,6 +133,7 @@ export class Trainer implements AsyncIterable<TrainEvent> {
     this.config = parts.config;
     this.model = parts.model;
     this.backend = parts.backend;
+    this.warnings = parts.warnings ?? [];
     this.data = parts.data;
     this.from = parts.from;
     this.layers = chainLayers(parts.model);

@@ -1,0 +1,194 @@
+import path from 'node:path';
+import { choiceFlag, intFlag, numberFlag, parseFlags } from '../args';
+import { UsageError } from '../errors';
+import { parseOverrides } from '../../engine/models';
+import { ConvscopeError } from '../../engine/errors';
+import { defaultConfig, defaultOptimizer, DivergedError, PAPER_PLATEAU, resumeRun, startRun, type Progress, type TrainConfig, type Trainer } from '../../engine/train';
+
+const HELP = `usage: convscope train --model ID --dataset NAME [options]
+       convscope train --resume RUN_DIR [--backend B] [--json]
+
+Trains a model and writes a run folder (config, metrics, kernel snapshots, layer statistics, checkpoints).
+  --model ID              lenet5, alexnet or alexnet-blog
+  --set key=value         a model option, repeatable (e.g. --set width=0.25 --set input=67x67x3)
+  --dataset NAME          mnist, fashion-mnist or folder:PATH (one sub-folder of images per class)
+  --epochs N              default 1
+  --batch N               default 64
+  --optimizer sgd|adam    default adam
+  --lr X                  default 0.001 for adam, 0.01 for sgd
+  --momentum X            sgd only, default 0.9
+  --weight-decay X        default 0.0005 for sgd (the paper's), 0 for adam
+  --schedule constant|plateau   plateau: divide the rate by 10 when test error stops improving (at most 3 times)
+  --activation A          relu, tanh or sigmoid (the model option 'activation')
+  --dropout P             the model option 'dropout'
+  --limit N               train on the first N training examples
+  --test-limit N          evaluate on the first N test examples
+  --preprocess P          raw, scale (default), mean-pixel or mean-image
+  --backend B             auto (default), wasm, cpu, tensorflow ...
+  --seed N                default 1; the same seed gives the same run
+  --out DIR               the run folder (default runs/<timestamp>-<model>)
+  --resume RUN_DIR        continue a run from its last checkpoint
+  --json                  print {backend, runDir, epochs:[...]} on stdout at the end
+Progress goes to stderr. Ctrl-C stops after the current step with a checkpoint (resume with --resume).`;
+
+const OPTIONS = {
+  model: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  dataset: { type: 'string' },
+  epochs: { type: 'string' },
+  batch: { type: 'string' },
+  optimizer: { type: 'string' },
+  lr: { type: 'string' },
+  momentum: { type: 'string' },
+  'weight-decay': { type: 'string' },
+  schedule: { type: 'string' },
+  activation: { type: 'string' },
+  dropout: { type: 'string' },
+  limit: { type: 'string' },
+  'test-limit': { type: 'string' },
+  preprocess: { type: 'string' },
+  backend: { type: 'string' },
+  seed: { type: 'string' },
+  out: { type: 'string' },
+  resume: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseFlags<typeof OPTIONS>>['values'];
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, OPTIONS);
+  if (values.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  let trainer: Trainer;
+  if (values.resume !== undefined) {
+    const extra = Object.keys(values).filter((k) => !['resume', 'json', 'backend'].includes(k));
+    if (extra.length > 0) throw new UsageError(`--resume continues a run with its saved settings; it takes only --backend and --json, not --${extra[0]}`);
+    trainer = await resumeRun(values.resume, { backend: values.backend, argv: process.argv });
+  } else {
+    const { config, runDir } = configFromFlags(values);
+    trainer = await startRun(config, { runDir, argv: process.argv });
+  }
+  for (const warning of trainer.warnings) process.stderr.write(`warning: ${warning}\n`);
+  process.stderr.write(`run folder: ${trainer.runDir} (backend ${trainer.backend})\n`);
+
+  const bar = new ProgressLine(process.stderr);
+  trainer.on((event) => {
+    if (event.type === 'progress') bar.update(event.progress);
+    if (event.type === 'epoch') {
+      const e = event.record;
+      const test = e.testAccuracy === null ? '' : `, test loss ${e.testLoss!.toFixed(4)}, test accuracy ${e.testAccuracy.toFixed(4)}`;
+      bar.line(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, accuracy ${e.accuracy.toFixed(4)}${test}, ${e.seconds.toFixed(1)} s, ${Math.round(e.imagesPerSecond)} images/s`);
+    }
+  });
+  const onSigint = () => {
+    bar.line('stopping after this step (a checkpoint is written; continue with --resume)');
+    trainer.stop();
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    const result = await trainer.run();
+    bar.done();
+    if (values.json) {
+      const epochs = result.epochs.map(({ loss, accuracy, testLoss, testAccuracy, seconds, imagesPerSecond }) => ({ loss, accuracy, testLoss, testAccuracy, seconds, imagesPerSecond }));
+      process.stdout.write(JSON.stringify({ backend: result.backend, runDir: result.runDir, state: result.state, epochs }, null, 2) + '\n');
+    } else {
+      process.stdout.write(`${result.state}: ${result.runDir}\n`);
+    }
+    if (result.state === 'stopped') {
+      process.stderr.write(`stopped; continue with: convscope train --resume ${result.runDir}\n`);
+      return 130;
+    }
+    return 0;
+  } catch (err) {
+    bar.done();
+    if (err instanceof DivergedError) throw new ConvscopeError(`${err.message}; run folder ${trainer.runDir}`, err.code);
+    throw err;
+  } finally {
+    process.off('SIGINT', onSigint);
+    trainer.dispose();
+  }
+}
+
+function configFromFlags(values: Values): { config: TrainConfig; runDir: string | undefined } {
+  if (!values.model) throw new UsageError('--model is required (lenet5, alexnet or alexnet-blog)');
+  if (!values.dataset) throw new UsageError('--dataset is required (mnist, fashion-mnist or folder:PATH)');
+  const config = defaultConfig(values.model, values.dataset);
+  const overrides: Record<string, string> = parseOverrides(values.set ?? []);
+  for (const key of ['activation', 'dropout'] as const) {
+    const value = values[key];
+    if (value === undefined) continue;
+    if (key in overrides) throw new UsageError(`--${key} and --set ${key}=... both given; use one`);
+    overrides[key] = value;
+  }
+  config.model.overrides = overrides;
+  const kind = choiceFlag('optimizer', values.optimizer, ['sgd', 'adam'] as const, 'adam');
+  if (kind === 'adam' && values.momentum !== undefined) throw new UsageError('--momentum applies to --optimizer sgd only');
+  config.optimizer = defaultOptimizer(kind, {
+    lr: values.lr === undefined ? undefined : numberFlag('lr', values.lr, 0),
+    momentum: values.momentum === undefined ? undefined : numberFlag('momentum', values.momentum, 0),
+    weightDecay: values['weight-decay'] === undefined ? undefined : numberFlag('weight-decay', values['weight-decay'], 0),
+  });
+  if (config.optimizer.kind === 'sgd' && config.optimizer.momentum >= 1) throw new UsageError(`--momentum must be below 1, got ${values.momentum}`);
+  config.schedule = choiceFlag('schedule', values.schedule, ['constant', 'plateau'] as const, 'constant') === 'plateau' ? PAPER_PLATEAU : { kind: 'constant' };
+  config.epochs = intFlag('epochs', values.epochs, config.epochs);
+  config.batchSize = intFlag('batch', values.batch, config.batchSize);
+  config.limit = values.limit === undefined ? null : intFlag('limit', values.limit, 0);
+  config.testLimit = values['test-limit'] === undefined ? null : intFlag('test-limit', values['test-limit'], 0);
+  config.preprocess = choiceFlag('preprocess', values.preprocess, ['raw', 'scale', 'mean-pixel', 'mean-image'] as const, 'scale');
+  config.backend = values.backend ?? config.backend;
+  config.seed = intFlag('seed', values.seed, config.seed, 0);
+  return { config, runDir: values.out === undefined ? undefined : path.resolve(values.out) };
+}
+
+/** One status line on stderr: redrawn in place on a terminal, a line per ~10% otherwise. */
+class ProgressLine {
+  private lastDraw = 0;
+  private lastTenth = -1;
+  private drawn = false;
+
+  constructor(private readonly out: NodeJS.WriteStream) {}
+
+  update(p: Progress): void {
+    const text = `epoch ${p.epoch}/${p.epochs} ${bar(p.batch / p.batchesPerEpoch)} ${p.batch}/${p.batchesPerEpoch} loss ${p.loss.toFixed(4)} ${Math.round(p.imagesPerSecond)} images/s ETA ${eta(p.etaSeconds)}`;
+    if (this.out.isTTY) {
+      const now = Date.now();
+      if (now - this.lastDraw < 100 && p.batch < p.batchesPerEpoch) return;
+      this.lastDraw = now;
+      this.out.write(`\r\x1b[2K${text}`);
+      this.drawn = true;
+    } else {
+      const tenth = Math.floor(p.fraction * 10);
+      if (tenth === this.lastTenth) return;
+      this.lastTenth = tenth;
+      this.out.write(text + '\n');
+    }
+  }
+
+  line(text: string): void {
+    this.done();
+    this.out.write(text + '\n');
+  }
+
+  done(): void {
+    if (this.drawn) this.out.write('\r\x1b[2K');
+    this.drawn = false;
+  }
+}
+
+function bar(fraction: number, width = 20): string {
+  const full = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  return `[${'#'.repeat(full)}${'-'.repeat(width - full)}]`;
+}
+
+function eta(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '--:--';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}

@@ -1,0 +1,109 @@
+// Starting and resuming runs: backend, memory check, data, run folder, model; returns a ready Trainer.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { tf } from '../tf';
+import { initBackend } from '../backend';
+import { buildModel, getModelSpec, type ModelSpec } from '../models';
+import { readCheckpointFile } from './checkpoint-file';
+import { validateConfig, type TrainConfig } from './config';
+import { RunFolderError, TrainConfigError } from './errors';
+import { JsonLines } from './json-lines';
+import { checkMemory, estimateTrainingMemory, memoryLimitFor } from './memory';
+import { describeInvocation, newRunDir, readJson, removeTornFiles, RUN_FILES, writeJson, type CommandFile } from './run-folder';
+import { openTrainData, type PreparedData } from './open-data';
+import { Trainer, type CheckpointMeta } from './trainer';
+import type { TrainSplit } from './train-data';
+
+export interface StartOptions {
+  /** Parent folder of new runs (default 'runs' in the working directory). */
+  runsDir?: string;
+  /** Exactly this run folder (created; must be empty if it exists). */
+  runDir?: string;
+  /** Recorded in command.json (default process.argv). */
+  argv?: string[];
+  /** Data to train on instead of opening config.dataset (tests, in-memory data). */
+  data?: PreparedData;
+}
+
+export interface ResumeOptions {
+  /** Another backend than the run's own (the losses then match only within float tolerance). */
+  backend?: string;
+  argv?: string[];
+  data?: PreparedData;
+}
+
+const SPEC_FILE = 'spec.json';
+/** What was trained on: dataset id, class names, example counts, held-out split. */
+const DATASET_FILE = 'dataset.json';
+
+export async function startRun(config: TrainConfig, options: StartOptions = {}): Promise<Trainer> {
+  validateConfig(config);
+  let spec = getModelSpec(config.model.id, config.model.overrides);
+  const report = await initBackend(config.backend);
+  const backend = tf.getBackend();
+  checkMemory(estimateTrainingMemory(spec, config.batchSize, config.optimizer), memoryLimitFor(backend), spec.id);
+  const prepared = limited(options.data ?? (await openTrainData(config, spec)), config);
+  if (prepared.data.classes !== spec.classes) {
+    if ('classes' in config.model.overrides) {
+      throw new TrainConfigError(`the model has ${spec.classes} classes but ${config.dataset} has ${prepared.data.classes}`);
+    }
+    // The dataset decides the output layer unless the user fixed it.
+    config = { ...config, model: { ...config.model, overrides: { ...config.model.overrides, classes: prepared.data.classes } } };
+    spec = getModelSpec(config.model.id, config.model.overrides);
+  }
+  const runDir = options.runDir ?? (await newRunDir(options.runsDir ?? 'runs', spec.id));
+  await mkdir(runDir, { recursive: true });
+  if (readdirSync(runDir).length > 0) throw new RunFolderError(`run folder ${runDir} is not empty (use --resume to continue a run)`);
+  await writeJson(runDir, RUN_FILES.config, config);
+  await writeJson(runDir, SPEC_FILE, spec);
+  await writeJson(runDir, RUN_FILES.preprocess, prepared.preprocess);
+  if (prepared.dataset) await writeJson(runDir, DATASET_FILE, prepared.dataset);
+  const command: CommandFile = { ...describeInvocation(report, versions(), options.argv), resumes: [] };
+  await writeJson(runDir, RUN_FILES.command, command);
+  const model = buildRunModel(spec, config, prepared);
+  return new Trainer({ runDir, config, model, data: prepared.data, backend, warnings: prepared.warnings });
+}
+
+/** Continues the run in `dir` from its checkpoint; later steps repeat an uninterrupted run's exactly (same backend). */
+export async function resumeRun(dir: string, options: ResumeOptions = {}): Promise<Trainer> {
+  if (!existsSync(dir)) throw new RunFolderError(`no run folder at ${dir}`);
+  const config = await readJson<TrainConfig>(dir, RUN_FILES.config);
+  validateConfig(config);
+  const spec = await readJson<ModelSpec>(dir, SPEC_FILE);
+  await removeTornFiles(dir);
+  const checkpoint = await readCheckpointFile<CheckpointMeta>(path.join(dir, RUN_FILES.checkpoint));
+  if (!checkpoint) throw new RunFolderError(`${dir} has no checkpoint to resume from`);
+  const report = await initBackend(options.backend ?? config.backend);
+  const backend = tf.getBackend();
+  checkMemory(estimateTrainingMemory(spec, config.batchSize, config.optimizer), memoryLimitFor(backend), spec.id);
+  const prepared = limited(options.data ?? (await openTrainData(config, spec, await readJson<unknown>(dir, RUN_FILES.preprocess))), config);
+  const { logBytes } = checkpoint.meta;
+  new JsonLines(path.join(dir, RUN_FILES.batches)).truncateTo(logBytes.batches);
+  new JsonLines(path.join(dir, RUN_FILES.epochs)).truncateTo(logBytes.epochs);
+  new JsonLines(path.join(dir, RUN_FILES.layerStats)).truncateTo(logBytes.layerStats);
+  const command = await readJson<CommandFile>(dir, RUN_FILES.command);
+  command.resumes.push({ ...describeInvocation(report, versions(), options.argv), fromStep: checkpoint.meta.position.globalStep });
+  await writeJson(dir, RUN_FILES.command, command);
+  const model = buildRunModel(spec, config, prepared);
+  return new Trainer({ runDir: dir, config, model, data: prepared.data, backend, warnings: prepared.warnings, from: checkpoint });
+}
+
+/** The model with what inspection needs stored in its saved model.json (class names, preprocessing). */
+function buildRunModel(spec: ModelSpec, config: TrainConfig, prepared: PreparedData): tf.LayersModel {
+  const model = buildModel(spec, { seed: config.seed });
+  model.setUserDefinedMetadata({ preprocess: prepared.preprocess, ...(prepared.dataset ? { classNames: prepared.dataset.classNames } : {}) });
+  return model;
+}
+
+/** The first `limit` training and `testLimit` test examples. */
+function limited(prepared: PreparedData, config: TrainConfig): PreparedData {
+  const cut = (split: TrainSplit, n: number | null): TrainSplit => (n === null || n >= split.size ? split : { size: n, batch: (indices) => split.batch(indices) });
+  const { data } = prepared;
+  return { ...prepared, data: { ...data, train: cut(data.train, config.limit), test: data.test && cut(data.test, config.testLimit) } };
+}
+
+function versions(): Record<string, string> {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return { convscope: pkg.version, tfjs: tf.version.tfjs };
+}

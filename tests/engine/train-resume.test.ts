@@ -1,0 +1,74 @@
+// The crucial property: a seeded run killed with SIGKILL resumes from its last checkpoint and its later
+// losses are those of an uninterrupted run of the same seed (bit for bit on cpu).
+import { describe, it, expect } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readRun, type BatchRecord, type EpochRecord } from '../../src-main/engine/train';
+
+const child = new URL('./train-kill-child.ts', import.meta.url).pathname;
+
+function runChild(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', child, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', reject);
+    p.on('exit', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+const losses = (b: BatchRecord[]) => b.map((r) => r.loss);
+const epochFigures = (e: EpochRecord[]) => e.map(({ loss, accuracy, testLoss, testAccuracy, examples }) => ({ loss, accuracy, testLoss, testAccuracy, examples }));
+
+// 256 examples / batch 16 = 16 steps per epoch, 2 epochs; checkpoints every 4 steps and at epoch ends.
+describe.each([
+  // cpu: pure JS, deterministic: exact equality.
+  { backend: 'cpu', killAfter: 11, tolerance: 0 },
+  // wasm (XNNPACK, one thread): same kernels, same order; the tolerance is stated, equality is what we see.
+  { backend: 'wasm', killAfter: 22, tolerance: 1e-6 },
+])('resume after SIGKILL on $backend', ({ backend, killAfter, tolerance }) => {
+  it(`continues after step ${killAfter} with the losses of an uninterrupted run`, async () => {
+    const parent = await mkdtemp(path.join(tmpdir(), 'convscope-resume-'));
+    const whole = path.join(parent, 'whole');
+    const killed = path.join(parent, 'killed');
+    const [a, b] = await Promise.all([runChild([whole, backend]), runChild([killed, backend, '--kill-after', String(killAfter)])]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.signal, b.stderr).toBe('SIGKILL');
+
+    const beforeResume = await readRun(killed);
+    expect(beforeResume.status?.state).toBe('running');
+    expect(beforeResume.batches.at(-1)!.step).toBe(killAfter);
+    // A writer killed mid-checkpoint leaves only its temporary file: resume must ignore it.
+    const torn = path.join(killed, 'checkpoint.bin.partial-99999-deadbeef');
+    await writeFile(torn, Buffer.from('CSCKPT01 torn'));
+
+    const c = await runChild([killed, backend, '--resume']);
+    expect(c.code, c.stderr).toBe(0);
+    expect(existsSync(torn)).toBe(false);
+
+    const ref = await readRun(whole);
+    const resumed = await readRun(killed);
+    const command = JSON.parse(await readFile(path.join(killed, 'command.json'), 'utf8'));
+    const fromStep: number = command.resumes[0].fromStep;
+    // the last checkpoint before the kill (every 4 steps)
+    expect(fromStep).toBe(Math.floor(killAfter / 4) * 4);
+    expect(resumed.status?.state).toBe('finished');
+    expect(resumed.batches.map((r) => r.step)).toEqual(ref.batches.map((r) => r.step));
+    expect(resumed.batches).toHaveLength(32);
+    if (tolerance === 0) {
+      expect(losses(resumed.batches)).toEqual(losses(ref.batches));
+      expect(epochFigures(resumed.epochs)).toEqual(epochFigures(ref.epochs));
+    } else {
+      losses(resumed.batches).forEach((l, i) => expect(Math.abs(l - ref.batches[i].loss)).toBeLessThanOrEqual(tolerance * Math.max(1, Math.abs(l))));
+    }
+    // the run did learn something and dropout was on (losses differ from step to step)
+    expect(ref.epochs[1].loss).toBeLessThan(ref.epochs[0].loss);
+    // the kernel snapshots after the checkpoint were retaken, none lost or doubled
+    const index = JSON.parse(await readFile(path.join(killed, 'kernels', 'index.json'), 'utf8'));
+    expect(index.snapshots.map((s: { step: number }) => s.step)).toEqual([0, 8, 16, 24, 32]);
+    expect(readdirSync(path.join(killed, 'kernels')).filter((f) => f.endsWith('.f32'))).toHaveLength(5);
+  });
+});
