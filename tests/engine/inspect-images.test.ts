@@ -7,7 +7,7 @@ import path from 'node:path';
 import { tf } from '../../src-main/engine/tf';
 import { ImageDecodeError } from '../../src-main/engine/data/image-decode';
 import { inspectImage, type InspectSubject } from '../../src-main/engine/inspect/inspect';
-import { SCALE_TO_UNIT } from '../../src-main/engine/inspect/input';
+import { defaultPreprocessor, inputPreparer } from '../../src-main/engine/inspect/input';
 import { resolveModel } from '../../src-main/engine/inspect/model-ref';
 import { badImages, writeImageFiles } from './inspect-fixtures';
 
@@ -31,7 +31,7 @@ function rgbSubject(): InspectSubject {
   x = tf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'tanh', name: 'c2', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(x);
   x = tf.layers.flatten({ name: 'f' }).apply(x);
   const out = tf.layers.dense({ units: 4, activation: 'softmax', name: 'out', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(x) as tf.SymbolicTensor;
-  return { model: tf.model({ inputs: input, outputs: out }), input: [16, 16, 3], classNames: ['cat', 'dog', 'cow', 'owl'], prepare: SCALE_TO_UNIT };
+  return { model: tf.model({ inputs: input, outputs: out }), classNames: ['cat', 'dog', 'cow', 'owl'], prepare: inputPreparer(defaultPreprocessor([16, 16, 3]), [16, 16, 3]) };
 }
 
 function px(pixels: Uint8Array, width: number, channels: number, x: number, y: number): number[] {
@@ -89,7 +89,7 @@ describe('inspectImage on real files', () => {
 
   it('feeds a grey model the grey image', async () => {
     const lenet = await resolveModel('lenet5');
-    const r = await inspectImage({ ...lenet, prepare: SCALE_TO_UNIT }, await readFile(files['jpeg-rgb.jpg']));
+    const r = await inspectImage(lenet, await readFile(files['jpeg-rgb.jpg']));
     expect([r.input.width, r.input.height, r.input.channels]).toEqual([28, 28, 1]);
     expect(r.predictions.map((p) => p.label)).toEqual(r.predictions.map((p) => `class ${p.index}`));
     expect(r.layers.find((l) => l.name === 'conv1')?.saturatedFraction).toBeGreaterThanOrEqual(0); // tanh LeNet

@@ -1,9 +1,8 @@
 // Inspecting one image: decode, prepare it as the model expects, one forward pass for every layer's
 // output, per-layer statistics, top-k predictions, and optionally saliency and Grad-CAM.
 import { tf } from '../tf';
-import { decodeImage, type ImageInfo, type ImageInput } from '../data/image-decode';
+import type { ImageInfo, ImageInput } from '../data/image-decode';
 import { computeActivations, type LayerActivation } from './activations';
-import { InspectModelError } from './errors';
 import { gradCam, saliency, type GradCamResult, type SaliencyResult } from './gradients';
 import { activationStats, saturatedFraction, zeroChannels, type ActivationStats } from './layer-stats';
 import { toProbabilities, topK, type Prediction } from './predictions';
@@ -11,8 +10,6 @@ import type { InputPreparer } from './input';
 
 export interface InspectSubject {
   model: tf.LayersModel;
-  /** [height, width, channels] of one input. */
-  input: [number, number, number];
   classNames: readonly string[] | null;
   prepare: InputPreparer;
 }
@@ -35,13 +32,16 @@ export interface LayerReport extends LayerActivation {
 }
 
 export interface InspectionInput {
+  /** The model's input size. */
   width: number;
   height: number;
   channels: number;
-  /** The image as the model sees it, before normalisation: decoded, converted, resized (HWC uint8). */
-  pixels: Uint8Array;
-  /** What the model was fed (HWC float32). */
+  /** What the model was fed (HWC float32, preprocessed). */
   values: Float32Array;
+  /** The image as decoded for the model, before preprocessing (HWC uint8); its size is pixelShape. */
+  pixels: Uint8Array;
+  /** [height, width, channels] of pixels: the model's input size unless the model resizes its data (e.g. MNIST into AlexNet). */
+  pixelShape: [number, number, number];
   original: ImageInfo;
 }
 
@@ -55,20 +55,19 @@ export interface Inspection {
 }
 
 export async function inspectImage(subject: InspectSubject, image: ImageInput, options: InspectOptions = {}): Promise<Inspection> {
-  const [height, width, channels] = subject.input;
-  if (channels !== 1 && channels !== 3) throw new InspectModelError(`the model takes ${channels}-channel images; inspection reads grey (1) or RGB (3) images`);
   const t0 = performance.now();
-  const decoded = await decodeImage(image, { channels, width, height, fit: subject.prepare.fit, name: options.name });
-  const values = subject.prepare.toInput(decoded.data, [height, width, channels]);
-  const t1 = performance.now();
-  const x = tf.tensor4d(values, [1, height, width, channels]);
+  const prepared = await subject.prepare.prepare(image, { name: options.name });
+  const { x } = prepared;
   try {
+    const values = (await x.data()) as Float32Array;
+    const t1 = performance.now();
     const result = await inspectTensor(subject, x, options);
     const t2 = performance.now();
     const gradients = await gradientViews(subject.model, x, options, result.predictions[0]?.index);
     const t3 = performance.now();
+    const [, height, width, channels] = x.shape;
     return {
-      input: { width, height, channels, pixels: decoded.data, values, original: decoded.original },
+      input: { width, height, channels, values, pixels: prepared.pixels, pixelShape: [prepared.height, prepared.width, prepared.channels], original: prepared.original },
       ...result,
       ...gradients,
       timings: { decodeMs: t1 - t0, forwardMs: t2 - t1, gradientsMs: t3 - t2 },

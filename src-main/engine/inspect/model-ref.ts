@@ -9,7 +9,10 @@ import { readCheckpointFile } from '../train/checkpoint-file';
 import type { TrainConfig } from '../train/config';
 import { readJson, RUN_FILES } from '../train/run-folder';
 import type { CheckpointMeta } from '../train/trainer';
+import { builtinDatasets } from '../data/registry';
+import { parsePreprocessor, type Preprocessor } from '../data/preprocess';
 import { ModelRefError } from './errors';
+import { defaultPreprocessor, inputPreparer, type InputPreparer } from './input';
 
 /** The spec file the trainer writes beside config.json (train/run.ts). */
 const RUN_SPEC_FILE = 'spec.json';
@@ -24,10 +27,12 @@ export interface ResolvedModel {
   source: ModelSource;
   /** [height, width, channels] of one input. */
   input: [number, number, number];
-  /** The run's stored preprocessor (preprocess.json) as data, null where none is stored. */
-  preprocess: unknown | null;
-  /** Class names where known: the run's dataset, or userDefinedMetadata.classNames of a model.json. */
-  classNames: string[] | null;
+  /** The run's stored preprocessor (preprocess.json), a model.json's userDefinedMetadata.preprocess, else pixels / 255. */
+  preprocessor: Preprocessor;
+  /** Turns an image into this model's input with that preprocessor. */
+  prepare: InputPreparer;
+  /** Class names where known: the run's built-in dataset, or userDefinedMetadata.classNames of a model.json. */
+  classNames: readonly string[] | null;
 }
 
 export interface ResolveOptions {
@@ -53,7 +58,7 @@ export async function resolveModel(ref: string, options: ResolveOptions = {}): P
   if (!onDisk) {
     const spec = getModelSpec(ref, options.overrides ?? {});
     if (options.checkpoint !== undefined) throw new ModelRefError(`--checkpoint applies to run folders, not to the zoo model ${ref}`);
-    return { model: buildModel(spec, { seed: options.seed ?? 0 }), source: { kind: 'zoo', id: ref, overrides: options.overrides ?? {} }, input: spec.input, preprocess: null, classNames: null };
+    return withInput({ model: buildModel(spec, { seed: options.seed ?? 0 }), source: { kind: 'zoo', id: ref, overrides: options.overrides ?? {} }, input: spec.input, classNames: null }, null);
   }
   if (usesOverrides) throw new ModelRefError(`--set applies to zoo models; ${ref} is a saved model whose layers are fixed`);
   if (statSync(ref).isFile()) {
@@ -68,12 +73,15 @@ export async function resolveModel(ref: string, options: ResolveOptions = {}): P
 async function resolveModelFolder(dir: string, options: ResolveOptions): Promise<ResolvedModel> {
   if (options.checkpoint !== undefined) throw new ModelRefError(`--checkpoint applies to run folders; ${dir} holds one model`);
   const model = await loadModel(dir);
-  return { model, source: { kind: 'model-folder', dir }, input: inputShapeOf(model), preprocess: null, classNames: metadataClassNames(model) };
+  const meta = (model.getUserDefinedMetadata() ?? {}) as { classNames?: unknown; preprocess?: unknown };
+  const classNames = Array.isArray(meta.classNames) && meta.classNames.every((n) => typeof n === 'string') ? meta.classNames : null;
+  return withInput({ model, source: { kind: 'model-folder', dir }, input: inputShapeOf(model), classNames }, meta.preprocess ?? null);
 }
 
 async function resolveRun(runDir: string, options: ResolveOptions): Promise<ResolvedModel> {
   const config = await readJson<TrainConfig>(runDir, RUN_FILES.config);
   const preprocess = existsSync(path.join(runDir, RUN_FILES.preprocess)) ? await readJson<unknown>(runDir, RUN_FILES.preprocess) : null;
+  const classNames = builtinDatasets().find((d) => d.id === config.dataset)?.classNames ?? null;
   const checkpointFile = path.join(runDir, RUN_FILES.checkpoint);
   // The checkpoint is written at least as late as the saved model (the model is saved after the last one).
   const checkpoint = await readCheckpointFile<CheckpointMeta>(checkpointFile);
@@ -84,14 +92,19 @@ async function resolveRun(runDir: string, options: ResolveOptions): Promise<Reso
     }
     const spec = existsSync(path.join(runDir, RUN_SPEC_FILE)) ? await readJson<ModelSpec>(runDir, RUN_SPEC_FILE) : getModelSpec(config.model.id, config.model.overrides);
     const model = buildModel(spec, { seed: config.seed });
-    assignWeights(model, checkpoint.arrays.weights ?? [], checkpointFile);
-    return { model, source: { kind: 'run', runDir, from: 'checkpoint', step, config }, input: spec.input, preprocess, classNames: null };
+    try {
+      assignWeights(model, checkpoint.arrays.weights ?? [], checkpointFile);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+    return withInput({ model, source: { kind: 'run', runDir, from: 'checkpoint', step, config }, input: spec.input, classNames }, preprocess);
   }
   const modelDir = path.join(runDir, RUN_FILES.model);
   if (!existsSync(path.join(modelDir, MODEL_JSON))) throw new ModelRefError(`${runDir} has neither a checkpoint nor a saved model yet`);
   if (options.checkpoint !== undefined) throw new ModelRefError(`${runDir} has no checkpoint, only its saved model`);
   const model = await loadModel(modelDir);
-  return { model, source: { kind: 'run', runDir, from: 'model', step: null, config }, input: inputShapeOf(model), preprocess, classNames: null };
+  return withInput({ model, source: { kind: 'run', runDir, from: 'model', step: null, config }, input: inputShapeOf(model), classNames }, preprocess);
 }
 
 /** Writes saved arrays into the model's weights, matched by their stable names (originalName). */
@@ -116,8 +129,13 @@ function inputShapeOf(model: tf.LayersModel): [number, number, number] {
   return [h, w, c];
 }
 
-function metadataClassNames(model: tf.LayersModel): string[] | null {
-  const meta = model.getUserDefinedMetadata() as { classNames?: unknown } | undefined;
-  const names = meta?.classNames;
-  return Array.isArray(names) && names.every((n) => typeof n === 'string') ? names : null;
+/** Adds the preprocessor (stored, else pixels / 255) and the input preparer; disposes the model if they are unusable. */
+function withInput(m: Omit<ResolvedModel, 'preprocessor' | 'prepare'>, stored: unknown): ResolvedModel {
+  try {
+    const preprocessor = stored === null ? defaultPreprocessor(m.input) : parsePreprocessor(stored);
+    return { ...m, preprocessor, prepare: inputPreparer(preprocessor, m.input) };
+  } catch (err) {
+    m.model.dispose();
+    throw err;
+  }
 }
