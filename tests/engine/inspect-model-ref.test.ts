@@ -208,7 +208,7 @@ describe('model.json from tensorflowjs_converter', () => {
   /** The same network computed with tfjs ops from the same arrays. */
   function expected(x: tf.Tensor4D): Float32Array {
     return tf.tidy(() => {
-      const c = tf.relu(tf.add(tf.conv2d(x, tf.tensor4d(kernel, [3, 3, 3, 4]), 1, 'valid'), bias));
+      const c: tf.Tensor4D = tf.relu(tf.add(tf.conv2d(x, tf.tensor4d(kernel, [3, 3, 3, 4]), 1, 'valid'), bias));
       const p = tf.maxPool(c, 2, 2, 'valid');
       return tf.softmax(tf.add(tf.matMul(tf.reshape(p, [1, 36]), tf.tensor2d(dense, [36, 3])), denseBias)).dataSync() as Float32Array;
     });
