@@ -11,6 +11,16 @@ import { DEBIAN_FASHION_MNIST_FOLDER, defaultDatasetCacheDir, FASHION_MNIST_CLAS
 import { MNIST_CLASS_NAMES, mnistDataFolder, openMnist } from '../../src-main/engine/data/mnist';
 import { builtinDatasets, folderOfId, openDataset } from '../../src-main/engine/data/registry';
 
+/** The error a promise rejects with (fails the test when it resolves). */
+async function failure(promise: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error & { code?: string };
+  }
+  throw new Error('expected a rejection');
+}
+
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'convscope-builtin-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -118,7 +128,7 @@ describe('Fashion-MNIST', () => {
 
   it('says where it looked and how to get it when it is missing', async () => {
     const empty = path.join(tmp, 'nothing-here');
-    const error = await openFashionMnist({ folder: empty }).catch((e: Error & { code?: string }) => e);
+    const error = await failure(openFashionMnist({ folder: empty }));
     expect(error).toMatchObject({ code: 'dataset-missing' });
     expect(error.message).toContain(`looked in ${empty}`);
     expect(error.message).toContain('apt-get install dataset-fashion-mnist');

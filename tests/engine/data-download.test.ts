@@ -10,6 +10,16 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { downloadFile, type DownloadProgress } from '../../src-main/engine/data/download';
 import { downloadFashionMnist, FASHION_MNIST_FILES } from '../../src-main/engine/data/fashion-mnist';
 
+/** The error a promise rejects with (fails the test when it resolves). */
+async function failure(promise: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error & { code?: string };
+  }
+  throw new Error('expected a rejection');
+}
+
 const content = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 2654435761) >>> 24));
 const md5 = createHash('md5').update(content).digest('hex');
 const sha256 = createHash('sha256').update(content).digest('hex');
@@ -113,7 +123,7 @@ describe('downloadFile', () => {
   });
 
   it('deletes a corrupt download and says which checksum failed', async () => {
-    const error = await downloadFile({ url: `${base}/corrupt.bin`, dest, md5 }).catch((e: Error & { code: string }) => e);
+    const error = await failure(downloadFile({ url: `${base}/corrupt.bin`, dest, md5 }));
     expect(error.code).toBe('checksum-mismatch');
     expect(error.message).toMatch(new RegExp(`^download of ${base}/corrupt.bin is corrupt: md5 [0-9a-f]{32}, expected ${md5}; the file was deleted`));
     expect(existsSync(dest)).toBe(false);
@@ -123,7 +133,7 @@ describe('downloadFile', () => {
 
   it('keeps the .part of an interrupted download and resumes it with a Range request', async () => {
     const url = `${base}/cut-once.bin`;
-    const error = await downloadFile({ url, dest, md5, retries: 0 }).catch((e: Error & { code: string }) => e);
+    const error = await failure(downloadFile({ url, dest, md5, retries: 0 }));
     expect(error.code).toBe('download-failed');
     expect(error.message).toContain(`download of ${url} interrupted`);
     expect(error.message).toContain(`100000 bytes kept in ${dest}.part, run it again to resume`);
@@ -148,6 +158,7 @@ describe('downloadFile', () => {
 
   it('gives up on a stalled transfer after the idle timeout and resumes', async () => {
     const result = await downloadFile({ url: `${base}/stall-once.bin`, dest, md5, idleTimeoutMs: 300 });
+    expect(result.bytes).toBe(content.length);
     expect(seen.map((s) => s.range)).toEqual([undefined, 'bytes=50000-']);
     expect(readFileSync(dest).equals(content)).toBe(true);
   });
@@ -182,16 +193,20 @@ describe('downloadFile', () => {
 
   it('stops when cancelled and keeps what it has', async () => {
     const controller = new AbortController();
-    const error = await downloadFile({
-      url: `${base}/good.bin`,
-      dest,
-      md5,
-      signal: controller.signal,
-      onProgress: (p) => {
-        if (p.received > 0) controller.abort();
-      },
-    }).catch((e: Error) => e);
+    const error = await failure(
+      downloadFile({
+        url: `${base}/good.bin`,
+        dest,
+        md5,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.received > 0) controller.abort();
+        },
+      }),
+    );
+    expect(error.code).toBe('download-failed');
     expect(error.message).toMatch(/cancelled; \d+ bytes kept in .*file\.bin\.part for a later resume/);
+    expect(statSync(`${dest}.part`).size).toBeGreaterThan(0);
     expect(existsSync(dest)).toBe(false);
   });
 });
@@ -199,7 +214,7 @@ describe('downloadFile', () => {
 describe('downloadFashionMnist', () => {
   it('asks for the official file names under the base URL and checks the published md5', async () => {
     const cacheDir = path.join(dir, 'cache');
-    const error = await downloadFashionMnist({ cacheDir, baseUrl: `${base}/fashion/` }).catch((e: Error & { code: string }) => e);
+    const error = await failure(downloadFashionMnist({ cacheDir, baseUrl: `${base}/fashion/` }));
     expect(seen[0].path).toBe('/fashion/train-images-idx3-ubyte.gz');
     expect(error.code).toBe('checksum-mismatch');
     expect(error.message).toContain(`expected ${FASHION_MNIST_FILES.trainImages.md5}`);
