@@ -158,6 +158,8 @@ describe('crops and mirrors', () => {
     expect(Array.from(out)).toEqual([...at(2, 1), ...at(3, 1), ...at(2, 2), ...at(3, 2)]);
     cropInto(img, 2, { top: 1, left: 2, mirror: true }, out);
     expect(Array.from(out)).toEqual([...at(3, 1), ...at(2, 1), ...at(3, 2), ...at(2, 2)]);
+    cropInto(img, 2, { top: 1, left: 2, mirror: true }, out, 0, [0.5, -1, 2]);
+    expect(Array.from(out)).toEqual([...at(3, 1), ...at(2, 1), ...at(3, 2), ...at(2, 2)].map((v, i) => v + [0.5, -1, 2][i % 3]));
     expect(() => cropInto(img, 2, { top: 3, left: 0, mirror: false }, out)).toThrow(/outside/);
     expect(() => cropInto(img, 5, { top: 0, left: 0, mirror: false }, new Float32Array(75))).toThrow(/does not fit/);
   });
@@ -253,6 +255,13 @@ describe('Augmenter', () => {
     cropInto(img, 4, { top: 2, left: 2, mirror: false }, expected);
     expect(Array.from(out.subarray(0, 48))).toEqual(Array.from(expected));
     expect(Array.from(out.subarray(48))).toEqual(Array.from(expected));
+    // A reused buffer gets the same patches; one too small is refused.
+    const buffer = new Float32Array(200).fill(-1);
+    const reused = aug.applyBatch(examples, [8, 8, 3], buffer);
+    expect(reused.buffer).toBe(buffer.buffer);
+    expect(Array.from(reused)).toEqual(Array.from(out));
+    expect(buffer[96]).toBe(-1);
+    expect(() => aug.applyBatch(examples, [8, 8, 3], new Float32Array(95))).toThrow(/needs 96/);
   });
 
   it('refuses PCA jitter on grey images', () => {

@@ -61,20 +61,25 @@ export function tenCropPlaces(image: RawImage, size: number): CropPlace[] {
   return [false, true].flatMap((mirror) => places.map((p) => ({ top: p.top, left: p.left, mirror })));
 }
 
-/** Copies the size x size patch at `place` (mirrored left-right if asked) into out[offset...] as float32 HWC. */
-export function cropInto(image: RawImage, size: number, place: CropPlace, out: Float32Array, offset = 0): void {
+/**
+ * Copies the size x size patch at `place` (mirrored left-right if asked) into out[offset...] as float32 HWC,
+ * adding `shift[k]` to channel k when given (one pass for crop and colour jitter).
+ */
+export function cropInto(image: RawImage, size: number, place: CropPlace, out: Float32Array, offset = 0, shift?: ArrayLike<number>): void {
   checkCrop(image, size);
   const { data, width, channels: c } = image;
   if (place.top < 0 || place.left < 0 || place.top + size > image.height || place.left + size > width) {
     throw new Error(`crop at (${place.top}, ${place.left}) of ${size}x${size} is outside the ${width}x${image.height} image`);
   }
   if (offset + size * size * c > out.length) throw new Error('cropInto: output too small');
-  let o = offset;
+  if (shift && shift.length !== c) throw new Error(`cropInto: shift has ${shift.length} values for ${c} channels`);
+  const add = Float32Array.from({ length: c }, (_, k) => (shift ? shift[k] : 0));
+  const step = place.mirror ? -c : c;
   for (let y = 0; y < size; y++) {
-    const row = ((place.top + y) * width + place.left) * c;
-    for (let x = 0; x < size; x++) {
-      const src = row + (place.mirror ? size - 1 - x : x) * c;
-      for (let k = 0; k < c; k++) out[o++] = data[src + k];
+    let src = ((place.top + y) * width + place.left + (place.mirror ? size - 1 : 0)) * c;
+    let o = offset + y * size * c;
+    for (let x = 0; x < size; x++, src += step) {
+      for (let k = 0; k < c; k++) out[o++] = data[src + k] + add[k];
     }
   }
 }
@@ -259,31 +264,29 @@ export class Augmenter {
     this.rng = restoreRandom(state);
   }
 
-  /** The patches of a batch read from a split of `shape`: [count, size, size, channels] float32, NHWC. */
-  applyBatch(examples: Examples, shape: ImageShape): Float32Array {
+  /**
+   * The patches of a batch read from a split of `shape`: [count, size, size, channels] float32, NHWC.
+   * Pass `out` (at least that long) to reuse one buffer across batches: a fresh 227x227x3x128 array costs
+   * more in first-touch page faults than the crops themselves.
+   */
+  applyBatch(examples: Examples, shape: ImageShape, out?: Float32Array): Float32Array {
     const [height, width, channels] = shape;
     const inSize = pixelsPerImage(shape);
     const outSize = this.options.size * this.options.size * channels;
-    const out = new Float32Array(examples.count * outSize);
+    const need = examples.count * outSize;
+    if (out && out.length < need) throw new Error(`applyBatch: output holds ${out.length} floats, the batch needs ${need}`);
+    const target = out ? out.subarray(0, need) : new Float32Array(need);
     for (let i = 0; i < examples.count; i++) {
-      this.apply({ data: examples.images.subarray(i * inSize, (i + 1) * inSize), width, height, channels }, out, i * outSize);
+      this.apply({ data: examples.images.subarray(i * inSize, (i + 1) * inSize), width, height, channels }, target, i * outSize);
     }
-    return out;
+    return target;
   }
 
   /** Writes the patch for `image` at out[offset...], size*size*channels floats. */
   apply(image: RawImage, out: Float32Array, offset = 0): void {
     const { size, pca } = this.options;
     const place = this.options.random ? randomCropPlace(image, size, this.options.mirror, this.rng) : centerCropPlace(image, size);
-    cropInto(image, size, place, out, offset);
-    if (!pca) return;
-    if (image.channels !== 3) throw new Error(`PCA colour jitter needs RGB images, got ${image.channels} channels`);
-    const [dr, dg, db] = pcaShift(pca, this.rng, this.options.pcaStd);
-    const end = offset + size * size * 3;
-    for (let i = offset; i < end; i += 3) {
-      out[i] += dr;
-      out[i + 1] += dg;
-      out[i + 2] += db;
-    }
+    if (pca && image.channels !== 3) throw new Error(`PCA colour jitter needs RGB images, got ${image.channels} channels`);
+    cropInto(image, size, place, out, offset, pca ? pcaShift(pca, this.rng, this.options.pcaStd) : undefined);
   }
 }
