@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { inMemorySplit } from '../../src-main/engine/data/dataset';
+import { inMemorySplit, type Dataset } from '../../src-main/engine/data/dataset';
 import { mnistDataFolder, openMnist } from '../../src-main/engine/data/mnist';
 import {
   adaptToInput,
@@ -14,8 +14,10 @@ import {
 } from '../../src-main/engine/data/preprocess';
 import { tf } from '../../src-main/engine/tf';
 
+let mnist: Dataset;
 beforeAll(async () => {
   await tf.setBackend('cpu');
+  mnist = await openMnist();
 });
 
 // Two 1x2 RGB images: pixel (image, position, channel)
@@ -88,7 +90,7 @@ describe('on MNIST', () => {
   const raw = readFileSync(path.join(mnistDataFolder(), 'train-images-idx3-ubyte')).subarray(16);
 
   it('mean-pixel is the mean of every training pixel (about 0.1307 * 255)', async () => {
-    const p = await computePreprocessor('mean-pixel', await openMnist());
+    const p = await computePreprocessor('mean-pixel', mnist);
     let sum = 0;
     for (let i = 0; i < raw.length; i++) sum += raw[i];
     expect(p.mean[0]).toBeCloseTo(sum / raw.length, 9);
@@ -97,7 +99,6 @@ describe('on MNIST', () => {
   });
 
   it('mean-image is the per-pixel mean; subtracting it centres every pixel', async () => {
-    const mnist = await openMnist();
     const p = await computePreprocessor('mean-image', mnist);
     expect(p.mean.length).toBe(784);
     const centre = 14 * 28 + 14;
@@ -169,7 +170,6 @@ describe('adaptToInput', () => {
 describe('preprocessBatch', () => {
   it('preprocesses and adapts in one step without leaking tensors', async () => {
     const before = tf.memory().numTensors;
-    const mnist = await openMnist();
     const p = await computePreprocessor('scale', mnist);
     const examples = await mnist.train.read([0, 1, 2]);
     const x = preprocessBatch(p, examples, [67, 67, 3]);
