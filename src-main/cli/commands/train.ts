@@ -24,9 +24,10 @@ Trains a model and writes a run folder (config, metrics, kernel snapshots, layer
   --limit N               train on the first N training examples
   --test-limit N          evaluate on the first N test examples
   --preprocess P          raw, scale (default), mean-pixel or mean-image
-  --backend B             auto (default), wasm, cpu, tensorflow ...
+  --backend B             auto (default: the fastest that works), gpu, node, wasm or cpu
   --seed N                default 1; the same seed gives the same run
   --out DIR               the run folder (default runs/<timestamp>-<model>)
+  --checkpoint-every N    also checkpoint every N steps (default: after every epoch and every 5 minutes)
   --resume RUN_DIR        continue a run from its last checkpoint
   --json                  print {backend, runDir, epochs:[...]} on stdout at the end
 Progress goes to stderr. Ctrl-C stops after the current step with a checkpoint (resume with --resume).`;
@@ -50,6 +51,7 @@ const OPTIONS = {
   backend: { type: 'string' },
   seed: { type: 'string' },
   out: { type: 'string' },
+  'checkpoint-every': { type: 'string' },
   resume: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -141,6 +143,7 @@ function configFromFlags(values: Values): { config: TrainConfig; runDir: string 
   config.preprocess = choiceFlag('preprocess', values.preprocess, ['raw', 'scale', 'mean-pixel', 'mean-image'] as const, 'scale');
   config.backend = values.backend ?? config.backend;
   config.seed = intFlag('seed', values.seed, config.seed, 0);
+  config.checkpointEverySteps = intFlag('checkpoint-every', values['checkpoint-every'], config.checkpointEverySteps);
   return { config, runDir: values.out === undefined ? undefined : path.resolve(values.out) };
 }
 

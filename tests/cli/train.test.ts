@@ -1,0 +1,130 @@
+import { describe, it, expect, vi } from 'vitest';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+const bin = new URL('../../bin/convscope.mjs', import.meta.url).pathname;
+
+async function convscope(args: string[]) {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [bin, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Runs the CLI in this process (no start-up cost), capturing what it writes. */
+async function inProcess(args: string[]) {
+  const { main } = await import('../../src-main/cli/main');
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  try {
+    return { code: await main(args), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+const tmp = () => mkdtemp(path.join(tmpdir(), 'convscope-cli-train-'));
+const losses = (runDir: string) =>
+  readFileSync(path.join(runDir, 'batch.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.endsWith('}'))
+    .map((l) => JSON.parse(l) as { step: number; loss: number });
+
+describe('convscope train: bad input is one clear line and a non-zero exit', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['no dataset', ['--model', 'lenet5'], /--dataset is required/],
+    ['unknown model', ['--model', 'resnet', '--dataset', 'mnist'], /unknown model 'resnet'/],
+    ['unknown flag', ['--model', 'lenet5', '--dataset', 'mnist', '--bogus'], /Unknown option '--bogus'/],
+    ['bad epochs', ['--model', 'lenet5', '--dataset', 'mnist', '--epochs', '0'], /--epochs must be an integer >= 1, got '0'/],
+    ['bad optimizer', ['--model', 'lenet5', '--dataset', 'mnist', '--optimizer', 'rmsprop'], /--optimizer must be one of sgd, adam; got 'rmsprop'/],
+    ['bad model option', ['--model', 'lenet5', '--dataset', 'mnist', '--set', 'width=abc'], /bad value 'abc' for option 'width'/],
+    ['bad backend', ['--model', 'lenet5', '--dataset', 'mnist', '--backend', 'quantum'], /quantum/],
+    ['unknown dataset', ['--model', 'lenet5', '--dataset', 'imagenet', '--backend', 'cpu'], /unknown dataset 'imagenet'/],
+    ['missing folder', ['--model', 'lenet5', '--dataset', 'folder:/nonexistent/images', '--backend', 'cpu'], /\/nonexistent\/images does not exist/],
+    ['resume with settings', ['--resume', '/tmp/x', '--epochs', '3'], /takes only --backend and --json, not --epochs/],
+    ['resume of nothing', ['--resume', '/nonexistent/run'], /no run folder at \/nonexistent\/run/],
+    ['zero learning rate', ['--model', 'lenet5', '--dataset', 'mnist', '--lr', '0', '--backend', 'cpu'], /learning rate must be a number > 0/],
+  ];
+  it.each(cases)('%s', async (_name, args, message) => {
+    const r = await inProcess(['train', ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('exits with 2 and one line from a real process too', async () => {
+    const r = await convscope(['train', '--model', 'lenet5', '--dataset', 'mnist', '--momentum', '0.5']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('convscope train: --momentum applies to --optimizer sgd only\n');
+  });
+
+  it('refuses full AlexNet at batch 4096 on wasm with the estimate and the limit', async () => {
+    const out = path.join(await tmp(), 'run');
+    const r = await inProcess(['train', '--model', 'alexnet', '--dataset', 'mnist', '--batch', '4096', '--backend', 'wasm', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/alexnet at batch 4096 needs about \d+\.\d GiB .* more than the wasm backend can hold: 4\.0 GiB/);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('convscope train on MNIST', () => {
+  it('trains, shows progress on stderr and prints the result as JSON', async () => {
+    const out = path.join(await tmp(), 'run');
+    const r = await convscope(['train', '--model', 'lenet5', '--dataset', 'mnist', '--limit', '512', '--test-limit', '256', '--batch', '32', '--backend', 'wasm', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ backend: 'wasm', runDir: out, state: 'finished' });
+    expect(result.epochs).toHaveLength(1);
+    expect(Object.keys(result.epochs[0]).sort()).toEqual(['accuracy', 'imagesPerSecond', 'loss', 'seconds', 'testAccuracy', 'testLoss']);
+    expect(result.epochs[0].testAccuracy).toBeGreaterThan(0.5);
+    expect(r.stderr).toMatch(/epoch 1\/1 \[#+\] 16\/16 loss \d\.\d{4} \d+ images\/s ETA/);
+    expect(r.stderr).toMatch(/epoch 1: loss .* test accuracy/);
+    expect(losses(out)).toHaveLength(16);
+    const dataset = JSON.parse(readFileSync(path.join(out, 'dataset.json'), 'utf8'));
+    expect(dataset).toMatchObject({ id: 'mnist', trainExamples: 512, heldOutExamples: 256, heldOut: 'test' });
+    const preprocess = JSON.parse(readFileSync(path.join(out, 'preprocess.json'), 'utf8'));
+    expect(preprocess).toMatchObject({ kind: 'scale', shape: [28, 28, 1] });
+  });
+
+  it('resumes a run killed with SIGKILL and repeats the uninterrupted run’s losses', async () => {
+    const parent = await tmp();
+    const args = (out: string) => ['train', '--model', 'lenet5', '--set', 'dropout=0.2', '--dataset', 'mnist', '--limit', '480', '--test-limit', '64', '--batch', '16', '--backend', 'wasm', '--seed', '5', '--checkpoint-every', '3', '--out', out];
+    const whole = path.join(parent, 'whole');
+    const killed = path.join(parent, 'killed');
+    const uninterrupted = convscope(args(whole));
+
+    const child = spawn(process.execPath, [bin, ...args(killed)], { stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const file = path.join(killed, 'batch.jsonl');
+    while (!(existsSync(file) && losses(killed).length >= 7)) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    const seenBeforeKill = losses(killed).length;
+    expect(seenBeforeKill).toBeLessThan(30);
+
+    const resumed = await convscope(['train', '--resume', killed, '--json']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect((await uninterrupted).code).toBe(0);
+    const a = losses(whole);
+    const b = losses(killed);
+    expect(b.map((x) => x.step)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(b.map((x) => x.loss)).toEqual(a.map((x) => x.loss));
+    const command = JSON.parse(readFileSync(path.join(killed, 'command.json'), 'utf8'));
+    expect(command.resumes).toHaveLength(1);
+    expect(command.resumes[0].argv.slice(-3)).toEqual(['--resume', killed, '--json']);
+    expect(command.resumes[0].fromStep % 3).toBe(0);
+    expect(command.resumes[0].fromStep).toBeGreaterThanOrEqual(6);
+  });
+});
