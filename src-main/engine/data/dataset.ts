@@ -93,7 +93,7 @@ export function inMemorySplit(images: Uint8Array, labels: Int32Array, shape: Ima
 
 /** The examples of `split` at `indices` (copied), as a split of its own. */
 export function subsetSplit(split: DataSplit, indices: ArrayLike<number>): DataSplit {
-  const map = Int32Array.from(indices as ArrayLike<number>);
+  const map = Int32Array.from(indices);
   for (const k of map) checkIndex(k, split.count);
   return {
     count: map.length,

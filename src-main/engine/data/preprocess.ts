@@ -150,7 +150,7 @@ export function preprocessBatch(p: Preprocessor, examples: Examples, input: Imag
   return tf.tidy(() => adaptToInput(tf.tensor4d(values, [examples.count, ...p.shape]), input));
 }
 
-/** One line for logs: "mean-image (per-pixel mean of mnist, 60000 examples), x 1/255". */
+/** One line for logs: "mean-image (per-pixel mean image subtracted, then / 255, fitted on 60000 examples of mnist)". */
 export function describePreprocessor(p: Preprocessor): string {
   const what = { raw: 'pixels 0-255', scale: 'pixels / 255', 'mean-pixel': 'per-channel mean subtracted', 'mean-image': 'per-pixel mean image subtracted' }[p.kind];
   const fitted = p.fittedOn ? `, fitted on ${p.fittedOn.examples} examples of ${p.fittedOn.dataset}` : '';
