@@ -8,6 +8,8 @@ interface Command {
 const commands: Record<string, Command> = {
   summary: { summary: 'print a model’s layers, output shapes and parameter counts', load: () => import('./commands/summary') },
   train: { summary: 'train a model on a dataset into a run folder (metrics, snapshots, checkpoints)', load: () => import('./commands/train') },
+  inspect: { summary: 'run one image through a model: every layer’s output, predictions, saliency, Grad-CAM', load: () => import('./commands/inspect') },
+  import: { summary: 'convert a pretrained ONNX, Caffe or TensorFlow.js model into a ConvScope model folder', load: () => import('./commands/import') },
 };
 
 function usage(): string {

@@ -1,0 +1,69 @@
+// How an image becomes an imported model's input, and the ImageNet class names.
+import { readFile } from 'node:fs/promises';
+
+export type PresetName = 'caffe-imagenet' | 'torchvision-imagenet' | 'none';
+export const PRESET_NAMES: readonly PresetName[] = ['caffe-imagenet', 'torchvision-imagenet', 'none'];
+
+/**
+ * Per pixel and channel: x = (v * scale - mean[c]) / std[c], v the 8-bit value (0-255), channels in
+ * `channelOrder` (the order of the model's input channels; 'gray' for one channel, the mean of R, G, B).
+ */
+export interface Preprocessing {
+  preset: PresetName;
+  channelOrder: 'RGB' | 'BGR' | 'gray';
+  scale: number;
+  mean: number[];
+  std: number[];
+  /** Resize so the shorter side has this many pixels, then centre-crop to the input size; null: resize the whole image to the input size. */
+  resizeShorterSide: number | null;
+}
+
+/** BVLC's per-channel ILSVRC-2012 mean (of Caffe's ilsvrc_2012_mean.npy), in Caffe's BGR order. */
+export const CAFFE_IMAGENET_MEAN_BGR = [104.00698793, 116.66876762, 122.67891434];
+
+export function preset(name: PresetName, channels: number): Preprocessing {
+  switch (name) {
+    case 'caffe-imagenet':
+      return { preset: name, channelOrder: 'BGR', scale: 1, mean: [...CAFFE_IMAGENET_MEAN_BGR], std: [1, 1, 1], resizeShorterSide: 256 };
+    case 'torchvision-imagenet':
+      return { preset: name, channelOrder: 'RGB', scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], resizeShorterSide: 256 };
+    case 'none':
+      return { preset: name, channelOrder: channels === 1 ? 'gray' : 'RGB', scale: 1, mean: new Array(channels).fill(0), std: new Array(channels).fill(1), resizeShorterSide: null };
+  }
+}
+
+/** The same preprocessing for a model whose first layer now takes RGB where it took BGR. */
+export function asRgb(p: Preprocessing): Preprocessing {
+  if (p.channelOrder !== 'BGR') return p;
+  return { ...p, channelOrder: 'RGB', mean: [...p.mean].reverse(), std: [...p.std].reverse() };
+}
+
+/**
+ * Model input (NHWC values, one image) from RGB or RGBA bytes already resized to the input size.
+ * `bytesPerPixel` is 3 (RGB) or 4 (RGBA; alpha ignored).
+ */
+export function pixelsToInput(pixels: Uint8Array, width: number, height: number, bytesPerPixel: 3 | 4, p: Preprocessing): Float32Array {
+  if (pixels.length !== width * height * bytesPerPixel) throw new Error(`pixelsToInput: expected ${width * height * bytesPerPixel} bytes for ${width}x${height}, got ${pixels.length}`);
+  const channels = p.channelOrder === 'gray' ? 1 : 3;
+  const out = new Float32Array(width * height * channels);
+  const order = p.channelOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2];
+  for (let i = 0; i < width * height; i++) {
+    const px = i * bytesPerPixel;
+    if (channels === 1) {
+      const v = (pixels[px] + pixels[px + 1] + pixels[px + 2]) / 3;
+      out[i] = (v * p.scale - p.mean[0]) / p.std[0];
+    } else {
+      for (let c = 0; c < 3; c++) out[i * 3 + c] = (pixels[px + order[c]] * p.scale - p.mean[c]) / p.std[c];
+    }
+  }
+  return out;
+}
+
+const SYNSETS = new URL('../../../resources/imagenet/synset_words.txt', import.meta.url);
+
+/** The 1000 ImageNet class names in output order, e.g. 'tench, Tinca tinca' (from resources/imagenet/synset_words.txt). */
+export async function imagenetClassNames(): Promise<string[]> {
+  const lines = (await readFile(SYNSETS, 'utf8')).split('\n').filter((l) => l.trim() !== '');
+  if (lines.length !== 1000) throw new Error(`resources/imagenet/synset_words.txt has ${lines.length} classes, expected 1000`);
+  return lines.map((l) => l.slice(l.indexOf(' ') + 1).trim());
+}
