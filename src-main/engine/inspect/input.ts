@@ -1,14 +1,13 @@
-// How an image file becomes the model's input, the way the model's training data did: decoded to the
-// stored preprocessor's image size (its dataset's), preprocessed with the stored statistics, centre-cropped
-// when the stored size is larger than the model's input (the paper's test-time crop; the crop commutes
-// with the per-pixel preprocessing), else resized / converted by the data module's adaptToInput.
+// How an image file becomes the model's input the way its training data did (train/open-data.ts): decoded
+// to the stored preprocessor's image size (its dataset's), preprocessed with the stored statistics, then
+// resized / converted to the model's input by the data module's adaptToInput.
 import { tf } from '../tf';
 import { decodeImage, type ImageInfo, type ImageInput } from '../data/image-decode';
 import { adaptToInput, applyPreprocessor, describePreprocessor, type Preprocessor } from '../data/preprocess';
 import { InspectModelError } from './errors';
 
 export interface PreparedInput {
-  /** What a person sees: the decoded image, cropped like the input when the input is a crop (HWC uint8). */
+  /** What a person sees: the decoded image before preprocessing (HWC uint8). */
   pixels: Uint8Array;
   width: number;
   height: number;
@@ -32,31 +31,15 @@ export function defaultPreprocessor(input: readonly [number, number, number]): P
 
 export function inputPreparer(preprocessor: Preprocessor, modelInput: readonly [number, number, number]): InputPreparer {
   const [sh, sw, sc] = preprocessor.shape;
-  const [h, w] = modelInput;
   if (sc !== 1 && sc !== 3) throw new InspectModelError(`the model's images have ${sc} channels; inspection reads grey (1) or RGB (3) images`);
-  const crop = sh >= h && sw >= w && (sh > h || sw > w) ? { top: Math.floor((sh - h) / 2), left: Math.floor((sw - w) / 2) } : null;
   return {
     preprocessor,
-    description: describePreprocessor(preprocessor) + (crop ? `, centre ${h}x${w} crop` : ''),
+    description: describePreprocessor(preprocessor),
     async prepare(image, options = {}) {
       const decoded = await decodeImage(image, { channels: sc, width: sw, height: sh, fit: 'cover-center', name: options.name });
       const values = applyPreprocessor(preprocessor, decoded.data, 1);
-      const x = tf.tidy(() => {
-        let t = tf.tensor4d(values, [1, sh, sw, sc]);
-        if (crop) t = tf.slice(t, [0, crop.top, crop.left, 0], [1, h, w, sc]);
-        return adaptToInput(t, modelInput);
-      });
-      const pixels = crop ? cropPixels(decoded.data, sw, sc, crop, h, w) : decoded.data;
-      return { pixels, width: crop ? w : sw, height: crop ? h : sh, channels: sc, x, original: decoded.original };
+      const x = tf.tidy(() => adaptToInput(tf.tensor4d(values, [1, sh, sw, sc]), modelInput));
+      return { pixels: decoded.data, width: sw, height: sh, channels: sc, x, original: decoded.original };
     },
   };
-}
-
-function cropPixels(data: Uint8Array, width: number, channels: number, at: { top: number; left: number }, h: number, w: number): Uint8Array {
-  const out = new Uint8Array(h * w * channels);
-  for (let y = 0; y < h; y++) {
-    const from = ((at.top + y) * width + at.left) * channels;
-    out.set(data.subarray(from, from + w * channels), y * w * channels);
-  }
-  return out;
 }

@@ -14,12 +14,13 @@ import { parsePreprocessor, type Preprocessor } from '../data/preprocess';
 import { ModelRefError } from './errors';
 import { defaultPreprocessor, inputPreparer, type InputPreparer } from './input';
 
-/** The spec file the trainer writes beside config.json (train/run.ts). */
+/** Files the trainer writes beside config.json (train/run.ts keeps their names private). */
 const RUN_SPEC_FILE = 'spec.json';
+const RUN_DATASET_FILE = 'dataset.json';
 
 export type ModelSource =
   | { kind: 'zoo'; id: string; overrides: Overrides }
-  | { kind: 'run'; runDir: string; from: 'checkpoint' | 'model'; step: number | null; config: TrainConfig }
+  | { kind: 'run'; runDir: string; from: 'checkpoint' | 'model'; step: number | null; config: TrainConfig; spec: ModelSpec; preprocess: unknown }
   | { kind: 'model-folder'; dir: string };
 
 export interface ResolvedModel {
@@ -81,7 +82,9 @@ async function resolveModelFolder(dir: string, options: ResolveOptions): Promise
 async function resolveRun(runDir: string, options: ResolveOptions): Promise<ResolvedModel> {
   const config = await readJson<TrainConfig>(runDir, RUN_FILES.config);
   const preprocess = existsSync(path.join(runDir, RUN_FILES.preprocess)) ? await readJson<unknown>(runDir, RUN_FILES.preprocess) : null;
-  const classNames = builtinDatasets().find((d) => d.id === config.dataset)?.classNames ?? null;
+  const record = existsSync(path.join(runDir, RUN_DATASET_FILE)) ? await readJson<{ classNames?: string[] }>(runDir, RUN_DATASET_FILE) : null;
+  const classNames = record?.classNames ?? builtinDatasets().find((d) => d.id === config.dataset)?.classNames ?? null;
+  const spec = existsSync(path.join(runDir, RUN_SPEC_FILE)) ? await readJson<ModelSpec>(runDir, RUN_SPEC_FILE) : getModelSpec(config.model.id, config.model.overrides);
   const checkpointFile = path.join(runDir, RUN_FILES.checkpoint);
   // The checkpoint is written at least as late as the saved model (the model is saved after the last one).
   const checkpoint = await readCheckpointFile<CheckpointMeta>(checkpointFile);
@@ -90,7 +93,6 @@ async function resolveRun(runDir: string, options: ResolveOptions): Promise<Reso
     if (options.checkpoint !== undefined && options.checkpoint !== step) {
       throw new ModelRefError(`${runDir} keeps one checkpoint, at step ${step}; there is no checkpoint at step ${options.checkpoint}`);
     }
-    const spec = existsSync(path.join(runDir, RUN_SPEC_FILE)) ? await readJson<ModelSpec>(runDir, RUN_SPEC_FILE) : getModelSpec(config.model.id, config.model.overrides);
     const model = buildModel(spec, { seed: config.seed });
     try {
       assignWeights(model, checkpoint.arrays.weights ?? [], checkpointFile);
@@ -98,13 +100,13 @@ async function resolveRun(runDir: string, options: ResolveOptions): Promise<Reso
       model.dispose();
       throw err;
     }
-    return withInput({ model, source: { kind: 'run', runDir, from: 'checkpoint', step, config }, input: spec.input, classNames }, preprocess);
+    return withInput({ model, source: { kind: 'run', runDir, from: 'checkpoint', step, config, spec, preprocess }, input: spec.input, classNames }, preprocess);
   }
   const modelDir = path.join(runDir, RUN_FILES.model);
   if (!existsSync(path.join(modelDir, MODEL_JSON))) throw new ModelRefError(`${runDir} has neither a checkpoint nor a saved model yet`);
   if (options.checkpoint !== undefined) throw new ModelRefError(`${runDir} has no checkpoint, only its saved model`);
   const model = await loadModel(modelDir);
-  return withInput({ model, source: { kind: 'run', runDir, from: 'model', step: null, config }, input: inputShapeOf(model), classNames }, preprocess);
+  return withInput({ model, source: { kind: 'run', runDir, from: 'model', step: null, config, spec, preprocess }, input: inputShapeOf(model), classNames }, preprocess);
 }
 
 /** Writes saved arrays into the model's weights, matched by their stable names (originalName). */

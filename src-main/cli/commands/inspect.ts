@@ -1,0 +1,123 @@
+import path from 'node:path';
+import { intFlag, parseFlags } from '../args';
+import { UsageError } from '../errors';
+import { initBackend } from '../../engine/backend';
+import { formatShape, parseOverrides } from '../../engine/models';
+import { convKernels } from '../../engine/inspect/kernels';
+import { inspectImage, type Inspection, type LayerReport } from '../../engine/inspect/inspect';
+import { resolveModel, type ResolvedModel } from '../../engine/inspect/model-ref';
+import { writeInspectionPngs } from '../../engine/inspect/render/write-inspection';
+
+const HELP = `usage: convscope inspect --model ID|RUN_DIR|MODEL_JSON --image PATH [options]
+
+Runs one image through the model and shows what every layer computed.
+  --model REF          a zoo model (lenet5, alexnet, alexnet-blog), a run folder, or a model.json
+  --image PATH         any common image (PNG, JPEG, WebP, GIF, ...)
+  --set key=value      zoo models: an option, repeatable (e.g. --set width=0.25)
+  --checkpoint N       run folders: the checkpoint at step N (default: the latest)
+  --layer NAME         report (and draw) only this layer
+  --top K              predictions to show (default 5)
+  --class N            the class for saliency and Grad-CAM (default: the top prediction)
+  --gradcam-layer NAME the layer for Grad-CAM (default: the last convolution)
+  --out DIR            write PNGs: input, activations/, kernels/, saliency, Grad-CAM overlay
+  --json               {input:{width,height,channels}, predictions:[{label,prob}], layers:[{name,type,shape,stats,deadChannels}]}
+  --backend B          auto (default), gpu, node, wasm or cpu`;
+
+const OPTIONS = {
+  model: { type: 'string' },
+  image: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  checkpoint: { type: 'string' },
+  layer: { type: 'string' },
+  top: { type: 'string' },
+  class: { type: 'string' },
+  'gradcam-layer': { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+  backend: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, OPTIONS);
+  if (values.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  if (!values.model) throw new UsageError('--model is required (a zoo id, a run folder or a model.json)');
+  if (!values.image) throw new UsageError('--image is required');
+  const checkpoint = values.checkpoint === undefined ? undefined : intFlag('checkpoint', values.checkpoint, 0, 0);
+  const classIndex = values.class === undefined ? undefined : intFlag('class', values.class, 0, 0);
+  const top = intFlag('top', values.top, 5);
+  await initBackend(values.backend);
+  const resolved = await resolveModel(values.model, { overrides: parseOverrides(values.set ?? []), checkpoint });
+  try {
+    const names = resolved.model.layers.map((l) => l.name);
+    for (const flag of ['layer', 'gradcam-layer'] as const) {
+      const name = values[flag];
+      if (name !== undefined && !names.includes(name)) throw new UsageError(`--${flag}: the model has no layer '${name}' (layers: ${names.slice(1).join(', ')})`);
+    }
+    const drawing = values.out !== undefined;
+    const inspection = await inspectImage(resolved, values.image, {
+      topK: top,
+      saliency: drawing && { classIndex },
+      gradCam: drawing && { classIndex, layer: values['gradcam-layer'] },
+    });
+    const layers = values.layer === undefined ? inspection.layers : inspection.layers.filter((l) => l.name === values.layer);
+    if (values.json) process.stdout.write(JSON.stringify(toJson(inspection, layers), null, 2) + '\n');
+    else process.stdout.write(formatText(resolved, inspection, layers) + '\n');
+    if (values.out !== undefined) {
+      const files = await writeInspectionPngs(inspection, values.out, { layer: values.layer, kernels: values.layer === undefined ? await convKernels(resolved.model) : [] });
+      process.stderr.write(`wrote ${files.length} PNG files under ${path.resolve(values.out)}\n`);
+    }
+    return 0;
+  } finally {
+    resolved.model.dispose();
+  }
+}
+
+function layerJson(l: LayerReport) {
+  return {
+    name: l.name,
+    type: l.className,
+    shape: l.shape,
+    stats: l.stats,
+    ...(l.deadChannels ? { deadChannels: l.deadChannels } : {}),
+    ...(l.saturatedFraction !== undefined ? { saturatedFraction: l.saturatedFraction } : {}),
+  };
+}
+
+function toJson(inspection: Inspection, layers: LayerReport[]) {
+  const { width, height, channels } = inspection.input;
+  return {
+    input: { width, height, channels },
+    predictions: inspection.predictions.map(({ label, prob, index }) => ({ label, prob, index })),
+    layers: layers.map(layerJson),
+  };
+}
+
+function formatText(resolved: ResolvedModel, inspection: Inspection, layers: LayerReport[]): string {
+  const { input } = inspection;
+  const src = resolved.source;
+  const from = src.kind === 'zoo' ? `zoo model ${src.id} (untrained, seed 0)` : src.kind === 'run' ? `run ${src.runDir} (${src.from === 'checkpoint' ? `checkpoint at step ${src.step}` : 'saved model'})` : `model folder ${src.dir}`;
+  const lines = [
+    `model: ${from}`,
+    `input: ${input.original.format} ${input.original.width}x${input.original.height} -> ${input.height}x${input.width}x${input.channels}, ${resolved.prepare.description}`,
+    '',
+    'predictions:',
+    ...inspection.predictions.map((p) => `  ${(100 * p.prob).toFixed(2).padStart(6)}%  ${p.label}`),
+    '',
+  ];
+  const rows = layers.map((l) => {
+    const extra = l.deadChannels ? `dead ${l.deadChannels.length}/${l.shape.at(-1)}` : l.saturatedFraction !== undefined ? `saturated ${(100 * l.saturatedFraction).toFixed(1)}%` : '';
+    return [l.name, l.className, formatShape(l.shape), num(l.stats.min), num(l.stats.max), num(l.stats.mean), `${(100 * l.stats.zeroFraction).toFixed(1)}%`, extra];
+  });
+  const head = ['layer', 'type', 'shape', 'min', 'max', 'mean', 'zeros', ''];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (r: string[]) => r.map((c, i) => (i >= 3 && i <= 6 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [...lines, fmt(head), ...rows.map(fmt)].join('\n');
+}
+
+function num(v: number): string {
+  return Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(2) : v.toFixed(3);
+}
