@@ -120,7 +120,8 @@ describe('convscope train on MNIST', () => {
     const a = losses(whole);
     const b = losses(killed);
     expect(b.map((x) => x.step)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
-    expect(b.map((x) => x.loss)).toEqual(a.map((x) => x.loss));
+    // wasm runs one thread in Node and has repeated bit for bit here; the stated tolerance is 1e-6 relative
+    b.forEach((x, i) => expect(Math.abs(x.loss - a[i].loss)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(a[i].loss))));
     const command = JSON.parse(readFileSync(path.join(killed, 'command.json'), 'utf8'));
     expect(command.resumes).toHaveLength(1);
     expect(command.resumes[0].argv.slice(-3)).toEqual(['--resume', killed, '--json']);
