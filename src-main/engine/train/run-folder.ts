@@ -30,6 +30,8 @@ export type RunState = 'running' | 'paused' | 'stopped' | 'finished' | 'failed';
 
 export interface RunStatus {
   state: RunState;
+  /** The process training the run ('running' with a dead pid: the run was killed; resume it). */
+  pid: number;
   updatedAt: string;
   globalStep: number;
   epoch: number;

@@ -74,7 +74,10 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
   await removeTornFiles(dir);
   const checkpoint = await readCheckpointFile<CheckpointMeta>(path.join(dir, RUN_FILES.checkpoint));
   if (!checkpoint) throw new RunFolderError(`${dir} has no checkpoint to resume from`);
-  const report = await initBackend(options.backend ?? config.backend);
+  const command = await readJson<CommandFile>(dir, RUN_FILES.command);
+  // By default the backend the run last ran on, not config.backend ('auto' could pick another here).
+  const lastBackend = ((command.resumes.at(-1) ?? command).backend as { chosen?: string } | null)?.chosen;
+  const report = await initBackend(options.backend ?? lastBackend ?? config.backend);
   const backend = tf.getBackend();
   checkMemory(estimateTrainingMemory(spec, config.batchSize, config.optimizer), memoryLimitFor(backend), spec.id);
   const prepared = limited(options.data ?? (await openTrainData(config, spec, await readJson<unknown>(dir, RUN_FILES.preprocess))), config);
@@ -82,7 +85,6 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
   new JsonLines(path.join(dir, RUN_FILES.batches)).truncateTo(logBytes.batches);
   new JsonLines(path.join(dir, RUN_FILES.epochs)).truncateTo(logBytes.epochs);
   new JsonLines(path.join(dir, RUN_FILES.layerStats)).truncateTo(logBytes.layerStats);
-  const command = await readJson<CommandFile>(dir, RUN_FILES.command);
   command.resumes.push({ ...describeInvocation(report, versions(), options.argv), fromStep: checkpoint.meta.position.globalStep });
   await writeJson(dir, RUN_FILES.command, command);
   const model = buildRunModel(spec, config, prepared);

@@ -468,7 +468,7 @@ export class Trainer implements AsyncIterable<TrainEvent> {
 
   private async setState(state: RunState, message?: string): Promise<void> {
     this.state = state;
-    const status: RunStatus = { state, updatedAt: new Date().toISOString(), globalStep: this.position.globalStep, epoch: this.position.epoch, ...(message ? { message } : {}) };
+    const status: RunStatus = { state, pid: process.pid, updatedAt: new Date().toISOString(), globalStep: this.position.globalStep, epoch: this.position.epoch, ...(message ? { message } : {}) };
     await writeJson(this.runDir, RUN_FILES.status, status);
     this.events.emit({ type: 'state', state, ...(message ? { message } : {}) });
   }
