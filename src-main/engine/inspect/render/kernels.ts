@@ -42,7 +42,7 @@ export function renderKernels(k: KernelArray, options: KernelImageOptions = {}):
   const image = blankImage(grid.width, grid.height, GAP_COLOUR);
   const symmetric = mode !== 'rgb';
   const value = mode === 'mean' ? meanOverInputs(k) : (y: number, x: number, c: number, f: number) => kernelAt(k, y, x, c, f);
-  const sharedRange = options.range ?? (options.scale === 'per-kernel' ? null : rangeOf(mode === 'mean' ? meanValues(k) : k.values, symmetric));
+  const sharedRange = options.range ?? (options.scale === 'per-kernel' ? null : kernelRange(k, mode));
 
   for (let f = 0; f < cout; f++) {
     const range = sharedRange ?? rangeOf(filterValues(k, f, mode === 'mean' ? value : null), symmetric);
@@ -60,6 +60,11 @@ export function renderKernels(k: KernelArray, options: KernelImageOptions = {}):
     }
   }
   return image;
+}
+
+/** The range a shared scale uses for this layer in this mode (min-max for rgb, symmetric about 0 otherwise). */
+export function kernelRange(k: KernelArray, mode: KernelMode = defaultKernelMode(k)): ValueRange {
+  return rangeOf(mode === 'mean' ? meanValues(k) : k.values, mode !== 'rgb');
 }
 
 function clamp01(t: number): number {
