@@ -11,6 +11,7 @@ const commands: Record<string, Command> = {
   inspect: { summary: 'run one image through a model: every layer’s output, predictions, saliency, Grad-CAM', load: () => import('./commands/inspect') },
   kernels: { summary: 'draw conv kernels as PNG: a run’s kernel snapshots as a timeline, or a model’s current kernels', load: () => import('./commands/kernels') },
   eval: { summary: 'evaluate a run’s model on its held-out split: accuracy, top-5, confusion matrix, dead ReLUs', load: () => import('./commands/eval') },
+  experiment: { summary: 'run a named experiment (arms x seeds) and write its report', load: () => import('./commands/experiment') },
   import: { summary: 'convert a pretrained ONNX, Caffe or TensorFlow.js model into a ConvScope model folder', load: () => import('./commands/import') },
 };
 
