@@ -174,9 +174,9 @@ class Lowering {
     const [m, cg, kh, kw] = w.dims;
     const groups = num(this.attr(node, 'group'), 1);
     const kernelAttr = ints(node.attrs.kernel_shape);
-    if (kernelAttr && (kernelAttr[0] !== kh || kernelAttr[1] !== kw)) this.fail(node, `kernel_shape ${kernelAttr.join('x')} disagrees with its ${kh}x${kw} weights`);
+    if (kernelAttr && (kernelAttr[0] !== kh || kernelAttr[1] !== kw)) this.mismatch(node, `kernel_shape ${kernelAttr.join('x')} disagrees with its ${kh}x${kw} weights`);
     if (c % groups !== 0 || m % groups !== 0) this.fail(node, `${c} input channels and ${m} filters cannot be split into ${groups} groups`);
-    if (cg !== c / groups) this.fail(node, `its weights expect ${cg * groups} input channels (${cg} per group x ${groups}) but it receives ${c}`);
+    if (cg !== c / groups) this.mismatch(node, `its weights expect ${cg * groups} input channels (${cg} per group x ${groups}) but it receives ${c}`);
     const dil = ints(node.attrs.dilations) ?? [1, 1];
     if (dil.some((d) => d !== 1)) this.fail(node, `dilated convolution (dilations ${dil.join(',')}) is not supported`);
     const strides = (ints(node.attrs.strides) ?? [1, 1]) as [number, number];
@@ -186,7 +186,7 @@ class Lowering {
     if (!(oh >= 1 && ow >= 1)) this.fail(node, `its ${kh}x${kw} kernel does not fit the ${h}x${wd} input`);
 
     const bias = inputs[2] ? this.floatConst(node, inputs, 2, 'bias') : null;
-    if (bias && elementCount(bias.dims) !== m) this.fail(node, `its bias has ${elementCount(bias.dims)} values for ${m} filters`);
+    if (bias && elementCount(bias.dims) !== m) this.mismatch(node, `its bias has ${elementCount(bias.dims)} values for ${m} filters`);
     const weights = [{ shape: [kh, kw, cg, m], values: oihwToHwio(floats(w), m, cg, kh, kw) }];
     if (bias) weights.push({ shape: [m], values: floats(bias).slice() });
 
@@ -241,7 +241,7 @@ class Lowering {
     const channels = x.shape[0];
     const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((i) => {
       const t = this.floatConst(node, inputs, i, ['scale', 'bias', 'mean', 'variance'][i - 1]);
-      if (elementCount(t.dims) !== channels) this.fail(node, `its ${['scale', 'bias', 'mean', 'variance'][i - 1]} has ${elementCount(t.dims)} values for ${channels} channels`);
+      if (elementCount(t.dims) !== channels) this.mismatch(node, `its ${['scale', 'bias', 'mean', 'variance'][i - 1]} has ${elementCount(t.dims)} values for ${channels} channels`);
       return { shape: [channels], values: floats(t).slice() };
     });
     const epsilon = num(node.attrs.epsilon, 1e-5);
@@ -285,12 +285,12 @@ class Lowering {
 
   private dense(node: IrNode, x: TensorValue, b: FloatTensor, transB: boolean, alpha: number, c: FloatTensor | null, beta: number): Value {
     const [k, m] = transB ? [b.dims[1], b.dims[0]] : b.dims;
-    if (k !== x.shape[0]) this.fail(node, `its weights take ${k} inputs but it receives ${x.shape[0]} (${describeSource(x)})`);
+    if (k !== x.shape[0]) this.mismatch(node, `its weights take ${k} inputs but it receives ${x.shape[0]} (${describeSource(x)})`);
     const kernel = denseKernel(floats(b), k, m, transB, alpha, x.perm);
     const weights = [{ shape: [k, m], values: kernel }];
     if (c) {
       const n = elementCount(c.dims);
-      if (n !== m && n !== 1) this.fail(node, `its bias C has ${n} values for ${m} outputs`);
+      if (n !== m && n !== 1) this.mismatch(node, `its bias C has ${n} values for ${m} outputs`);
       const cv = floats(c);
       weights.push({ shape: [m], values: Float32Array.from({ length: m }, (_, i) => beta * cv[n === 1 ? 0 : i]) });
     }
@@ -403,6 +403,11 @@ class Lowering {
 
   private fail(node: IrNode, why: string): never {
     throw new UnsupportedModelError(`${node.op} node ${node.name}: ${why}`);
+  }
+
+  /** Weights whose shapes disagree with the values reaching them: a broken file or mismatched structure. */
+  private mismatch(node: IrNode, why: string): never {
+    throw new ImportFileError(`${node.op} node ${node.name}: ${why}`);
   }
 }
 
