@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { choiceFlag, intFlag, numberFlag, parseFlags } from '../args';
 import { UsageError } from '../errors';
+import { bar, eta, StatusLine } from '../progress';
 import { parseOverrides } from '../../engine/models';
 import { ConvscopeError } from '../../engine/errors';
 import { defaultConfig, defaultOptimizer, DivergedError, PAPER_PLATEAU, resumeRun, startRun, type Progress, type TrainConfig, type Trainer } from '../../engine/train';
@@ -77,23 +78,23 @@ export async function run(argv: string[]): Promise<number> {
   for (const warning of trainer.warnings) process.stderr.write(`warning: ${warning}\n`);
   process.stderr.write(`run folder: ${trainer.runDir} (backend ${trainer.backend})\n`);
 
-  const bar = new ProgressLine(process.stderr);
+  const status = new StatusLine(process.stderr);
   trainer.on((event) => {
-    if (event.type === 'progress') bar.update(event.progress);
+    if (event.type === 'progress') status.update(progressText(event.progress), event.progress.fraction, event.progress.batch === event.progress.batchesPerEpoch);
     if (event.type === 'epoch') {
       const e = event.record;
       const test = e.testAccuracy === null ? '' : `, test loss ${e.testLoss!.toFixed(4)}, test accuracy ${e.testAccuracy.toFixed(4)}`;
-      bar.line(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, accuracy ${e.accuracy.toFixed(4)}${test}, ${e.seconds.toFixed(1)} s, ${Math.round(e.imagesPerSecond)} images/s`);
+      status.line(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, accuracy ${e.accuracy.toFixed(4)}${test}, ${e.seconds.toFixed(1)} s, ${Math.round(e.imagesPerSecond)} images/s`);
     }
   });
   const onSigint = () => {
-    bar.line('stopping after this step (a checkpoint is written; continue with --resume)');
+    status.line('stopping after this step (a checkpoint is written; continue with --resume)');
     trainer.stop();
   };
   process.once('SIGINT', onSigint);
   try {
     const result = await trainer.run();
-    bar.done();
+    status.done();
     if (values.json) {
       const epochs = result.epochs.map(({ loss, accuracy, testLoss, testAccuracy, seconds, imagesPerSecond }) => ({ loss, accuracy, testLoss, testAccuracy, seconds, imagesPerSecond }));
       process.stdout.write(JSON.stringify({ backend: result.backend, runDir: result.runDir, state: result.state, epochs }, null, 2) + '\n');
@@ -106,7 +107,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
-    bar.done();
+    status.done();
     if (err instanceof DivergedError) throw new ConvscopeError(`${err.message}; run folder ${trainer.runDir}`, err.code);
     throw err;
   } finally {
@@ -147,51 +148,6 @@ function configFromFlags(values: Values): { config: TrainConfig; runDir: string 
   return { config, runDir: values.out === undefined ? undefined : path.resolve(values.out) };
 }
 
-/** One status line on stderr: redrawn in place on a terminal, a line per ~10% otherwise. */
-class ProgressLine {
-  private lastDraw = 0;
-  private lastTenth = -1;
-  private drawn = false;
-
-  constructor(private readonly out: NodeJS.WriteStream) {}
-
-  update(p: Progress): void {
-    const text = `epoch ${p.epoch}/${p.epochs} ${bar(p.batch / p.batchesPerEpoch)} ${p.batch}/${p.batchesPerEpoch} loss ${p.loss.toFixed(4)} ${Math.round(p.imagesPerSecond)} images/s ETA ${eta(p.etaSeconds)}`;
-    if (this.out.isTTY) {
-      const now = Date.now();
-      if (now - this.lastDraw < 100 && p.batch < p.batchesPerEpoch) return;
-      this.lastDraw = now;
-      this.out.write(`\r\x1b[2K${text}`);
-      this.drawn = true;
-    } else {
-      const tenth = Math.floor(p.fraction * 10);
-      if (tenth === this.lastTenth) return;
-      this.lastTenth = tenth;
-      this.out.write(text + '\n');
-    }
-  }
-
-  line(text: string): void {
-    this.done();
-    this.out.write(text + '\n');
-  }
-
-  done(): void {
-    if (this.drawn) this.out.write('\r\x1b[2K');
-    this.drawn = false;
-  }
-}
-
-function bar(fraction: number, width = 20): string {
-  const full = Math.round(Math.min(1, Math.max(0, fraction)) * width);
-  return `[${'#'.repeat(full)}${'-'.repeat(width - full)}]`;
-}
-
-function eta(seconds: number | null): string {
-  if (seconds === null || !Number.isFinite(seconds)) return '--:--';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+function progressText(p: Progress): string {
+  return `epoch ${p.epoch}/${p.epochs} ${bar(p.batch / p.batchesPerEpoch)} ${p.batch}/${p.batchesPerEpoch} loss ${p.loss.toFixed(4)} ${Math.round(p.imagesPerSecond)} images/s ETA ${eta(p.etaSeconds)}`;
 }
