@@ -102,7 +102,7 @@ function formatText(model: string, heldOut: string, e: Evaluation, names: readon
     const rowHead = Math.max(...Array.from({ length: e.classes }, (_, i) => label(i).length));
     lines.push(' '.repeat(rowHead) + Array.from({ length: e.classes }, (_, p) => String(p).padStart(width)).join(''));
     for (const [t, row] of confusionRows(e).entries()) lines.push(label(t).padEnd(rowHead) + row.map((c) => String(c).padStart(width)).join(''));
-    if (names) lines.push('', `columns: ${Array.from({ length: e.classes }, (_, i) => `${i} = ${label(i)}`).join(', ')}`);
+    if (names && names.some((n, i) => n !== String(i))) lines.push('', `columns: ${Array.from({ length: e.classes }, (_, i) => `${i} = ${label(i)}`).join(', ')}`);
   } else {
     lines.push('most frequent confusions (true -> predicted: count):');
     const cells: [number, number, number][] = [];
