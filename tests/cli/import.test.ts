@@ -1,0 +1,120 @@
+// `convscope import`: the model folder it writes, its JSON and text reports, and exit code 2 with one line
+// for bad input. One run goes through bin/convscope.mjs in a child process; the rest call the CLI's main()
+// in this process (a child costs seconds of start-up each).
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { main } from '../../src-main/cli/main';
+
+const run = promisify(execFile);
+const bin = new URL('../../bin/convscope.mjs', import.meta.url).pathname;
+const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/import');
+let scratch: string;
+
+async function convscope(args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd: scratch });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** main() with stdout and stderr captured. */
+async function inProcess(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(args);
+    return { code, stdout, stderr };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
+}
+
+beforeAll(async () => {
+  scratch = await mkdtemp(path.join(tmpdir(), 'convscope-cli-import-'));
+});
+
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe('convscope import', () => {
+  it('writes model.json, weights.bin and model-info.json and reports the zoo match as JSON', async () => {
+    const out = path.join(scratch, 'grouped');
+    const r = await inProcess(['import', path.join(FIXTURES, 'alexnet-grouped-small.onnx'), '--out', out, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({
+      source: { format: 'onnx', file: 'alexnet-grouped-small.onnx', producer: 'pytorch 1.13.0' },
+      out,
+      name: 'alexnet',
+      zoo: { id: 'alexnet', options: { width: 0.0625, lrn: false, dropout: 0, classes: 10 } },
+      params: 227_314,
+      input: { height: 227, width: 227, channels: 3 },
+      preprocessing: { preset: 'torchvision-imagenet', channelOrder: 'RGB' },
+      output: { classes: 10, softmax: true },
+      classNames: null,
+    });
+    expect((await readdir(out)).sort()).toEqual(['model-info.json', 'model.json', 'weights.bin']);
+    expect(report.weightBytes).toBe(4 * 227_314);
+    const info = JSON.parse(await readFile(path.join(out, 'model-info.json'), 'utf8'));
+    expect(info.zoo.id).toBe('alexnet');
+  });
+
+  it('prints a readable report and defaults --out to ./imported/<name>', async () => {
+    const r = await convscope(['import', path.join(FIXTURES, 'alexnet-torchvision-small.onnx')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/model\s+alexnet_torchvision_small: 206,642 params, input 224x224x3, 10 outputs \(logits\)/);
+    expect(r.stdout).toMatch(/no zoo model has this layout/);
+    expect(r.stdout).toMatch(/preprocess\s+torchvision-imagenet: RGB/);
+    expect((await readdir(path.join(scratch, 'imported', 'alexnet_torchvision_small'))).sort()).toEqual(['model-info.json', 'model.json', 'weights.bin']);
+  });
+
+  it('attaches class names from --classes and checks their count', async () => {
+    const names = path.join(scratch, 'digits.txt');
+    await writeFile(names, Array.from({ length: 10 }, (_, i) => `digit ${i}`).join('\n') + '\n');
+    const out = path.join(scratch, 'lenet');
+    const r = await inProcess(['import', path.join(FIXTURES, 'lenet5.onnx'), '--out', out, '--classes', names]);
+    expect(r.code).toBe(0);
+    const info = JSON.parse(await readFile(path.join(out, 'model-info.json'), 'utf8'));
+    expect(info.classNames[3]).toBe('digit 3');
+    await writeFile(names, 'one\ntwo\n');
+    const bad = await inProcess(['import', path.join(FIXTURES, 'lenet5.onnx'), '--out', out, '--classes', names]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/has 2 class names but the model has 10 outputs/);
+  });
+
+  it('exits 2 with one line for bad files, flags and output folders', async () => {
+    const junk = path.join(scratch, 'junk.onnx');
+    await writeFile(junk, 'not a model at all');
+    const r = await inProcess(['import', junk]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^convscope import: junk\.onnx is not .*ONNX model/);
+
+    const flag = await inProcess(['import', path.join(FIXTURES, 'lenet5.onnx'), '--preprocess', 'vgg']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/--preprocess must be one of caffe-imagenet, torchvision-imagenet, none/);
+
+    const busy = path.join(scratch, 'busy');
+    await mkdir(busy);
+    await writeFile(path.join(busy, 'notes.txt'), 'mine');
+    const taken = await inProcess(['import', path.join(FIXTURES, 'lenet5.onnx'), '--out', busy]);
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toMatch(/--out .*busy exists and is not a model folder/);
+
+    expect((await inProcess(['import'])).code).toBe(2);
+  });
+});
