@@ -1,11 +1,12 @@
 // The architecture diagram's geometry from the zoo's specs: towers, cross-tower links, sizes.
 import { describe, it, expect } from 'vitest';
 import { getModelSpec } from '../../src-main/engine/models/zoo';
-import { layoutArchitecture, rowShapeText, towerCount } from '../../src-renderer/src/architecture/layout';
+import { summarizeSpec } from '../../src-main/engine/models/summary';
+import { archFromSpec, archFromSummary, layoutArchitecture, rowShapeText, towerCount } from '../../src-renderer/src/architecture/layout';
 
 describe('architecture layout', () => {
   it('draws LeNet-5 as one tower with the spec walk\'s parameter total', () => {
-    const L = layoutArchitecture(getModelSpec('lenet5'));
+    const L = layoutArchitecture(archFromSpec(getModelSpec('lenet5')));
     expect(L.towers).toBe(1);
     expect(L.totalParams).toBe(44_426);
     expect(L.rows.map((r) => r.layer)).toEqual(['input', 'conv1', 'pool1', 'conv2', 'pool2', 'flatten', 'fc1', 'fc2', 'fc3']);
@@ -22,8 +23,8 @@ describe('architecture layout', () => {
 
   it('draws grouped AlexNet as two GPU towers, crossing only at conv3 and the dense layers', () => {
     const spec = getModelSpec('alexnet');
-    expect(towerCount(spec)).toBe(2);
-    const L = layoutArchitecture(spec);
+    expect(towerCount(archFromSpec(spec))).toBe(2);
+    const L = layoutArchitecture(archFromSpec(spec));
     expect(L.totalParams).toBe(60_965_224);
     const crossInto = [...new Set(L.edges.filter((e) => e.cross).map((e) => e.to.layer))];
     expect(crossInto).toEqual(['conv3', 'fc6', 'fc7']);
@@ -37,8 +38,20 @@ describe('architecture layout', () => {
   });
 
   it('draws ungrouped AlexNet as one tower', () => {
-    const L = layoutArchitecture(getModelSpec('alexnet', { grouped: false }));
+    const L = layoutArchitecture(archFromSpec(getModelSpec('alexnet', { grouped: false })));
     expect(L.towers).toBe(1);
     expect(L.totalParams).toBe(62_378_344);
+  });
+
+  it('draws a built model from its summary alone, with kernel sizes from the parameter counts', () => {
+    const spec = getModelSpec('alexnet');
+    const fromSummary = archFromSummary(summarizeSpec(spec), spec.input);
+    const L = layoutArchitecture(fromSummary);
+    const full = layoutArchitecture(archFromSpec(spec));
+    expect(L.towers).toBe(2);
+    expect(L.totalParams).toBe(full.totalParams);
+    expect(L.edges.filter((e) => e.cross).map((e) => e.to.layer)).toEqual(full.edges.filter((e) => e.cross).map((e) => e.to.layer));
+    expect(fromSummary.layers.find((l) => l.name === 'conv1')!.config).toBe('96 @ 11x11 / 4, relu');
+    expect(fromSummary.layers.find((l) => l.name === 'conv2')!.config).toBe('256 @ 5x5 / 1, 2 groups, relu');
   });
 });

@@ -88,3 +88,19 @@ describe('heat strip', () => {
     expect(svg).toContain('>conv1<');
   });
 });
+
+describe('run legends', async () => {
+  const { differingLabels, flattenConfig } = await import('../../src-renderer/src/lib/config-diff');
+  it('names only the settings that differ', () => {
+    const a = { model: { id: 'lenet5', overrides: { activation: 'relu' } }, dataset: 'mnist', optimizer: { kind: 'sgd', lr: 0.01 }, batchSize: 128 };
+    const b = { model: { id: 'lenet5', overrides: { activation: 'tanh' } }, dataset: 'mnist', optimizer: { kind: 'sgd', lr: 0.01 }, batchSize: 128 };
+    const c = { model: { id: 'lenet5', overrides: { activation: 'relu', dropout: 0.2 } }, dataset: 'mnist', optimizer: { kind: 'sgd', lr: 0.1 }, batchSize: 128 };
+    expect(flattenConfig(a)).toMatchObject({ model: 'lenet5', activation: 'relu', 'optimizer.lr': '0.01', batchSize: '128' });
+    expect(differingLabels([a, b, c])).toEqual([
+      'activation=relu, dropout=default, lr=0.01',
+      'activation=tanh, dropout=default, lr=0.01',
+      'activation=relu, dropout=0.2, lr=0.1',
+    ]);
+    expect(differingLabels([a, a])).toEqual(['run 1', 'run 2']);
+  });
+});

@@ -1,13 +1,38 @@
-// The architecture diagram as geometry, from a model spec alone: one row per layer (top to bottom, as
-// Netron draws), blocks sized by output shape, and AlexNet's grouped convs as two GPU towers with
-// cross-tower connections where a layer sees both halves (conv3 and the dense layers).
-import { inferShapes, formatShape, type LayerSpec, type ModelSpec, type LayerShapeInfo } from '../../../src-main/engine/models/spec';
+// The architecture diagram as geometry: one row per layer (top to bottom, as Netron draws), blocks sized
+// by output shape, and AlexNet's grouped convs as two GPU towers with cross-tower connections where a
+// layer sees both halves (conv3 and the dense layers). Works from a zoo spec (full config) or from a
+// built model's summary (models opened from disk), through one neutral description.
+import { inferShapes, formatShape, type LayerSpec, type ModelSpec } from '../../../src-main/engine/models/spec';
+import type { ModelSummary } from '../../../src-main/contract/models';
 import { LAYOUT } from '../theme/layout';
+
+export type ArchKind = LayerSpec['kind'] | 'input' | 'zeroPadding' | 'other';
+
+/** One layer as the diagram needs it. */
+export interface ArchLayer {
+  name: string;
+  kind: ArchKind;
+  /** Output shape without the batch axis. */
+  outputShape: number[];
+  params: number;
+  trainableParams: number;
+  /** One-line config, e.g. "96 @ 11x11 / 4, valid, relu". */
+  config: string;
+  /** Conv groups (1: all-to-all). */
+  groups: number;
+  /** The spec layer, where the model came from a spec. */
+  spec: LayerSpec | null;
+}
+
+export interface ArchModel {
+  input: [number, number, number];
+  layers: ArchLayer[];
+}
 
 export interface ArchBlock {
   /** Layer name ('input' for the input). */
   layer: string;
-  kind: LayerSpec['kind'] | 'input';
+  kind: ArchKind;
   /** Which tower (0-based); single-tower models use 0. */
   tower: number;
   x: number;
@@ -20,7 +45,7 @@ export interface ArchBlock {
 
 export interface ArchRow {
   layer: string;
-  kind: LayerSpec['kind'] | 'input';
+  kind: ArchKind;
   spec: LayerSpec | null;
   y: number;
   h: number;
@@ -58,9 +83,59 @@ export interface ArchLayout {
 const MINOR: ReadonlySet<string> = new Set(['lrn', 'dropout', 'flatten', 'activation', 'batchNorm']);
 
 /** Number of towers to draw: the largest conv group count, when it is small enough to draw (2 for AlexNet). */
-export function towerCount(spec: ModelSpec): number {
-  const g = Math.max(1, ...spec.layers.map((l) => (l.kind === 'conv' ? l.groups : 1)));
+export function towerCount(model: ArchModel): number {
+  const g = Math.max(1, ...model.layers.map((l) => (l.kind === 'conv' ? l.groups : 1)));
   return g <= 4 ? g : 1;
+}
+
+/** The diagram's description of a zoo spec (every layer's config known). */
+export function archFromSpec(spec: ModelSpec): ArchModel {
+  const infos = inferShapes(spec);
+  return {
+    input: spec.input,
+    layers: spec.layers.map((layer, i) => ({
+      name: layer.name,
+      kind: layer.kind,
+      outputShape: infos[i].outputShape,
+      params: infos[i].params,
+      trainableParams: infos[i].trainableParams,
+      config: layerConfig(layer),
+      groups: layer.kind === 'conv' ? layer.groups : 1,
+      spec: layer,
+    })),
+  };
+}
+
+/**
+ * The diagram's description of a built model's summary (a model opened from disk). Kernel sizes are
+ * worked out from the parameter counts; a GroupedConv2D is taken to have the 2 groups AlexNet's has.
+ */
+export function archFromSummary(summary: ModelSummary, input: [number, number, number]): ArchModel {
+  let previous: number[] = [...input];
+  const layers: ArchLayer[] = [];
+  for (const l of summary.layers) {
+    const outputShape = l.outputShape.slice(1).map((d) => d ?? 0);
+    const groups = l.type === 'GroupedConv2D' ? 2 : 1;
+    let config = l.type;
+    if (l.kind === 'conv' && previous.length === 3 && outputShape.length === 3) {
+      const filters = outputShape[2];
+      const perFilter = (l.params - filters) / filters / (previous[2] / groups);
+      const k = Math.round(Math.sqrt(perFilter));
+      if (k * k === Math.round(perFilter)) {
+        const stride = inferStride(previous[0], outputShape[0], k);
+        config = `${filters} @ ${k}x${k}${stride ? ` / ${stride}` : ''}${groups > 1 ? `, ${groups} groups` : ''}`;
+      } else {
+        config = `${filters} filters`;
+      }
+    } else if (l.kind === 'dense') {
+      config = `${outputShape[0]} units`;
+    }
+    if (l.activation && l.activation !== 'linear' && l.kind !== 'activation') config += `, ${l.activation}`;
+    if (l.kind === 'activation' && l.activation) config = l.activation;
+    layers.push({ name: l.name, kind: l.kind as ArchKind, outputShape, params: l.params, trainableParams: l.trainableParams, config, groups, spec: null });
+    previous = outputShape;
+  }
+  return { input, layers };
 }
 
 export function layerConfig(layer: LayerSpec): string {
@@ -94,16 +169,24 @@ const log2 = (v: number) => Math.log2(Math.max(1, v));
  * Lays out the diagram. Throws the spec walk's SpecShapeError if the spec is impossible.
  * `extraWidth` reserves room on the right (activation thumbnails).
  */
-export function layoutArchitecture(spec: ModelSpec, extraWidth = 0): ArchLayout {
-  const infos: LayerShapeInfo[] = inferShapes(spec);
-  const towers = towerCount(spec);
+/** The smallest stride that turns `size` into `out` with a k-wide window, unpadded or 'same'; null if none. */
+export function inferStride(size: number, out: number, k: number): number | null {
+  for (let s = 1; s <= k; s++) {
+    if (size >= k && Math.floor((size - k) / s) + 1 === out) return s;
+    if (Math.ceil(size / s) === out) return s;
+  }
+  return null;
+}
+
+export function layoutArchitecture(model: ArchModel, extraWidth = 0): ArchLayout {
+  const towers = towerCount(model);
   const A = LAYOUT.arch;
-  // Layers split across towers: from the first conv up to (not including) the output layer.
-  const outputIndex = spec.layers.length - 1;
+  // Layers split across towers: from the first layer up to (not including) the output layer.
+  const outputIndex = model.layers.length - 1;
   const splitAt = (i: number) => towers > 1 && i < outputIndex;
 
-  const maxSpatial = Math.max(spec.input[0], ...infos.map((s) => (s.outputShape.length === 3 ? s.outputShape[0] : 1)));
-  const maxChannels = Math.max(...infos.map((s) => s.outputShape.at(-1)!), spec.input[2]);
+  const maxSpatial = Math.max(model.input[0], ...model.layers.map((s) => (s.outputShape.length === 3 ? s.outputShape[0] : 1)));
+  const maxChannels = Math.max(...model.layers.map((s) => s.outputShape.at(-1) ?? 1), model.input[2]);
   const towerWidth = towers > 1 ? A.blockWidth + 20 : A.blockWidth * 1.6;
   const towerX = Array.from({ length: towers }, (_, t) => A.padding + t * (towerWidth + A.towerGap));
   const towersRight = towerX[towers - 1] + towerWidth;
@@ -125,10 +208,10 @@ export function layoutArchitecture(spec: ModelSpec, extraWidth = 0): ArchLayout 
     return { w, h };
   };
 
-  const addRow = (layer: string, kind: ArchRow['kind'], specLayer: LayerSpec | null, shape: number[], params: number, trainable: number, split: boolean) => {
+  const addRow = (layer: string, kind: ArchKind, specLayer: LayerSpec | null, shape: number[], params: number, trainable: number, split: boolean, config: string, seesAll: boolean) => {
     const minor = MINOR.has(kind);
     const { w, h } = sizeOf(shape, minor, split);
-    const row: ArchRow = { layer, kind, spec: specLayer, y, h, outputShape: shape, params, trainableParams: trainable, config: specLayer ? layerConfig(specLayer) : '', minor, split };
+    const row: ArchRow = { layer, kind, spec: specLayer, y, h, outputShape: shape, params, trainableParams: trainable, config, minor, split };
     const mine: ArchBlock[] = [];
     const count = split ? towers : 1;
     for (let t = 0; t < count; t++) {
@@ -137,7 +220,6 @@ export function layoutArchitecture(spec: ModelSpec, extraWidth = 0): ArchLayout 
       mine.push({ layer, kind, tower: t, x: centre - w / 2, y, w, h, shape: part });
     }
     // Connections: own tower always; across towers where the layer sees every input channel.
-    const seesAll = specLayer !== null && ((specLayer.kind === 'conv' && specLayer.groups === 1) || specLayer.kind === 'dense');
     for (const to of mine) {
       for (const from of previous) {
         const same = from.tower === to.tower || previous.length === 1 || mine.length === 1;
@@ -150,16 +232,16 @@ export function layoutArchitecture(spec: ModelSpec, extraWidth = 0): ArchLayout 
     y += h + (minor ? 14 : A.columnGap);
   };
 
-  addRow('input', 'input', null, [...spec.input], 0, 0, false);
-  spec.layers.forEach((layer, i) => {
-    const info = infos[i];
-    const divisible = info.outputShape.at(-1)! % towers === 0;
-    addRow(layer.name, layer.kind, layer, info.outputShape, info.params, info.trainableParams, splitAt(i) && divisible);
+  addRow('input', 'input', null, [...model.input], 0, 0, false, '', false);
+  model.layers.forEach((layer, i) => {
+    const divisible = (layer.outputShape.at(-1) ?? 1) % towers === 0;
+    const seesAll = (layer.kind === 'conv' && layer.groups === 1) || layer.kind === 'dense';
+    addRow(layer.name, layer.kind, layer.spec, layer.outputShape, layer.params, layer.trainableParams, splitAt(i) && divisible, layer.config, seesAll);
   });
 
   let total = 0;
   let trainable = 0;
-  for (const info of infos) {
+  for (const info of model.layers) {
     total += info.params;
     trainable += info.trainableParams;
   }

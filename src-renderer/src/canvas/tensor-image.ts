@@ -166,3 +166,21 @@ export function subtract(a: ArrayLike<number>, b: ArrayLike<number>): Float32Arr
   for (let i = 0; i < a.length; i++) out[i] = a[i] - b[i];
   return out;
 }
+
+/**
+ * A heat map (height x width, row-major, any range) blended over RGBA pixels of the same size: the
+ * map's colour shows where it is strong, the image shows through where it is weak.
+ */
+export function overlayRgba(base: Uint8ClampedArray, map: ArrayLike<number>, scale: PixelScale, opacity = 0.65): Uint8ClampedArray {
+  if (base.length !== map.length * 4) throw new Error(`overlayRgba: ${map.length} map values for ${base.length / 4} pixels`);
+  const out = new Uint8ClampedArray(base.length);
+  const c: Rgb = [0, 0, 0];
+  const [, hi] = scale.domain;
+  for (let i = 0; i < map.length; i++) {
+    scale.rgb(map[i], c);
+    const a = opacity * Math.max(0, Math.min(1, map[i] / (hi || 1)));
+    for (let k = 0; k < 3; k++) out[i * 4 + k] = base[i * 4 + k] * (1 - a) + c[k] * a;
+    out[i * 4 + 3] = 255;
+  }
+  return out;
+}

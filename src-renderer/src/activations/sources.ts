@@ -1,0 +1,35 @@
+// The models an image can be inspected with: the zoo model of the Architecture view (untrained), the
+// runs on disk (their latest checkpoint), and model files opened this session.
+import type { ModelRef } from '../../../src-main/contract/common';
+import type { OpenModelResult, ModelInfo } from '../../../src-main/contract/models';
+import type { RunSummary } from '../../../src-main/contract/training';
+
+export interface ModelSource {
+  key: string;
+  label: string;
+  ref: ModelRef;
+}
+
+export function modelSources(zoo: { id: string; overrides: Record<string, string | number | boolean> }, info: ModelInfo | undefined, runs: RunSummary[], opened: OpenModelResult[]): ModelSource[] {
+  const sources: ModelSource[] = [];
+  const overrides = Object.entries(zoo.overrides).map(([k, v]) => `${k}=${v}`).join(', ');
+  sources.push({
+    key: 'zoo',
+    label: `${info?.title ?? zoo.id}${overrides ? ` (${overrides})` : ''}, untrained`,
+    ref: { kind: 'zoo', id: zoo.id, overrides: zoo.overrides },
+  });
+  for (const r of runs) {
+    const name = r.runDir.split(/[\\/]/).at(-1) ?? r.runDir;
+    const acc = r.lastEpoch?.testAccuracy;
+    sources.push({
+      key: `run:${r.runDir}`,
+      label: `Run ${name} (${r.modelId}, ${r.dataset}${acc != null && Number.isFinite(acc) ? `, ${(acc * 100).toFixed(1)}% test` : ''})`,
+      ref: { kind: 'run', dir: r.runDir },
+    });
+  }
+  for (const m of opened) {
+    const path = m.ref.kind === 'file' ? m.ref.path : m.ref.kind === 'run' ? m.ref.dir : m.ref.id;
+    sources.push({ key: `file:${path}`, label: `${path.split(/[\\/]/).at(-1)} (${m.format})`, ref: m.ref });
+  }
+  return sources;
+}
