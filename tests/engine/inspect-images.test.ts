@@ -9,6 +9,8 @@ import { ImageDecodeError } from '../../src-main/engine/data/image-decode';
 import { inspectImage, type InspectSubject } from '../../src-main/engine/inspect/inspect';
 import { defaultPreprocessor, inputPreparer } from '../../src-main/engine/inspect/input';
 import { resolveModel } from '../../src-main/engine/inspect/model-ref';
+import { inputImage } from '../../src-main/engine/inspect/render/write-inspection';
+import type { Preprocessor } from '../../src-main/engine/data/preprocess';
 import { badImages, writeImageFiles } from './inspect-fixtures';
 
 let dir: string;
@@ -93,6 +95,28 @@ describe('inspectImage on real files', () => {
     expect([r.input.width, r.input.height, r.input.channels]).toEqual([28, 28, 1]);
     expect(r.predictions.map((p) => p.label)).toEqual(r.predictions.map((p) => `class ${p.index}`));
     expect(r.layers.find((l) => l.name === 'conv1')?.saturatedFraction).toBeGreaterThanOrEqual(0); // tanh LeNet
+  });
+});
+
+describe('input preparation', () => {
+  it('decodes at the stored preprocessor’s size, preprocesses, then adapts to the model’s input', async () => {
+    const input = tf.input({ shape: [32, 32, 3] });
+    const out = tf.layers.dense({ units: 2, activation: 'softmax' }).apply(tf.layers.flatten().apply(tf.layers.conv2d({ filters: 2, kernelSize: 3, name: 'c' }).apply(input))) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: out });
+    const preprocessor: Preprocessor = { version: 1, kind: 'mean-pixel', shape: [28, 28, 1], mean: [50], scale: 1 / 255, fittedOn: null };
+    const r = await inspectImage({ model, classNames: null, prepare: inputPreparer(preprocessor, [32, 32, 3]) }, files['png-rgb.png']);
+    expect(r.input.pixelShape).toEqual([28, 28, 1]);
+    expect([r.input.height, r.input.width, r.input.channels]).toEqual([32, 32, 3]);
+    const expected = tf.tidy(() => {
+      const x = tf.tensor4d(Float32Array.from(r.input.pixels, (p) => (p - 50) / 255), [1, 28, 28, 1]);
+      return tf.tile(tf.image.resizeBilinear(x, [32, 32], false, true), [1, 1, 1, 3]);
+    });
+    const e = expected.dataSync();
+    r.input.values.forEach((v, i) => expect(v).toBeCloseTo(e[i], 5));
+    expected.dispose();
+    const shown = await inputImage(r);
+    expect([shown.width, shown.height]).toEqual([32, 32]);
+    model.dispose();
   });
 });
 
