@@ -11,7 +11,7 @@ import { MemoryLimitError } from '../../src-main/engine/train/errors';
 import { decodeCheckpoint, encodeCheckpoint, readCheckpointFile, writeCheckpointFile } from '../../src-main/engine/train/checkpoint-file';
 import { KernelSnapshotStore, thinIndices, readKernelSnapshot, type KernelIndex } from '../../src-main/engine/train/kernel-snapshots';
 import { JsonLines, parseJsonLines } from '../../src-main/engine/train/json-lines';
-import { crossEntropy, correctCounts } from '../../src-main/engine/train/loss';
+import { crossEntropyFromLogits, correctCounts } from '../../src-main/engine/train/loss';
 
 await tf.setBackend('cpu');
 
@@ -195,16 +195,29 @@ describe('JSON lines', () => {
 });
 
 describe('loss and accuracy counts', () => {
-  it('cross-entropy is -mean log p[label]; top-1/top-5 counts follow the rank of the true class', async () => {
-    const probs = tf.tensor2d([
-      [0.7, 0.1, 0.05, 0.05, 0.04, 0.03, 0.03],
-      [0.1, 0.2, 0.3, 0.15, 0.1, 0.1, 0.05],
-    ]);
+  it('cross-entropy from logits is -mean log softmax(z)[label]; top-1/top-5 counts follow the rank of the true class', async () => {
+    const z = [
+      [2.0, 0.1, -1.0, 0.3, -0.5, 0.0, -2.0],
+      [0.5, 1.0, 1.5, 0.2, -0.1, 0.0, -0.3],
+    ];
+    const logSoftmax = (row: number[], k: number) => row[k] - Math.log(row.reduce((a, v) => a + Math.exp(v), 0));
+    const logits = tf.tensor2d(z);
     const labels = tf.tensor1d([0, 6], 'int32');
-    const loss = crossEntropy(probs as tf.Tensor2D, labels as tf.Tensor1D);
-    expect((await loss.data())[0]).toBeCloseTo(-(Math.log(0.7) + Math.log(0.05)) / 2, 5);
-    const counts = correctCounts(probs as tf.Tensor2D, labels as tf.Tensor1D);
+    const loss = crossEntropyFromLogits(logits as tf.Tensor2D, labels as tf.Tensor1D);
+    expect((await loss.data())[0]).toBeCloseTo(-(logSoftmax(z[0], 0) + logSoftmax(z[1], 6)) / 2, 5);
+    const counts = correctCounts(logits as tf.Tensor2D, labels as tf.Tensor1D);
+    // Row 1: top-1. Row 2: six classes score above the true one, so not even top-5.
     expect(Array.from(await counts.data())).toEqual([1, 1]);
-    tf.dispose([probs, labels, loss, counts]);
+    tf.dispose([logits, labels, loss, counts]);
+  });
+
+  it('keeps a finite loss and a live gradient where the softmax has saturated', async () => {
+    const logits = tf.tensor2d([[400, 0, -300]]);
+    const labels = tf.tensor1d([1], 'int32');
+    const { value, grad } = tf.valueAndGrad((z: tf.Tensor) => crossEntropyFromLogits(z as tf.Tensor2D, labels as tf.Tensor1D))(logits);
+    expect((await value.data())[0]).toBeCloseTo(400, 3);
+    // d loss / d z = softmax(z) - onehot = [1, -1, 0].
+    expect(Array.from(await grad.data()).map((g) => Math.round(g * 1e4) / 1e4)).toEqual([1, -1, 0]);
+    tf.dispose([logits, labels, value, grad]);
   });
 });

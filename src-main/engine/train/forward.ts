@@ -2,7 +2,7 @@
 // (tfjs' Dropout layer uses unseeded Math.random, or one fixed mask when seeded), so a resumed run
 // reproduces every mask.
 import { tf } from '../tf';
-import { layerKind } from '../models/layer-kind';
+import { layerActivation, layerKind } from '../models/layer-kind';
 import { TrainConfigError } from './errors';
 
 /** The model's layers after its input, checked to form one chain (what the zoo's builder makes). */
@@ -23,6 +23,8 @@ export interface ForwardOptions {
   training: boolean;
   /** Seed of the dropout mask of the layer at this chain index (training only). */
   dropoutSeed?: (layerIndex: number) => number;
+  /** Stop before the output layer's softmax: the result is its logits (for a stable cross-entropy). */
+  logits?: boolean;
   /** Sees every layer's output (inside the caller's tidy scope). */
   onOutput?: (layer: tf.layers.Layer, index: number, output: tf.Tensor) => void;
 }
@@ -36,10 +38,22 @@ export function forward(layers: readonly tf.layers.Layer[], x: tf.Tensor, option
         if (!options.dropoutSeed) throw new Error('forward: a training pass through dropout needs dropoutSeed');
         out = tf.dropout(out, rate, undefined, options.dropoutSeed(i));
       }
+    } else if (options.logits && i === layers.length - 1) {
+      out = denseLogits(layer, out);
     } else {
       out = layer.apply(out, { training: options.training }) as tf.Tensor;
     }
     options.onOutput?.(layer, i, out);
   });
   return out;
+}
+
+/** x W + b of a softmax-activated dense layer, i.e. its output before the softmax. */
+function denseLogits(layer: tf.layers.Layer, x: tf.Tensor): tf.Tensor {
+  if (layerKind(layer) !== 'dense' || layerActivation(layer) !== 'softmax') {
+    throw new TrainConfigError(`layer ${layer.name}: training needs the model to end in a dense layer with a softmax activation`);
+  }
+  const [kernel, bias] = layer.trainableWeights.map((w) => w.read());
+  const z = tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D);
+  return bias ? tf.add(z, bias) : z;
 }
