@@ -1,8 +1,8 @@
 // The request/reply bookkeeping both transports share: ids, pending requests, subscriptions, cancels,
 // and checking replies and events against the contract's schemas before anyone sees them.
-import * as v from 'valibot';
-import { REQUESTS, eventSchema, type EventOf, type Method, type Params, type PlainMethod, type Result, type SubscriptionMethod } from '../../../src-main/contract/api';
+import type { Method, Params, PlainMethod, Result, SubscriptionMethod } from '../../../src-main/contract/api';
 import type { ErrorInfo } from '../../../src-main/contract/common';
+import { checkEvent, checkResult } from '../../../src-main/contract/validate';
 import type { ClientMessage, EngineNotice, ServerMessage } from '../../../src-main/contract/wire';
 import { HostError, type SubscribeHandlers, type Subscription } from './host';
 
@@ -14,10 +14,6 @@ interface Pending {
   onEvent?: (event: unknown) => void;
   onEnd?: (error?: ErrorInfo) => void;
   subscribed?: boolean;
-}
-
-function issuesOf(issues: readonly v.BaseIssue<unknown>[]): { path: string; message: string }[] {
-  return issues.map((i) => ({ path: (i.path ?? []).map((p) => String(p.key)).join('.'), message: i.message }));
 }
 
 export class RpcClient {
@@ -80,20 +76,20 @@ export class RpcClient {
         p.reject(new HostError(message.error));
         return;
       }
-      const checked = v.safeParse(REQUESTS[p.method].result as v.GenericSchema, message.result);
-      if (!checked.success) {
+      const checked = checkResult(p.method, message.result);
+      if (!checked.ok) {
         this.pending.delete(message.id);
-        p.reject(new HostError({ code: 'invalid-reply', message: `the engine's reply to ${p.method} did not match the contract`, issues: issuesOf(checked.issues) }));
+        p.reject(new HostError(checked.error));
         return;
       }
       if (p.onEvent) p.subscribed = true;
       else this.pending.delete(message.id);
-      p.resolve(checked.output);
+      p.resolve(checked.value);
     } else if (message.kind === 'event') {
       if (!p.onEvent || !p.subscribed) return;
-      const checked = v.safeParse(eventSchema(p.method as SubscriptionMethod) as v.GenericSchema, message.event);
-      if (checked.success) p.onEvent(checked.output as EventOf<SubscriptionMethod>);
-      else console.warn(`ConvScope: dropped a ${p.method} event that did not match the contract`, issuesOf(checked.issues));
+      const checked = checkEvent(p.method as SubscriptionMethod, message.event);
+      if (checked.ok) p.onEvent(checked.value);
+      else console.warn(`ConvScope: dropped an event: ${checked.error.message}`);
     } else if (message.kind === 'end') {
       this.pending.delete(message.id);
       if (p.subscribed) p.onEnd?.(message.error);
