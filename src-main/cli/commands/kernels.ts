@@ -9,6 +9,7 @@ import { isRunFolder, resolveModel } from '../../engine/inspect/model-ref';
 import type { ValueRange } from '../../engine/inspect/render/image';
 import { defaultKernelMode, kernelRange, renderKernels, type KernelMode } from '../../engine/inspect/render/kernels';
 import { writePng } from '../../engine/inspect/render/png';
+import { enlargeTo } from '../../engine/inspect/render/write-inspection';
 
 const HELP = `usage: convscope kernels --model RUN_DIR|ID|MODEL_JSON --out DIR [options]
 
@@ -61,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     const kernelMode = mode ?? defaultKernelMode(k);
     if (kernelMode === 'rgb' && k.shape[2] !== 3) throw new UsageError(`--mode rgb needs 3 input channels; ${k.name} has ${k.shape[2]}`);
     const image = renderKernels(k, { mode: kernelMode, scale: scale === 'per-kernel' ? 'per-kernel' : 'shared', range });
-    await writePng(file, image);
+    await writePng(file, enlargeTo(image, 256));
   };
 
   if (isRunFolder(values.model) && !values.set) {

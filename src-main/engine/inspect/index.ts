@@ -15,5 +15,5 @@ export { renderKernels, kernelRange, defaultKernelMode, type KernelImageOptions,
 export { renderActivation, renderHeatmap, overlayHeatmap, pixelsToImage, type ActivationImageOptions } from './render/activations';
 export { colourScales, type RgbaImage, type ValueRange } from './render/image';
 export { encodePng, writePng } from './render/png';
-export { writeInspectionPngs, inputImage } from './render/write-inspection';
+export { writeInspectionPngs, inputImage, enlarge, enlargeTo } from './render/write-inspection';
 export { InspectModelError, LayerChoiceError, ModelRefError, ClassChoiceError } from './errors';

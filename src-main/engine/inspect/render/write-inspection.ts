@@ -24,9 +24,9 @@ export function enlarge(image: RgbaImage, factor: number): RgbaImage {
   return { width, height, data };
 }
 
-/** The factor that brings the longer side to at least `min` pixels. */
-function factorFor(image: RgbaImage, min: number): number {
-  return Math.max(1, Math.ceil(min / Math.max(image.width, image.height)));
+/** Enlarged by the whole factor that brings its longer side to at least `min` pixels. */
+export function enlargeTo(image: RgbaImage, min: number): RgbaImage {
+  return enlarge(image, Math.max(1, Math.ceil(min / Math.max(image.width, image.height))));
 }
 
 /** The decoded input as an RGBA image of the model's input size (resized when the model resizes its data). */
@@ -50,7 +50,7 @@ export interface WriteOptions {
 /** Writes the PNGs under `dir`; returns the files written. */
 export async function writeInspectionPngs(inspection: Inspection, dir: string, options: WriteOptions = {}): Promise<string[]> {
   const files: string[] = [];
-  const put = async (name: string, image: RgbaImage, min = 256) => files.push(await writePng(path.join(dir, name), enlarge(image, factorFor(image, min))));
+  const put = async (name: string, image: RgbaImage, min = 256) => files.push(await writePng(path.join(dir, name), enlargeTo(image, min)));
   const input = await inputImage(inspection);
   await put('input.png', input);
   const layers = options.layer === undefined ? inspection.layers : inspection.layers.filter((l) => l.name === options.layer);
