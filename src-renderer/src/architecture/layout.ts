@@ -195,7 +195,8 @@ export function layoutArchitecture(model: ArchModel, extraWidth = 0): ArchLayout
   const rows: ArchRow[] = [];
   const blocks: ArchBlock[] = [];
   const edges: ArchEdge[] = [];
-  let y = A.padding;
+  // Room above for the tower captions.
+  let y = A.padding + (towers > 1 ? 14 : 0);
   let previous: ArchBlock[] = [];
 
   const sizeOf = (shape: number[], minor: boolean, split: boolean) => {
