@@ -2,7 +2,7 @@ import path from 'node:path';
 import { intFlag, parseFlags } from '../args';
 import { UsageError } from '../errors';
 import { initBackend } from '../../engine/backend';
-import { formatShape, parseOverrides } from '../../engine/models';
+import { formatShape, layerKind, parseOverrides } from '../../engine/models';
 import { convKernels } from '../../engine/inspect/kernels';
 import { inspectImage, type Inspection, type LayerReport } from '../../engine/inspect/inspect';
 import { resolveModel, type ResolvedModel } from '../../engine/inspect/model-ref';
@@ -52,10 +52,10 @@ export async function run(argv: string[]): Promise<number> {
   await initBackend(values.backend);
   const resolved = await resolveModel(values.model, { overrides: parseOverrides(values.set ?? []), checkpoint });
   try {
-    const names = resolved.model.layers.map((l) => l.name);
+    const names = resolved.model.layers.filter((l) => layerKind(l) !== 'input').map((l) => l.name);
     for (const flag of ['layer', 'gradcam-layer'] as const) {
       const name = values[flag];
-      if (name !== undefined && !names.includes(name)) throw new UsageError(`--${flag}: the model has no layer '${name}' (layers: ${names.slice(1).join(', ')})`);
+      if (name !== undefined && !names.includes(name)) throw new UsageError(`--${flag}: the model has no layer '${name}' (layers: ${names.join(', ')})`);
     }
     const drawing = values.out !== undefined;
     const inspection = await inspectImage(resolved, values.image, {
