@@ -123,6 +123,71 @@ describe('ONNX with LRN and grouped convolutions', () => {
   });
 });
 
+describe('ONNX converted from Caffe at 224x224 (pooling padded to emulate Caffe rounding)', () => {
+  // BVLC AlexNet at 1/16 width with LRN, as the ONNX model zoo's bvlc_alexnet is laid out: a 224 input whose
+  // max-pools carry an extra end pad. At 227 (the Caffe original's size) the same weights are the zoo alexnet.
+  const next = ref.rng(21);
+  const he = (fanIn: number, n: number) => ref.randomArray(n, Math.sqrt(6 / fanIn), next);
+  const convs = [
+    { name: 'conv1', m: 6, cg: 3, k: 11, stride: 4, pad: 0, group: 1 },
+    { name: 'conv2', m: 16, cg: 3, k: 5, stride: 1, pad: 2, group: 2 },
+    { name: 'conv3', m: 24, cg: 16, k: 3, stride: 1, pad: 1, group: 1 },
+    { name: 'conv4', m: 24, cg: 12, k: 3, stride: 1, pad: 1, group: 2 },
+    { name: 'conv5', m: 16, cg: 12, k: 3, stride: 1, pad: 1, group: 2 },
+  ].map((c) => ({ ...c, w: he(c.cg * c.k * c.k, c.m * c.cg * c.k * c.k), b: ref.randomArray(c.m, 0.1, next) }));
+  const fcs = [
+    { name: 'fc6', n: 256, k: 576 },
+    { name: 'fc7', n: 256, k: 256 },
+    { name: 'fc8', n: 10, k: 256 },
+  ].map((f) => ({ ...f, w: he(f.k, f.n * f.k), b: ref.randomArray(f.n, 0.1, next) }));
+  const weights: Record<string, { dims: number[]; values: Float32Array }> = {};
+  for (const c of convs) Object.assign(weights, { [`${c.name}_w_0`]: { dims: [c.m, c.cg, c.k, c.k], values: c.w }, [`${c.name}_b_0`]: { dims: [c.m], values: c.b } });
+  for (const f of fcs) Object.assign(weights, { [`${f.name}_w_0`]: { dims: [f.n, f.k], values: f.w }, [`${f.name}_b_0`]: { dims: [f.n], values: f.b } });
+  const conv = (c: (typeof convs)[number], input: string) => ({ op: 'Conv', inputs: [input, `${c.name}_w_0`, `${c.name}_b_0`], outputs: [c.name], attrs: { kernel_shape: [c.k, c.k], strides: [c.stride, c.stride], pads: [c.pad, c.pad, c.pad, c.pad], group: c.group } });
+  const relu = (x: string) => ({ op: 'Relu', inputs: [x], outputs: [`${x}_r`] });
+  const lrn = (x: string, y: string) => ({ op: 'LRN', inputs: [x], outputs: [y], attrs: { size: 5 }, floatAttrs: { alpha: 0.05, beta: 0.75, bias: 1 } });
+  const pool = (x: string, y: string) => ({ op: 'MaxPool', inputs: [x], outputs: [y], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [0, 0, 1, 1] } });
+  const gemm = (f: (typeof fcs)[number], x: string) => ({ op: 'Gemm', inputs: [x, `${f.name}_w_0`, `${f.name}_b_0`], outputs: [f.name], attrs: { transB: 1 } });
+  const bytes = writeOnnx({
+    input: { name: 'data_0', dims: [1, 3, 224, 224] },
+    output: 'prob_1',
+    producer: 'converted',
+    weights,
+    nodes: [
+      conv(convs[0], 'data_0'), relu('conv1'), lrn('conv1_r', 'norm1'), pool('norm1', 'pool1'),
+      conv(convs[1], 'pool1'), relu('conv2'), lrn('conv2_r', 'norm2'), pool('norm2', 'pool2'),
+      conv(convs[2], 'pool2'), relu('conv3'), conv(convs[3], 'conv3_r'), relu('conv4'), conv(convs[4], 'conv4_r'), relu('conv5'), pool('conv5_r', 'pool5'),
+      { op: 'Flatten', inputs: ['pool5'], outputs: ['flat'] },
+      gemm(fcs[0], 'flat'), relu('fc6'), { op: 'Dropout', inputs: ['fc6_r'], outputs: ['drop6'] },
+      gemm(fcs[1], 'drop6'), relu('fc7'), { op: 'Dropout', inputs: ['fc7_r'], outputs: ['drop7'] },
+      gemm(fcs[2], 'drop7'), { op: 'Softmax', inputs: ['fc8'], outputs: ['prob_1'] },
+    ],
+  });
+
+  it('is rebased to 227x227, where it is the zoo alexnet, with a note, and matches Caffe-style outputs there', async () => {
+    const { model, info } = await importBytes('bvlc224.onnx', bytes);
+    expect(info.zoo?.id).toBe('alexnet');
+    expect(info.zoo?.options).toEqual({ classes: 10, width: 0.0625 }); // dropout 0.5 and lrn are the defaults
+    expect(info.input).toEqual({ height: 227, width: 227, channels: 3 });
+    expect(info.notes.join(' ')).toMatch(/declares a 224x224 input; at 227x227/);
+    expect(info.preprocessing).toMatchObject({ preset: 'caffe-imagenet', channelOrder: 'RGB' }); // BVLC layout: Caffe preprocessing
+    const shape = [1, 3, 227, 227];
+    const x = ref.formulaInput(shape).map((v) => v * 50);
+    let h = ref.example(x, shape, 0);
+    const step = (c: (typeof convs)[number], m: ref.Map3) => ref.relu(ref.conv(m, c.w, c.b, c.m, c.k, c.k, c.stride, [c.pad, c.pad, c.pad, c.pad], c.group));
+    h = ref.pool(ref.lrn(step(convs[0], h), 5, 0.05, 0.75, 1), 'max', 3, 2, 0, true);
+    h = ref.pool(ref.lrn(step(convs[1], h), 5, 0.05, 0.75, 1), 'max', 3, 2, 0, true);
+    h = ref.pool(step(convs[4], step(convs[3], step(convs[2], h))), 'max', 3, 2, 0, true);
+    let f = ref.relu({ data: ref.dense(h.data, fcs[0].w, fcs[0].b, 256) }).data;
+    f = ref.relu({ data: ref.dense(f, fcs[1].w, fcs[1].b, 256) }).data;
+    const expected = ref.softmax(ref.dense(f, fcs[2].w, fcs[2].b, 10));
+    const rgb = new Float32Array(x.length);
+    for (let c = 0; c < 3; c++) rgb.set(x.subarray(c * 227 * 227, (c + 1) * 227 * 227), (2 - c) * 227 * 227);
+    expectClose(run(model, rgb, shape), expected, 1e-5);
+    model.dispose();
+  });
+});
+
 describe('ONNX generic graph (Concat, Add, BatchNorm, asymmetric pads, MatMul + Add, global pooling)', () => {
   const next = ref.rng(11);
   const R = (n: number, s: number) => ref.randomArray(n, s, next);

@@ -3,11 +3,13 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tf } from '../tf';
+import { getModelSpec, listModels } from '../models';
 import { layerActivation } from '../models/layer-kind';
 import { saveModel, type SavedModelInfo } from '../models/io';
 import { buildFromPlan } from './build';
 import { readCaffe } from './caffe';
 import { ImportFileError } from './errors';
+import type { IrGraph } from './ir';
 import { lowerGraph } from './lower';
 import { MODEL_INFO_JSON, type ImportedModelInfo } from './model-info';
 import { readOnnx } from './onnx';
@@ -41,7 +43,7 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
 
   const bytes = await readFile(file);
   const fileName = path.basename(file);
-  let graphSource: { graph: ReturnType<typeof readOnnx>['graph']; producer?: string; opset?: number; notes: string[]; format: 'onnx' | 'caffe'; prototxt?: string };
+  let graphSource: { graph: IrGraph; producer?: string; opset?: number; notes: string[]; format: 'onnx' | 'caffe'; prototxt?: string };
   if (format === 'onnx') {
     const onnx = readOnnx(bytes, fileName);
     graphSource = { graph: onnx.graph, producer: onnx.producer || undefined, opset: onnx.opset, notes: [], format };
@@ -52,15 +54,26 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
     graphSource = { graph: caffe.graph, notes, format, prototxt: prototxt?.name };
   }
 
-  const plan = lowerGraph(graphSource.graph);
-  const zoo = matchZoo(plan);
+  let plan = lowerGraph(graphSource.graph);
+  let zoo = matchZoo(plan);
+  const notes = [...graphSource.notes];
+  if (!zoo) {
+    const rebased = rebaseToZooInput(graphSource.graph, plan);
+    if (rebased) {
+      notes.push(
+        `the file declares a ${plan.input[0]}x${plan.input[1]} input; at ${rebased.plan.input[0]}x${rebased.plan.input[1]}, the zoo model's own input size, ` +
+          `its layers are exactly '${rebased.zoo.spec.id}' (its pooling pads only emulate Caffe's rounding at the declared size), so ConvScope uses that size`,
+      );
+      ({ plan, zoo } = rebased);
+    }
+  }
+  notes.push(...plan.notes);
   const [height, width, channels] = plan.input;
   const outputLayer = plan.layers[plan.output].config;
   const softmax = (outputLayer.kind === 'dense' || outputLayer.kind === 'activation') && outputLayer.activation === 'softmax';
 
   const chosen = choosePreset(graphSource.format, graphSource.producer, zoo, channels, options.preprocess);
   let preprocessing: Preprocessing = chosen.preprocessing;
-  const notes = [...graphSource.notes, ...plan.notes];
   if (preprocessing.channelOrder === 'BGR') {
     if (reverseInputChannels(plan)) {
       preprocessing = asRgb(preprocessing);
@@ -189,6 +202,29 @@ function reverseInputChannels(plan: LayerPlan): boolean {
     conv.weights[0] = { shape: conv.weights[0].shape, values: out };
   }
   return true;
+}
+
+/**
+ * A graph converted from Caffe often declares 224x224 and pads its pooling to reproduce Caffe's ceil rounding
+ * there; at the zoo model's input size the same weights form exactly the zoo's layers. Tries each zoo model
+ * whose layer kinds the plan already has, at that model's default input size.
+ */
+function rebaseToZooInput(graph: IrGraph, plan: LayerPlan): { plan: LayerPlan; zoo: ZooMatch } | null {
+  const kinds = (ks: string[]) => ks.filter((k) => k !== 'dropout').join();
+  const planKinds = kinds(plan.layers.map((l) => l.config.kind));
+  for (const model of listModels()) {
+    const [h, w, c] = model.input;
+    if (c !== graph.input.shape[0] || (h === graph.input.shape[1] && w === graph.input.shape[2])) continue;
+    if (kinds(getModelSpec(model.id).layers.map((l) => l.kind)) !== planKinds) continue;
+    try {
+      const rebased = lowerGraph({ ...graph, input: { ...graph.input, shape: [c, h, w] } });
+      const zoo = matchZoo(rebased);
+      if (zoo?.spec.id === model.id) return { plan: rebased, zoo };
+    } catch {
+      // the weights do not fit that size: not this model
+    }
+  }
+  return null;
 }
 
 function modelName(file: string): string {

@@ -70,9 +70,14 @@ export function matchZoo(plan: LayerPlan): ZooMatch | null {
   return null;
 }
 
-/** Builds the matched spec and loads the plan's weights into it, layer by layer. */
+/**
+ * Builds the matched spec and loads the plan's weights into it, layer by layer. The layers are created with
+ * zero initialisers: drawing 61M random numbers only to overwrite them would cost seconds.
+ */
 export function buildZooModel(match: ZooMatch, plan: LayerPlan): tf.LayersModel {
-  const model = buildModel(match.spec, { seed: 0 });
+  const zeros = { kind: 'zeros' } as const;
+  const spec: ModelSpec = { ...match.spec, layers: match.spec.layers.map((l) => (l.kind === 'conv' || l.kind === 'dense' ? { ...l, kernelInit: zeros, biasInit: zeros } : l)) };
+  const model = buildModel(spec, { seed: 0 });
   match.spec.layers.forEach((s, i) => setLayerWeights(model.getLayer(s.name), plan.layers[i]));
   return model;
 }
