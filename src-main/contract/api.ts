@@ -1,0 +1,187 @@
+// The one table of requests between UI and engine: each request's params, its result and, for
+// subscriptions, its events, all as runtime schemas. Types for callers and handlers derive from it.
+import * as v from 'valibot';
+import { type ErrorInfo } from './common';
+import {
+  DeadReluParamsSchema,
+  DeadReluResultSchema,
+  datasetFolder,
+  EvaluateParamsSchema,
+  EvaluateResultSchema,
+  InspectParamsSchema,
+  InspectResultSchema,
+  KernelsParamsSchema,
+  KernelsResultSchema,
+  KernelTimelineParamsSchema,
+  KernelTimelineResultSchema,
+} from './inspect';
+import {
+  ListModelsParamsSchema,
+  ListModelsResultSchema,
+  OpenModelParamsSchema,
+  OpenModelResultSchema,
+  SummaryParamsSchema,
+  SummaryResultSchema,
+} from './models';
+import { BackendInfoParamsSchema, BackendInfoResultSchema, ListDatasetsParamsSchema, ListDatasetsResultSchema } from './system';
+import {
+  ListRunsParamsSchema,
+  ListRunsResultSchema,
+  OpenRunParamsSchema,
+  ResumeRunParamsSchema,
+  RunDetailSchema,
+  RunHandleSchema,
+  RunIdParamsSchema,
+  RunSnapshotSchema,
+  RunStateEventSchema,
+  RunStateResultSchema,
+  StartTrainingParamsSchema,
+  SubscribeRunParamsSchema,
+  TrainingEventSchema,
+  WatchRunsParamsSchema,
+  WatchRunsResultSchema,
+} from './training';
+import type { ModelRef } from './common';
+
+type AnySchema = v.GenericSchema<unknown, unknown>;
+
+interface RequestDef<P extends AnySchema, R extends AnySchema> {
+  params: P;
+  result: R;
+}
+interface SubscriptionDef<P extends AnySchema, R extends AnySchema, E extends AnySchema> extends RequestDef<P, R> {
+  event: E;
+}
+
+const request = <P extends AnySchema, R extends AnySchema>(params: P, result: R): RequestDef<P, R> => ({ params, result });
+const subscription = <P extends AnySchema, R extends AnySchema, E extends AnySchema>(params: P, result: R, event: E): SubscriptionDef<P, R, E> => ({
+  params,
+  result,
+  event,
+});
+
+export const REQUESTS = {
+  listModels: request(ListModelsParamsSchema, ListModelsResultSchema),
+  summary: request(SummaryParamsSchema, SummaryResultSchema),
+  openModel: request(OpenModelParamsSchema, OpenModelResultSchema),
+  inspect: request(InspectParamsSchema, InspectResultSchema),
+  kernels: request(KernelsParamsSchema, KernelsResultSchema),
+  kernelTimeline: request(KernelTimelineParamsSchema, KernelTimelineResultSchema),
+  deadRelu: request(DeadReluParamsSchema, DeadReluResultSchema),
+  evaluate: request(EvaluateParamsSchema, EvaluateResultSchema),
+  startTraining: request(StartTrainingParamsSchema, RunHandleSchema),
+  pauseTraining: request(RunIdParamsSchema, RunStateResultSchema),
+  resumeTraining: request(RunIdParamsSchema, RunStateResultSchema),
+  stopTraining: request(RunIdParamsSchema, RunStateResultSchema),
+  resumeRun: request(ResumeRunParamsSchema, RunHandleSchema),
+  subscribeRun: subscription(SubscribeRunParamsSchema, RunSnapshotSchema, TrainingEventSchema),
+  watchRuns: subscription(WatchRunsParamsSchema, WatchRunsResultSchema, RunStateEventSchema),
+  listRuns: request(ListRunsParamsSchema, ListRunsResultSchema),
+  openRun: request(OpenRunParamsSchema, RunDetailSchema),
+  backendInfo: request(BackendInfoParamsSchema, BackendInfoResultSchema),
+  listDatasets: request(ListDatasetsParamsSchema, ListDatasetsResultSchema),
+} as const;
+
+type Table = typeof REQUESTS;
+export type Method = keyof Table;
+export type SubscriptionMethod = { [M in Method]: Table[M] extends { event: AnySchema } ? M : never }[Method];
+export type PlainMethod = Exclude<Method, SubscriptionMethod>;
+
+export type Params<M extends Method> = v.InferOutput<Table[M]['params']>;
+export type Result<M extends Method> = v.InferOutput<Table[M]['result']>;
+export type EventOf<M extends SubscriptionMethod> = v.InferOutput<Table[M] extends { event: infer E extends AnySchema } ? E : never>;
+
+export const METHODS = Object.keys(REQUESTS) as Method[];
+
+export function isMethod(name: unknown): name is Method {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(REQUESTS, name);
+}
+
+export function isSubscription(method: Method): method is SubscriptionMethod {
+  return 'event' in REQUESTS[method];
+}
+
+export function eventSchema(method: SubscriptionMethod): AnySchema {
+  return (REQUESTS[method] as SubscriptionDef<AnySchema, AnySchema, AnySchema>).event;
+}
+
+// ---- handlers: what the engine implements ----
+
+export interface CallContext {
+  /** Aborted when the caller cancels or disconnects. */
+  signal: AbortSignal;
+}
+
+export interface SubscriptionSink<E> extends CallContext {
+  /** Sends one event (after the subscription's initial result, in order). */
+  emit(event: E): void;
+  /** Ends the subscription from the engine's side (e.g. the run finished), with an error if it failed. */
+  end(error?: ErrorInfo): void;
+}
+
+/**
+ * The engine's implementation of the contract: one function per request. A subscription handler sets up
+ * its event source, returns the initial result, and emits events through `sink` until sink.signal aborts
+ * (then it must stop emitting and release what it holds). Typed arrays in results are sent, not copied
+ * where the transport can transfer them: do not keep using an array you returned.
+ */
+export type EngineHandlers = {
+  [M in Method]: M extends SubscriptionMethod
+    ? (params: Params<M>, sink: SubscriptionSink<EventOf<M>>) => Promise<Result<M>> | Result<M>
+    : (params: Params<M>, ctx: CallContext) => Promise<Result<M>> | Result<M>;
+};
+
+// ---- paths: which request fields name files (the web host checks them against its allow-list) ----
+
+function modelPaths(ref: ModelRef): string[] {
+  if (ref.kind === 'run') return [ref.dir];
+  if (ref.kind === 'file') return [ref.path];
+  return [];
+}
+
+function datasetPaths(id: string | undefined): string[] {
+  const folder = id === undefined ? null : datasetFolder(id);
+  return folder === null ? [] : [folder];
+}
+
+const REQUEST_PATHS: { [M in Method]: (p: Params<M>) => string[] } = {
+  listModels: () => [],
+  summary: (p) => modelPaths(p.model),
+  openModel: (p) => [p.path],
+  inspect: (p) => [...(p.image.kind === 'path' ? [p.image.path] : []), ...modelPaths(p.model)],
+  kernels: (p) => modelPaths(p.model),
+  kernelTimeline: (p) => [p.runDir],
+  deadRelu: (p) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
+  evaluate: (p) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
+  startTraining: (p) => datasetPaths(p.config.dataset),
+  pauseTraining: () => [],
+  resumeTraining: () => [],
+  stopTraining: () => [],
+  resumeRun: (p) => [p.runDir],
+  subscribeRun: () => [],
+  watchRuns: () => [],
+  listRuns: (p) => (p.dir === undefined ? [] : [p.dir]),
+  openRun: (p) => [p.runDir],
+  backendInfo: () => [],
+  listDatasets: () => [],
+};
+
+/** Every file or folder a (validated) request would read or write. */
+export function requestPaths<M extends Method>(method: M, params: Params<M>): string[] {
+  return (REQUEST_PATHS[method] as (p: Params<M>) => string[])(params);
+}
+
+/** Folders a successful result hands to the client for later requests (runs the engine made or listed). */
+export function resultFolders(method: Method, result: unknown): string[] {
+  switch (method) {
+    case 'startTraining':
+    case 'resumeRun':
+      return [(result as Result<'startTraining'>).runDir];
+    case 'listRuns': {
+      const r = result as Result<'listRuns'>;
+      return [r.dir, ...r.runs.map((run) => run.runDir)];
+    }
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,43 @@
+// The engine's compute backend and the datasets it can open.
+import * as v from 'valibot';
+import { CountSchema, ImageShapeSchema, NameSchema, PositiveIntSchema } from './common';
+
+export const BACKEND_KINDS = ['gpu', 'node', 'wasm', 'cpu'] as const;
+export const BackendChoiceSchema = v.picklist(['auto', ...BACKEND_KINDS]);
+export type BackendChoice = v.InferOutput<typeof BackendChoiceSchema>;
+
+export const BackendInfoParamsSchema = v.strictObject({});
+export const BackendInfoResultSchema = v.object({
+  requested: BackendChoiceSchema,
+  chosen: v.picklist(BACKEND_KINDS),
+  /** tf.getBackend(): 'tensorflow', 'wasm' or 'cpu'. */
+  tfBackend: v.string(),
+  /** Backends tried and passed over, with the reason. */
+  skipped: v.array(v.object({ backend: v.picklist(BACKEND_KINDS), reason: v.string() })),
+  versions: v.record(v.string(), v.string()),
+  nativePackage: v.optional(v.string()),
+  gpuDevice: v.optional(v.string()),
+  simd: v.optional(v.boolean()),
+  threads: v.optional(PositiveIntSchema),
+  wasmKernels: v.optional(v.array(v.object({ kernel: v.string(), change: v.picklist(['added', 'replaced']), why: v.string() }))),
+  /** One line for people, e.g. 'wasm (SIMD, 1 thread) — tfjs 4.22.0'. */
+  description: v.string(),
+});
+export type BackendInfo = v.InferOutput<typeof BackendInfoResultSchema>;
+
+export const DatasetInfoSchema = v.object({
+  /** As training configs name it: 'mnist', 'fashion-mnist', 'folder:/abs/path'. */
+  id: NameSchema,
+  title: v.string(),
+  /** False when its files are not on this machine (note says how to get them). */
+  available: v.boolean(),
+  classes: v.nullable(PositiveIntSchema),
+  shape: v.nullable(ImageShapeSchema),
+  trainSize: v.nullable(CountSchema),
+  testSize: v.nullable(CountSchema),
+  note: v.nullable(v.string()),
+});
+export type DatasetInfo = v.InferOutput<typeof DatasetInfoSchema>;
+
+export const ListDatasetsParamsSchema = v.strictObject({});
+export const ListDatasetsResultSchema = v.object({ datasets: v.array(DatasetInfoSchema) });
