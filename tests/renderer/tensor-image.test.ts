@@ -34,7 +34,12 @@ describe('activation maps', () => {
     const hi: [number, number, number] = [0, 0, 0];
     s.rgb(0, lo);
     s.rgb(4, hi);
-    expect(hi[0] + hi[1] + hi[2]).toBeGreaterThan(lo[0] + lo[1] + lo[2]);
+    // Zero is white (as on the diverging scale), the maximum a dark blue.
+    expect(Math.min(...lo)).toBeGreaterThan(230);
+    expect(hi[2]).toBeGreaterThan(hi[0]);
+    expect(hi[0] + hi[1] + hi[2]).toBeLessThan(lo[0] + lo[1] + lo[2]);
+    // A layer that goes negative keeps every map diverging, even a map that happens to be >= 0.
+    expect(scaleFor(0, 2, { min: -1 }).kind).toBe('diverging');
   });
 
   it('stretches an image to 0..255 and repeats grey into RGB', () => {

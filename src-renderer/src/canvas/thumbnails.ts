@@ -15,11 +15,12 @@ export function layerThumbnails(result: InspectResult, count: number): Record<st
     const t = { data: layer.output.data, height: h, width: w, channels: c };
     canvas.width = w;
     canvas.height = h;
+    const layerRange = { min: layer.stats.min };
     const urls: string[] = [];
     for (let ch = 0; ch < Math.min(count, c); ch++) {
       const r = channelRange(t, ch);
       const img = new ImageData(w, h);
-      channelToRgba(t, ch, scaleFor(r.min, r.max), img.data);
+      channelToRgba(t, ch, scaleFor(r.min, r.max, layerRange), img.data);
       ctx.putImageData(img, 0, 0);
       urls.push(canvas.toDataURL('image/png'));
     }

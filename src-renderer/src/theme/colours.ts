@@ -32,8 +32,11 @@ function lookupTable(interpolate: (t: number) => string, n = 256): Uint8Array {
 
 // Diverging: negative red, zero white, positive blue (as CNN Explainer's maps, which users know).
 const DIVERGING_LUT = lookupTable((t) => interpolateRdBu(t));
-// Sequential for non-negative data (ReLU outputs, magnitudes): dark = zero, bright = large.
-const SEQUENTIAL_LUT = lookupTable((t) => interpolateInferno(t));
+// Sequential for non-negative data (ReLU outputs): the positive half of the diverging scale, so zero is
+// white and a ReLU map reads like the same map before the ReLU.
+const SEQUENTIAL_LUT = lookupTable((t) => interpolateRdBu(0.5 + t / 2));
+// Overlays (saliency, Grad-CAM) need to stand out over a grey image: a hot scale.
+const HOT_LUT = lookupTable((t) => interpolateInferno(0.15 + 0.85 * t));
 
 function fromLut(lut: Uint8Array, t: number, out: Rgb): void {
   const i = Math.max(0, Math.min(255, Math.round(t * 255))) * 3;
@@ -54,10 +57,10 @@ export function divergingScale(absMax: number): PixelScale {
   };
 }
 
-/** Sequential scale on [0, max] for non-negative data. */
+/** Sequential scale on [0, max] for non-negative data: zero white, large dark blue. */
 export function sequentialScale(max: number): PixelScale {
   const m = max > 0 && Number.isFinite(max) ? max : 1;
-  const css = scaleSequential(interpolateInferno).domain([0, m]);
+  const css = scaleSequential((t: number) => interpolateRdBu(0.5 + t / 2)).domain([0, m]);
   return {
     kind: 'sequential',
     domain: [0, m],
@@ -66,9 +69,24 @@ export function sequentialScale(max: number): PixelScale {
   };
 }
 
-/** Sequential when the data never goes below zero, diverging otherwise. */
-export function scaleFor(min: number, max: number): PixelScale {
-  return min >= 0 ? sequentialScale(max) : divergingScale(Math.max(Math.abs(min), Math.abs(max)));
+/** Hot scale on [0, max] for heat maps laid over an image (saliency, Grad-CAM). */
+export function hotScale(max: number): PixelScale {
+  const m = max > 0 && Number.isFinite(max) ? max : 1;
+  const css = scaleSequential((t: number) => interpolateInferno(0.15 + 0.85 * t)).domain([0, m]);
+  return {
+    kind: 'sequential',
+    domain: [0, m],
+    rgb: (v, out) => fromLut(HOT_LUT, v / m, out),
+    css: (v) => css(v),
+  };
+}
+
+/**
+ * Sequential when the data never goes below zero, diverging otherwise. `kindFrom` picks the kind from
+ * a wider range (a layer's) while the domain stays this range, so maps of one layer share a kind.
+ */
+export function scaleFor(min: number, max: number, kindFrom: { min: number } = { min }): PixelScale {
+  return kindFrom.min >= 0 ? sequentialScale(max) : divergingScale(Math.max(Math.abs(min), Math.abs(max)));
 }
 
 /** Heat strips and confusion matrices: 0 = pale, 1 = strong. */
