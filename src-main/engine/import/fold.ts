@@ -1,7 +1,7 @@
 // Constant folding for the small integer subgraphs that exporters emit to compute shapes
 // (torch's x.view(x.size(0), -1) becomes Shape -> Gather -> Unsqueeze -> Concat -> Reshape).
 import { UnsupportedModelError } from './errors';
-import { elementCount, type ConstTensor, type IntElement, type IntTensor, type IrNode } from './ir';
+import { type ConstTensor, type IntElement, type IntTensor, type IrNode } from './ir';
 
 /** Ops this module evaluates when every input is a constant. */
 export const FOLDABLE_OPS = new Set(['Constant', 'Gather', 'Unsqueeze', 'Squeeze', 'Concat', 'Cast', 'Identity', 'Slice', 'Add', 'Sub', 'Mul', 'Div']);
@@ -108,8 +108,4 @@ export function foldNode(node: IrNode, inputs: (ConstTensor | null)[], opset: nu
 /** The ONNX Shape of a tensor whose per-example shape is known: ['N', ...shape]. */
 export function shapeOf(shape: readonly number[]): IntTensor {
   return intTensor([shape.length + 1], ['N', ...shape]);
-}
-
-export function isScalarLike(t: ConstTensor): boolean {
-  return elementCount(t.dims) === 1;
 }

@@ -60,7 +60,3 @@ export function floats(t: FloatTensor): Float32Array {
 export function floatCount(t: FloatTensor): number {
   return t.data instanceof Float32Array ? t.data.length : t.data.byteLength / 4;
 }
-
-export function floatTensor(dims: number[], data: Float32Array): FloatTensor {
-  return { kind: 'float', dims, data };
-}

@@ -32,13 +32,18 @@ type Value = TensorValue | { kind: 'const'; tensor: ConstTensor };
 
 /** Lowers the graph; throws UnsupportedModelError naming unsupported ops or settings, ImportFileError for inconsistent shapes. */
 export function lowerGraph(graph: IrGraph): LayerPlan {
+  assertSupportedOps(graph.nodes.map((n) => n.op));
+  return new Lowering(graph).run();
+}
+
+/** Throws UnsupportedModelError listing every op type (with its count) that the importer cannot convert. */
+export function assertSupportedOps(ops: readonly string[]): void {
   const unsupported = new Map<string, number>();
-  for (const n of graph.nodes) if (!SUPPORTED.has(n.op)) unsupported.set(n.op, (unsupported.get(n.op) ?? 0) + 1);
+  for (const op of ops) if (!SUPPORTED.has(op)) unsupported.set(op, (unsupported.get(op) ?? 0) + 1);
   if (unsupported.size > 0) {
     const list = [...unsupported].map(([op, n]) => `${op} (${n}x)`).join(', ');
     throw new UnsupportedModelError(`the model uses operations ConvScope cannot import: ${list}. Supported: ${LAYER_OPS.join(', ')}, and constant shape arithmetic`);
   }
-  return new Lowering(graph).run();
 }
 
 class Lowering {
@@ -435,7 +440,7 @@ function describeSource(x: TensorValue): string {
 }
 
 /** Output size of ONNX/Caffe pooling on one axis (ceil mode drops a last window that would start in the end padding). */
-export function poolOutput(n: number, k: number, s: number, begin: number, end: number, ceil: boolean): number {
+function poolOutput(n: number, k: number, s: number, begin: number, end: number, ceil: boolean): number {
   const span = n + begin + end - k;
   let out = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
   if (ceil && (out - 1) * s >= n + begin) out--;
@@ -451,7 +456,7 @@ function tfjsPoolMatches(padding: 'valid' | 'same', n: number, k: number, s: num
 }
 
 /** OIHW [m, cg, kh, kw] -> HWIO [kh, kw, cg, m]. */
-export function oihwToHwio(w: Float32Array, m: number, cg: number, kh: number, kw: number): Float32Array {
+function oihwToHwio(w: Float32Array, m: number, cg: number, kh: number, kw: number): Float32Array {
   const out = new Float32Array(w.length);
   let src = 0;
   for (let o = 0; o < m; o++) {
@@ -465,7 +470,7 @@ export function oihwToHwio(w: Float32Array, m: number, cg: number, kh: number, k
 }
 
 /** For a [c, h, w] map flattened channels-last: tfjs position -> the source's channels-first position. */
-export function chwOrderOfHwc(c: number, h: number, w: number): Int32Array {
+function chwOrderOfHwc(c: number, h: number, w: number): Int32Array {
   const perm = new Int32Array(c * h * w);
   let p = 0;
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let ch = 0; ch < c; ch++) perm[p++] = (ch * h + y) * w + x;
@@ -477,7 +482,7 @@ export function chwOrderOfHwc(c: number, h: number, w: number): Int32Array {
  * walks 64x64 tiles of the source (rows through the inverse permutation) so that AlexNet's 37M-value fc6
  * is read and written in cache-friendly runs.
  */
-export function denseKernel(b: Float32Array, k: number, m: number, transB: boolean, alpha: number, perm: Int32Array | null): Float32Array {
+function denseKernel(b: Float32Array, k: number, m: number, transB: boolean, alpha: number, perm: Int32Array | null): Float32Array {
   const out = new Float32Array(k * m);
   const dest = new Int32Array(k);
   for (let row = 0; row < k; row++) dest[perm ? perm[row] : row] = row;

@@ -2,6 +2,7 @@
 import protobuf from 'protobufjs';
 import { ImportFileError, UnsupportedModelError } from './errors';
 import { elementCount, type AttrValue, type ConstTensor, type IrGraph, type IrNode } from './ir';
+import { assertSupportedOps } from './lower';
 import { ONNX_DTYPE, onnxModelType } from './onnx-schema';
 
 /** What the importer keeps of the file besides the graph. */
@@ -33,6 +34,8 @@ export function readOnnx(bytes: Uint8Array, fileName: string): OnnxModelInfo {
   if (!opsetEntry) throw new ImportFileError(`${fileName} has no opset_import for the default ONNX domain (truncated file?)`);
   const opset = toNum(opsetEntry.version);
 
+  // Unsupported operations first: a quantised model's uint8 weights would otherwise be the first complaint.
+  assertSupportedOps((graph.node as any[]).map((n) => n.op_type));
   const constants = new Map<string, ConstTensor>();
   for (const t of graph.initializer) constants.set(t.name, readTensor(t, `initializer ${t.name}`));
 

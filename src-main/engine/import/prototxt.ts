@@ -7,8 +7,6 @@ type Scalar = string | number | boolean;
 interface Entry {
   name: string;
   value: Scalar | Entry[];
-  /** Enum names and true/false arrive as bare identifiers. */
-  bare: boolean;
   line: number;
 }
 
@@ -78,7 +76,7 @@ class Parser {
       }
       if (this.text[this.pos] === '{') {
         this.pos++;
-        entries.push({ name, value: this.parseBlock(true), bare: false, line });
+        entries.push({ name, value: this.parseBlock(true), line });
       } else if (!colon) {
         this.fail(`expected ':' or '{' after ${name}`);
       } else if (this.text[this.pos] === '[') {
@@ -101,17 +99,17 @@ class Parser {
     }
   }
 
-  private scalar(): { value: Scalar; bare: boolean } {
+  private scalar(): { value: Scalar } {
     const ch = this.text[this.pos];
-    if (ch === '"' || ch === "'") return { value: this.string(ch), bare: false };
+    if (ch === '"' || ch === "'") return { value: this.string(ch) };
     const m = /^[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|inf|nan)f?/i.exec(this.text.slice(this.pos, this.pos + 64));
     if (m) {
       this.pos += m[0].length;
       const t = m[0].replace(/f$/i, '').toLowerCase();
-      return { value: t.endsWith('inf') ? (t.startsWith('-') ? -Infinity : Infinity) : t === 'nan' ? NaN : Number(t), bare: false };
+      return { value: t.endsWith('inf') ? (t.startsWith('-') ? -Infinity : Infinity) : t === 'nan' ? NaN : Number(t) };
     }
     const id = this.identifier();
-    return { value: id === 'true' ? true : id === 'false' ? false : id, bare: true };
+    return { value: id === 'true' ? true : id === 'false' ? false : id };
   }
 
   private string(quote: string): string {
