@@ -8,6 +8,7 @@ import type {
   LayerStatsRecord,
   Progress,
   RunDetail,
+  RunSnapshot,
   RunState,
   RunSummary,
   TrainingConfig,
@@ -80,7 +81,7 @@ export const runs = $state<{
   actionError: null,
 });
 
-let subscription: Subscription<'subscribeRun'> | null = null;
+let subscription: Subscription<RunSnapshot> | null = null;
 
 function emptyRun(runDir: string, runId: string | null): WatchedRun {
   return {
