@@ -17,6 +17,15 @@ export function experimentNotes(recipe: Recipe, runs: ArmRun[]): string[] {
   if (recipe.name === 'alexnet-ablations') {
     notes.push('- The paper’s gains (LRN: 1.4/1.2 points top-1/top-5; overlapping pooling: 0.4/0.3) were measured on ImageNet with the full network over 90 epochs. At this scale (a small AlexNet, a few thousand Fashion-MNIST images upscaled) a difference smaller than the spread across seeds is “inconclusive at this scale”, which is an honest result.');
   }
+  for (const r of runs) {
+    const last = r.layerStats.at(-1);
+    const dead = last?.layers.filter((l) => l.channels !== undefined && l.deadChannels === l.channels) ?? [];
+    if (dead.length) {
+      notes.push(
+        `- ${r.arm.label}, seed ${r.seed}: every ReLU channel of ${dead.map((l) => l.layer).join(', ')} is dead on the probe set at step ${last!.step}, so the network's output no longer depends on its input (the dying ReLU the blog describes: large steps on unscaled pixels). The same network and settings in PyTorch die too: \`bench/pytorch_relu_raw.py\`.`,
+      );
+    }
+  }
   const diverged = runs.filter((r) => r.diverged);
   for (const r of diverged) {
     notes.push(`- ${r.arm.label}, seed ${r.seed}: diverged (loss ${r.diverged!.loss} at step ${r.diverged!.step}); reported as diverged, not as dead units.`);
