@@ -212,7 +212,7 @@ describe('the kernels stay in the wasm heap', () => {
 async function paramGrads(
   backend: 'wasm' | 'cpu',
   shapes: Record<string, number[]>,
-  loss: (p: Record<string, tf.Tensor>) => tf.Scalar,
+  loss: (p: Record<string, tf.Tensor>) => tf.Tensor,
 ): Promise<Record<string, Float32Array>> {
   await use(backend);
   return tf.tidy(() => {
@@ -223,7 +223,7 @@ async function paramGrads(
   });
 }
 
-async function expectGradsMatchCpu(shapes: Record<string, number[]>, loss: (p: Record<string, tf.Tensor>) => tf.Scalar) {
+async function expectGradsMatchCpu(shapes: Record<string, number[]>, loss: (p: Record<string, tf.Tensor>) => tf.Tensor) {
   const wasm = await paramGrads('wasm', shapes, loss);
   const cpu = await paramGrads('cpu', shapes, loss);
   for (const name of Object.keys(shapes)) {
