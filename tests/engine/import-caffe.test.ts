@@ -7,7 +7,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { tf } from '../../src-main/engine/tf';
-import { importModel, ImportFileError, UnsupportedModelError } from '../../src-main/engine/import';
+import { importModel, ImportFileError, pixelsToInput, UnsupportedModelError } from '../../src-main/engine/import';
+import { applyPreprocessor, parsePreprocessor } from '../../src-main/engine/data/preprocess';
 import { countParams, getModelSpec, layerKind, summarizeModel } from '../../src-main/engine/models';
 import * as ref from '../fixtures/import/reference';
 import { writeCaffemodel, writeCaffemodelV1, writePrototxt, type CaffeLayerDef } from '../fixtures/import/writers';
@@ -139,6 +140,13 @@ describe('BVLC AlexNet layout from Caffe', () => {
     expect(summarizeModel(model).totalParams).toBe(countParams(spec).total);
     expect(info.preprocessing).toMatchObject({ preset: 'caffe-imagenet', channelOrder: 'RGB', resizeShorterSide: 256 });
     expect(info.classNames).toBeNull(); // 10 classes: not ImageNet
+    // model.json's metadata says the same preprocessing in data/preprocess's terms, for readers of model.json alone.
+    const pre = parsePreprocessor((model.getUserDefinedMetadata() as { preprocess: unknown }).preprocess);
+    expect(pre).toMatchObject({ kind: 'mean-pixel', shape: [99, 99, 3], scale: 1, mean: info.preprocessing.mean });
+    const pixels = Uint8Array.from({ length: 99 * 99 * 3 }, (_, i) => (i * 37) % 256);
+    const theirs = applyPreprocessor(pre, pixels, 1);
+    const ours = pixelsToInput(pixels, 99, 99, 3, info.preprocessing);
+    expect(Math.max(...theirs.map((v, i) => Math.abs(v - ours[i])))).toBeLessThan(1e-4); // float32 rounding of the mean
     expectMatchesReference(model, wt, 99);
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);

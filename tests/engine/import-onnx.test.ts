@@ -102,6 +102,8 @@ describe('zoo matching', () => {
     expect(info.preprocessing).toMatchObject({ preset: 'torchvision-imagenet', channelOrder: 'RGB', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
     expect(info.preprocessing.scale).toBeCloseTo(1 / 255, 12);
     expect(info.notes.some((n) => n.includes('weight rows reordered'))).toBe(true);
+    // Per-channel std has no exact form in data/preprocess's Preprocessor: model.json does not pretend.
+    expect(model.getUserDefinedMetadata()).toEqual({ convscopeImport: 'model-info.json' });
     model.dispose();
   });
 });

@@ -14,7 +14,7 @@ import { lowerGraph } from './lower';
 import { MODEL_INFO_JSON, type ImportedModelInfo } from './model-info';
 import { readOnnx } from './onnx';
 import { MODEL_INPUT, type LayerPlan } from './plan';
-import { asRgb, imagenetClassNames, preset, type PresetName, type Preprocessing } from './preprocess';
+import { asRgb, imagenetClassNames, preset, toDataPreprocessor, type PresetName, type Preprocessing } from './preprocess';
 import { readTfjsModel } from './tfjs-model';
 import { buildZooModel, matchZoo, type ZooMatch } from './zoo-match';
 
@@ -98,7 +98,15 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
     classNames: await classNamesFor(classes, preprocessing.preset, options.classNamesFile),
     notes,
   };
+  model.setUserDefinedMetadata(userMetadata(info));
   return { model, info };
+}
+
+/** What model.json's userDefinedMetadata carries for readers that do not know model-info.json. */
+function userMetadata(info: ImportedModelInfo): { classNames?: string[]; preprocess?: object; convscopeImport: string } {
+  const { height, width, channels } = info.input;
+  const preprocess = toDataPreprocessor(info.preprocessing, [height, width, channels]);
+  return { ...(info.classNames ? { classNames: info.classNames } : {}), ...(preprocess ? { preprocess } : {}), convscopeImport: MODEL_INFO_JSON };
 }
 
 /** Writes model.json + weights.bin (saveModel) and model-info.json into dir. */
@@ -129,6 +137,12 @@ async function importTfjs(file: string, options: ImportOptions): Promise<Importe
     classNames: await classNamesFor(classes, chosen.preprocessing.preset, options.classNamesFile),
     notes: [],
   };
+  const own = (model.getUserDefinedMetadata() ?? {}) as { classNames?: unknown };
+  if (!info.classNames && Array.isArray(own.classNames) && own.classNames.length === classes && own.classNames.every((n) => typeof n === 'string')) {
+    info.classNames = own.classNames as string[];
+  }
+  // The model's own metadata stays; what the user told us (preprocessing, names) is added over it.
+  if (options.preprocess || options.classNamesFile) model.setUserDefinedMetadata({ ...own, ...userMetadata(info) });
   return { model, info };
 }
 

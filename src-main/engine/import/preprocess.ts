@@ -1,5 +1,6 @@
 // How an image becomes an imported model's input, and the ImageNet class names.
 import { readFile } from 'node:fs/promises';
+import type { Preprocessor } from '../data/preprocess';
 
 export type PresetName = 'caffe-imagenet' | 'torchvision-imagenet' | 'none';
 export const PRESET_NAMES: readonly PresetName[] = ['caffe-imagenet', 'torchvision-imagenet', 'none'];
@@ -57,6 +58,20 @@ export function pixelsToInput(pixels: Uint8Array, width: number, height: number,
     }
   }
   return out;
+}
+
+/**
+ * The same preprocessing as data/preprocess's Preprocessor ((pixel - mean) * scale, one scale for all
+ * channels), which inspection reads from model.json's userDefinedMetadata; null where it cannot say it
+ * exactly (per-channel std as in torchvision's normalisation, BGR input, or grey from RGB).
+ */
+export function toDataPreprocessor(p: Preprocessing, input: [number, number, number]): Preprocessor | null {
+  if (p.channelOrder !== 'RGB' || p.std.some((s) => s !== p.std[0])) return null;
+  const scale = p.scale / p.std[0];
+  const mean = p.mean.map((m) => m / p.scale);
+  const zeroMean = mean.every((m) => m === 0);
+  const kind = zeroMean ? (scale === 1 ? 'raw' : 'scale') : 'mean-pixel';
+  return { version: 1, kind, shape: input, mean: zeroMean ? [] : mean, scale, fittedOn: null };
 }
 
 const SYNSETS = new URL('../../../resources/imagenet/synset_words.txt', import.meta.url);
