@@ -28,8 +28,12 @@ export function modelSources(zoo: { id: string; overrides: Record<string, string
     });
   }
   for (const m of opened) {
-    const path = m.ref.kind === 'file' ? m.ref.path : m.ref.kind === 'run' ? m.ref.dir : m.ref.id;
-    sources.push({ key: `file:${path}`, label: `${path.split(/[\\/]/).at(-1)} (${m.format})`, ref: m.ref });
+    if (m.ref.kind === 'run') {
+      const dir = m.ref.dir;
+      if (!sources.some((s) => s.key === `run:${dir}`)) sources.push({ key: `run:${dir}`, label: `Run ${dir.split(/[\\/]/).at(-1)} (${m.format})`, ref: m.ref });
+    } else if (m.ref.kind === 'file') {
+      sources.push({ key: `file:${m.ref.path}`, label: `${m.ref.path.split(/[\\/]/).at(-1)} (${m.format})`, ref: m.ref });
+    }
   }
   return sources;
 }

@@ -15,7 +15,9 @@ export const models = $state<{
   values: Record<string, OptionValue>;
   /** Models opened from disk this session (their refs for inspect/kernels). */
   opened: OpenModelResult[];
-}>({ list: [], loading: false, error: null, id: 'lenet5', values: {}, opened: [] });
+  /** The model source the Activations and Kernels views use by default (a key of activations/sources.ts). */
+  sourceKey: string;
+}>({ list: [], loading: false, error: null, id: 'lenet5', values: {}, opened: [], sourceKey: 'zoo' });
 
 export function modelInfo(id: string): ModelInfo | undefined {
   return models.list.find((m) => m.id === id);
@@ -71,4 +73,13 @@ export function loadModels(): Promise<void> {
 export async function summaryOf(ref: ModelRef, signal?: AbortSignal): Promise<ModelSummary> {
   const h = await host();
   return h.call('summary', { model: ref }, { signal });
+}
+
+/** Opens a model file or folder (model.json, ONNX, Caffe, a run) and makes it the one to inspect. */
+export async function openModelFile(path: string): Promise<OpenModelResult> {
+  const h = await host();
+  const result = await h.call('openModel', { path });
+  models.opened = [...models.opened.filter((m) => JSON.stringify(m.ref) !== JSON.stringify(result.ref)), result];
+  models.sourceKey = result.ref.kind === 'run' ? `run:${result.ref.dir}` : result.ref.kind === 'file' ? `file:${result.ref.path}` : 'zoo';
+  return result;
 }

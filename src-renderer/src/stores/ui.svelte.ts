@@ -12,9 +12,10 @@ export type ViewId = (typeof VIEWS)[number]['id'];
 
 export interface PendingImage {
   name: string;
-  bytes: Uint8Array;
-  /** Object URL of the original file, for display. */
-  url: string;
+  /** The file's bytes (a drop, a file picker) or its path (Electron's open dialog and menu). */
+  source: { kind: 'bytes'; data: Uint8Array } | { kind: 'path'; path: string };
+  /** Object URL of the original file for display; null for a path the page cannot read itself. */
+  url: string | null;
 }
 
 export const ui = $state<{
@@ -25,14 +26,23 @@ export const ui = $state<{
   image: PendingImage | null;
   /** Bumped when the user asks to open an image (Ctrl+O): the Activations view opens its file picker. */
   openImageRequest: number;
-}>({ view: 'architecture', selectedLayer: null, image: null, openImageRequest: 0 });
+  /** Bumped by the Export menu command: the current view exports its figure. */
+  exportRequest: number;
+  /** A short message for the whole window (menu commands' outcomes). */
+  notice: string | null;
+}>({ view: 'architecture', selectedLayer: null, image: null, openImageRequest: 0, exportRequest: 0, notice: null });
 
 export function showView(view: ViewId): void {
   ui.view = view;
 }
 
 export function setImage(name: string, bytes: Uint8Array, type = ''): void {
-  if (ui.image) URL.revokeObjectURL(ui.image.url);
+  if (ui.image?.url) URL.revokeObjectURL(ui.image.url);
   const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type }));
-  ui.image = { name, bytes, url };
+  ui.image = { name, source: { kind: 'bytes', data: bytes }, url };
+}
+
+export function setImagePath(path: string): void {
+  if (ui.image?.url) URL.revokeObjectURL(ui.image.url);
+  ui.image = { name: path.split(/[\\/]/).at(-1) ?? path, source: { kind: 'path', path }, url: null };
 }
