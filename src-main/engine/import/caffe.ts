@@ -1,7 +1,7 @@
 // Caffe model (.caffemodel weights, optionally a deploy .prototxt for the structure) -> IrGraph.
 // Caffe layers become the ONNX ops the lowering knows; in-place layers (top == bottom) get fresh value names.
 import { ImportFileError, UnsupportedModelError } from './errors';
-import { elementCount, type AttrValue, type ConstTensor, type FloatTensor, type IrGraph, type IrNode } from './ir';
+import { elementCount, float32Value, type AttrValue, type ConstTensor, type FloatTensor, type IrGraph, type IrNode } from './ir';
 import { caffeNetType } from './caffe-schema';
 import { parsePrototxt } from './prototxt';
 
@@ -222,7 +222,7 @@ class CaffeTranslator {
       case 'LRN': {
         const p = m.lrn_param ?? {};
         if ((p.norm_region ?? 0) !== 0) fail('only ACROSS_CHANNELS normalisation is supported');
-        this.emit(l, 'LRN', [this.bottom(l, 0)], { size: p.local_size ?? 5, alpha: p.alpha ?? 1, beta: p.beta ?? 0.75, bias: p.k ?? 1 });
+        this.emit(l, 'LRN', [this.bottom(l, 0)], { size: p.local_size ?? 5, alpha: float32Value(p.alpha ?? 1), beta: float32Value(p.beta ?? 0.75), bias: float32Value(p.k ?? 1) });
         return;
       }
       case 'ReLU':
@@ -236,7 +236,7 @@ class CaffeTranslator {
         this.emit(l, 'Sigmoid', [this.bottom(l, 0)], {});
         return;
       case 'Dropout':
-        this.emit(l, 'Dropout', [this.bottom(l, 0)], { ratio: m.dropout_param?.dropout_ratio ?? 0.5 });
+        this.emit(l, 'Dropout', [this.bottom(l, 0)], { ratio: float32Value(m.dropout_param?.dropout_ratio ?? 0.5) });
         return;
       case 'Softmax':
         if ((m.softmax_param?.axis ?? 1) !== 1) fail('only softmax over axis 1 is supported');
@@ -269,7 +269,7 @@ class CaffeTranslator {
         const inputs = [this.bottom(l, 0), `${l.name}/gamma`, `${l.name}/beta`, this.constant(`${l.name}/mean`, scaled(mean)), this.constant(`${l.name}/variance`, scaled(variance))];
         this.constants.set(`${l.name}/gamma`, { kind: 'float', dims: [c], data: new Float32Array(c).fill(1) });
         this.constants.set(`${l.name}/beta`, { kind: 'float', dims: [c], data: new Float32Array(c) });
-        this.emit(l, 'BatchNormalization', inputs, { epsilon: m.batch_norm_param?.eps ?? 1e-5 });
+        this.emit(l, 'BatchNormalization', inputs, { epsilon: float32Value(m.batch_norm_param?.eps ?? 1e-5) });
         return;
       }
       case 'Scale': {

@@ -60,3 +60,12 @@ export function floats(t: FloatTensor): Float32Array {
 export function floatCount(t: FloatTensor): number {
   return t.data instanceof Float32Array ? t.data.length : t.data.byteLength / 4;
 }
+
+/** The shortest decimal that is the same float32: a float32 field holding 1e-4 reads as 9.99999974e-5 otherwise. */
+export function float32Value(x: number): number {
+  for (let p = 1; p < 9; p++) {
+    const d = Number(x.toPrecision(p));
+    if (Math.fround(d) === Math.fround(x)) return d;
+  }
+  return x;
+}

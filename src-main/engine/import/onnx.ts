@@ -1,7 +1,7 @@
 // ONNX ModelProto bytes -> IrGraph. Weights stay views of the file's bytes (raw_data, packed float_data).
 import protobuf from 'protobufjs';
 import { ImportFileError, UnsupportedModelError } from './errors';
-import { elementCount, type AttrValue, type ConstTensor, type IrGraph, type IrNode } from './ir';
+import { elementCount, float32Value, type AttrValue, type ConstTensor, type IrGraph, type IrNode } from './ir';
 import { assertSupportedOps } from './lower';
 import { ONNX_DTYPE, onnxModelType } from './onnx-schema';
 
@@ -82,7 +82,7 @@ export function readOnnx(bytes: Uint8Array, fileName: string): OnnxModelInfo {
 function readAttribute(a: any, where: string): AttrValue | undefined {
   switch (a.type) {
     case 1:
-      return a.f;
+      return float32Value(a.f);
     case 2:
       return toNum(a.i);
     case 3:
@@ -90,7 +90,7 @@ function readAttribute(a: any, where: string): AttrValue | undefined {
     case 4:
       return readTensor(a.t, where);
     case 6:
-      return [...a.floats];
+      return (a.floats as number[]).map(float32Value);
     case 7:
       return (a.ints as Num[]).map(toNum);
     default:
