@@ -220,6 +220,8 @@ class Lowering {
     const pads = this.explicitPads(node, [h, w], kernel, strides);
     const out = [0, 1].map((i) => poolOutput([h, w][i], kernel[i], strides[i], pads[i], pads[i + 2], ceil));
     if (out.some((o) => !(o >= 1))) this.fail(node, `its ${kernel.join('x')} window does not fit the ${h}x${w} input`);
+    // A 1x1 window with stride 1 (torch's adaptive pooling when the size already fits) changes nothing.
+    if (kernel[0] === 1 && kernel[1] === 1 && strides[0] === 1 && strides[1] === 1 && pads.every((p) => p === 0)) return x;
     const isMax = node.op === 'MaxPool';
     const kind = isMax ? 'maxPool' : 'avgPool';
     const shape = [c, out[0], out[1]];
