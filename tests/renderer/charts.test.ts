@@ -45,6 +45,14 @@ describe('line chart', () => {
     expect(svg).toContain('#0d1117'); // dark background
   });
 
+  it('dots sparse series and lone points', () => {
+    const L = layoutLineChart({ ...input, series: [{ name: 'epoch', xs: [1, 2], ys: [1, 0.5], markers: true }, { name: 'one', xs: [3], ys: [0.7] }] });
+    expect(L.series[0].dots).toHaveLength(2);
+    expect(L.series[1].dots).toHaveLength(1);
+    expect(L.series[1].dots[0][0]).toBeCloseTo(L.xPos(3), 0);
+    expect(lineChartSvg({ ...input, series: [{ name: 'one', xs: [3], ys: [0.7] }] }).match(/<circle /g)).toHaveLength(1);
+  });
+
   it('escapes names', () => {
     const svg = lineChartSvg({ ...input, series: [{ name: 'lr <0.1> & "x"', xs: [0, 1], ys: [1, 2] }] });
     expect(svg).toContain('lr &lt;0.1&gt; &amp; &quot;x&quot;');

@@ -11,6 +11,8 @@ export interface Series {
   ys: ArrayLike<number>;
   colour?: string;
   dashed?: boolean;
+  /** Draw a dot at every point (sparse series such as one value per epoch). */
+  markers?: boolean;
 }
 
 export interface LineChartInput {
@@ -36,6 +38,8 @@ export interface LaidOutSeries {
   colour: string;
   dashed: boolean;
   d: string;
+  /** Pixel positions of the dots, when the series asks for markers. */
+  dots: [number, number][];
   /** The last point, for end labels and live updates. */
   last: { x: number; y: number; px: number; py: number } | null;
 }
@@ -125,7 +129,9 @@ export function layoutLineChart(input: LineChartInput): LineChartLayout {
       last = { x: s.xs[k], y, px: p[0], py: p[1] };
     }
     const d = pts.length > 0 ? (line()(pts.map(([a, b]) => [r(a), r(b)])) ?? '') : '';
-    return { name: s.name, colour: s.colour ?? seriesColour(i), dashed: !!s.dashed, d, last };
+    // A lone point draws no line: it gets a dot whatever the series asked.
+    const dots = s.markers || pts.length === 1 ? pts.map(([a, b]): [number, number] => [r(a), r(b)]) : [];
+    return { name: s.name, colour: s.colour ?? seriesColour(i), dashed: !!s.dashed, d, dots, last };
   });
 
   return {
@@ -167,9 +173,10 @@ export function lineChartSvg(input: LineChartInput, theme: ThemeName = 'light'):
     el('text', { transform: `translate(14 ${r(plot.y + plot.h / 2)}) rotate(-90)`, 'text-anchor': 'middle', fill: c.text }, escapeXml(L.yLabel)),
   );
   for (const s of L.series) {
-    if (!s.d) continue;
+    if (!s.d || s.dots.length === 1) continue;
     parts.push(el('path', { d: s.d, fill: 'none', stroke: s.colour, 'stroke-width': 1.8, 'stroke-dasharray': s.dashed ? '5 3' : undefined }));
   }
+  for (const s of L.series) for (const [x, y] of s.dots) parts.push(el('circle', { cx: x, cy: y, r: 3, fill: s.colour }));
   for (const g of L.legend) {
     parts.push(el('line', { x1: g.x, x2: g.x + 20, y1: g.y + 6, y2: g.y + 6, stroke: g.colour, 'stroke-width': 2.5, 'stroke-dasharray': g.dashed ? '5 3' : undefined }));
     parts.push(el('text', { x: g.x + 26, y: g.y + 6, 'dominant-baseline': 'middle', fill: c.text }, escapeXml(g.name)));

@@ -20,9 +20,16 @@ export function host(): Promise<Host> {
   return new Promise((resolve) => waiting.push(resolve));
 }
 
+const KIND_NAMES: Record<BackendInfo['chosen'], string> = {
+  gpu: 'Native GPU (TensorFlow)',
+  node: 'Native CPU (TensorFlow)',
+  wasm: 'WebAssembly',
+  cpu: 'Plain JavaScript',
+};
+
+/** A short name for the sidebar and the engine's own one-line description as detail. */
 export function backendSummary(info: BackendInfo): { name: string; detail: string } {
-  const better = info.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ');
-  return { name: info.description, detail: better ? `Not used — ${better}` : '' };
+  return { name: KIND_NAMES[info.chosen] ?? info.chosen, detail: info.description };
 }
 
 async function loadBackend(h: Host): Promise<void> {
