@@ -19,11 +19,11 @@ const LENET: { kind: 'zoo'; id: string; overrides: Record<string, string | numbe
 
 let scratch: string;
 let engine: Engine;
-let digit: Uint8Array;
+let digit: Uint8Array<ArrayBuffer>;
 let digitPixels: Buffer;
 
 /** A 28x28 grey "1": a bright vertical stroke on black, as MNIST draws digits. */
-async function digitPng(): Promise<{ png: Uint8Array; pixels: Buffer }> {
+async function digitPng(): Promise<{ png: Uint8Array<ArrayBuffer>; pixels: Buffer }> {
   const pixels = Buffer.alloc(28 * 28);
   for (let y = 5; y < 23; y++) for (let x = 12; x < 16; x++) pixels[y * 28 + x] = 200 + x;
   const png = await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
