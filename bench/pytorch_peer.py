@@ -1,8 +1,10 @@
 """The peer ConvScope measures itself against: the same LeNet-5 in PyTorch on the same machine.
 
 Usage: /usr/bin/python3 bench/pytorch_peer.py [--batch 128] [--seconds 10] [--threads N]
+                                              [--only train|infer] [--peak]
 Prints one JSON object: training images/s (SGD, lr 0.01), inference latency (batch 1) and
-throughput (batch 256), each after warm-up and capped in time.
+throughput (batch 256), each after warm-up and capped in time. --only measures one part;
+--peak instead times a tight float32 matmul: the machine's attainable FLOP/s for PyTorch.
 """
 import argparse
 import json
@@ -36,14 +38,34 @@ def timed(step, seconds: float, per_step: int):
     return n * per_step / elapsed, elapsed / n
 
 
+def peak(seconds: float) -> dict:
+    """Attainable float32 FLOP/s: a 3x3 convolution (oneDNN, AVX-512/AVX2) and a matmul (BLAS)."""
+    x = torch.rand(1, 256, 56, 56)
+    w = torch.rand(256, 256, 3, 3)
+    with torch.no_grad():
+        _, conv = timed(lambda: torch.nn.functional.conv2d(x, w, padding=1), seconds / 2, 1)
+    n = 1024
+    a = torch.rand(n, n)
+    _, mm = timed(lambda: torch.mm(a, a), seconds / 2, 1)
+    return {
+        "conv3x3GFlops": round(2 * 256 * 256 * 9 * 56 * 56 / conv / 1e9, 1),
+        "matmul1024GFlops": round(2 * n ** 3 / mm / 1e9, 1),
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--only", choices=["train", "infer"])
+    p.add_argument("--peak", action="store_true")
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
+    if a.peak:
+        print(json.dumps({"framework": f"pytorch {torch.__version__}", "threads": torch.get_num_threads(), **peak(a.seconds)}))
+        return
     torch.manual_seed(0)
     model = lenet5()
     params = sum(t.numel() for t in model.parameters())
@@ -57,22 +79,25 @@ def main() -> None:
         loss_fn(model(x), y).backward()
         opt.step()
 
-    train_ips, _ = timed(train_step, a.seconds, a.batch)
-    model.eval()
-    x1 = torch.rand(1, 1, 28, 28)
-    x256 = torch.rand(256, 1, 28, 28)
-    with torch.no_grad():
-        _, latency = timed(lambda: model(x1), a.seconds / 2, 1)
-        infer_ips, _ = timed(lambda: model(x256), a.seconds / 2, 256)
-    print(json.dumps({
+    result = {
         "framework": f"pytorch {torch.__version__}",
         "threads": torch.get_num_threads(),
         "params": params,
         "batch": a.batch,
-        "trainImagesPerSecond": round(train_ips, 1),
-        "inferLatencyMsBatch1": round(latency * 1000, 3),
-        "inferImagesPerSecondBatch256": round(infer_ips, 1),
-    }))
+    }
+    if a.only != "infer":
+        train_ips, _ = timed(train_step, a.seconds, a.batch)
+        result["trainImagesPerSecond"] = round(train_ips, 1)
+    if a.only != "train":
+        model.eval()
+        x1 = torch.rand(1, 1, 28, 28)
+        x256 = torch.rand(256, 1, 28, 28)
+        with torch.no_grad():
+            _, latency = timed(lambda: model(x1), a.seconds / 2, 1)
+            infer_ips, _ = timed(lambda: model(x256), a.seconds / 2, 256)
+        result["inferLatencyMsBatch1"] = round(latency * 1000, 3)
+        result["inferImagesPerSecondBatch256"] = round(infer_ips, 1)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

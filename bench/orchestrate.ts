@@ -1,0 +1,270 @@
+// The benchmark run: the PyTorch peer and every backend in one invocation, each backend's measurements
+// in child processes that are killed when they pass their time cap. Returns what report.ts writes.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getModelSpec } from '../src-main/engine/models';
+import { modelWork, type ModelWork } from './flops';
+import { loadAverage, MARK, round, type ChildEvent, type Figure, type LoadAverage } from './harness';
+import { describeMachine, estimatePeak, type Machine, type Peak } from './machine';
+import { ALEXNET_MEASURES, LENET_MEASURES, MEASURES } from './measures';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+export const ALL_BACKENDS = ['wasm', 'webgpu', 'node', 'gpu', 'cpu'];
+const PYTHON = '/usr/bin/python3';
+
+export interface BenchOptions {
+  backends: string[];
+  seconds: number;
+  /** Overrides every measure's own cap (seconds, warm-up included). */
+  cap?: number;
+  peer: boolean;
+  /** Only these measures (default: all). */
+  measures?: string[];
+  log: (line: string) => void;
+}
+
+export type MeasureOutcome =
+  | { status: 'ok' | 'too slow'; figure: Figure }
+  | { status: 'killed'; reason: string; partial: { steps: number; seconds: number; value: number | null; unit: string }; load: LoadAverage }
+  | { status: 'skipped'; reason: string }
+  | { status: 'error'; reason: string };
+
+export interface BackendResult {
+  backend: string;
+  status: 'ran' | 'unavailable';
+  reason?: string;
+  tfBackend?: string;
+  versions?: Record<string, string>;
+  detail?: Record<string, unknown>;
+  measures: Record<string, MeasureOutcome>;
+}
+
+export interface PeerRun {
+  when: string;
+  load: LoadAverage;
+  result?: Record<string, unknown>;
+  error?: string;
+}
+
+export interface BenchResults {
+  generatedAt: string;
+  command: string;
+  seconds: number;
+  machine: Machine;
+  peak: Peak;
+  work: Record<string, ModelWork>;
+  peer: PeerRun[];
+  backends: BackendResult[];
+}
+
+/** Runs the PyTorch peer script; its JSON line, or why it could not run. */
+export function runPeer(args: string[], when: string, timeoutS: number): Promise<PeerRun> {
+  const load = loadAverage();
+  if (!existsSync(PYTHON)) return Promise.resolve({ when, load, error: `${PYTHON} not found (apt install python3-torch)` });
+  return new Promise((resolve) => {
+    const child = spawn(PYTHON, [path.join(BENCH_DIR, 'pytorch_peer.py'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutS * 1000);
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').at(-1) ?? '';
+      try {
+        resolve({ when, load, result: JSON.parse(line) as Record<string, unknown> });
+      } catch {
+        resolve({ when, load, error: `exit ${code}: ${err.trim().split('\n').at(-1) ?? 'no output'}` });
+      }
+    });
+  });
+}
+
+type ChildEnd =
+  | { kind: 'done' }
+  | { kind: 'unavailable'; reason: string }
+  | { kind: 'killed'; measure: string; why: 'cap' | 'too slow' }
+  | { kind: 'crashed'; measure: string | null; stderr: string };
+
+/** One child on `backend` for `measures`; results land in `into` as they arrive. */
+function runChild(backend: string, measures: string[], o: BenchOptions, into: BackendResult): Promise<ChildEnd> {
+  return new Promise((resolve) => {
+    const args = ['--import', 'tsx', path.join(BENCH_DIR, 'measure-child.ts'), '--backend', backend, '--measures', measures.join(','), '--seconds', String(o.seconds)];
+    if (o.cap) args.push('--cap', String(o.cap));
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let current: string | null = null;
+    let partial: Extract<ChildEvent, { type: 'partial' }> | null = null;
+    let started = 0;
+    let timer: NodeJS.Timeout | null = null;
+    let end: ChildEnd | null = null;
+    let stderr = '';
+    let buffer = '';
+    const kill = (e: ChildEnd) => {
+      end = e;
+      child.kill('SIGKILL');
+    };
+    const handle = (event: ChildEvent) => {
+      switch (event.type) {
+        case 'backend':
+          Object.assign(into, { status: 'ran', tfBackend: event.tfBackend, versions: event.versions, detail: event.detail });
+          o.log(`  ${backend}: ${event.tfBackend} ${Object.entries(event.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+          break;
+        case 'unavailable':
+          end = { kind: 'unavailable', reason: event.reason };
+          break;
+        case 'start': {
+          current = event.measure;
+          partial = null;
+          started = performance.now();
+          const cap = o.cap ?? MEASURES[event.measure].cap;
+          if (timer) clearTimeout(timer);
+          // Grace for the child to notice its own cap between steps and report.
+          timer = setTimeout(() => kill({ kind: 'killed', measure: event.measure, why: 'cap' }), (cap * 1.2 + 10) * 1000);
+          break;
+        }
+        case 'partial':
+          partial = event;
+          break;
+        case 'result': {
+          if (timer) clearTimeout(timer);
+          const tooSlow = event.figure.tooSlow === true;
+          into.measures[event.measure] = { status: tooSlow ? 'too slow' : 'ok', figure: event.figure };
+          o.log(`  ${backend} ${event.measure}: ${describeFigure(event.figure)}${tooSlow ? ' (too slow: partial)' : ''} [load ${event.figure.loadAfter[0]}]`);
+          current = null;
+          if (tooSlow && MEASURES[event.measure].training) kill({ kind: 'killed', measure: event.measure, why: 'too slow' });
+          break;
+        }
+        case 'error':
+          if (timer) clearTimeout(timer);
+          into.measures[event.measure] = { status: 'error', reason: event.message };
+          o.log(`  ${backend} ${event.measure}: error: ${event.message}`);
+          current = null;
+          break;
+      }
+    };
+    child.stdout.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (line.startsWith(MARK)) handle(JSON.parse(line.slice(MARK.length)) as ChildEvent);
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    child.on('close', (code) => {
+      if (timer) clearTimeout(timer);
+      const ended = end as ChildEnd | null;
+      if (ended?.kind === 'killed' && ended.why === 'cap' && current) {
+        const seconds = partial ? partial.seconds : (performance.now() - started) / 1000;
+        const steps = partial?.steps ?? 0;
+        const value = partial && partial.unit === 'images/s' ? (steps * partial.perStep) / seconds : null;
+        into.measures[current] = {
+          status: 'killed',
+          reason: `no result within its ${o.cap ?? MEASURES[current].cap} s cap`,
+          partial: { steps, seconds: round(seconds, 2), value: value === null ? null : round(value, 2), unit: partial?.unit ?? 'images/s' },
+          load: loadAverage(),
+        };
+        o.log(`  ${backend} ${current}: too slow, killed after ${round((performance.now() - started) / 1000)} s (${steps} timed steps)`);
+      }
+      if (ended) resolve(ended);
+      else if (code === 0 && current === null) resolve({ kind: 'done' });
+      else resolve({ kind: 'crashed', measure: current, stderr: stderr.trim().split('\n').slice(-3).join(' | ') });
+    });
+  });
+}
+
+export function describeFigure(f: Figure): string {
+  return f.unit === 'ms' ? `${round(f.value, 2)} ms` : `${round(f.value, 1)} ${f.unit}`;
+}
+
+/** Runs `measures` on one backend, restarting the child after a kill; training measures after a too-slow one are skipped. */
+async function runBackend(backend: string, measures: string[], o: BenchOptions, into: BackendResult): Promise<void> {
+  let pending = measures.filter((m) => !(m in into.measures));
+  while (pending.length > 0 && into.status !== 'unavailable') {
+    const end = await runChild(backend, pending, o, into);
+    if (end.kind === 'unavailable') {
+      Object.assign(into, { status: 'unavailable', reason: end.reason });
+      o.log(`  ${backend}: not available: ${end.reason}`);
+      return;
+    }
+    if (end.kind === 'crashed') {
+      const what = end.measure ?? pending.find((m) => !(m in into.measures));
+      if (what) into.measures[what] = { status: 'error', reason: `the measuring process died: ${end.stderr || 'no message'}` };
+      if (!what || into.status !== 'ran') {
+        Object.assign(into, { status: 'unavailable', reason: `the measuring process died: ${end.stderr}` });
+        return;
+      }
+    }
+    if (end.kind === 'killed' && MEASURES[end.measure].training) {
+      for (const m of pending) {
+        if (!(m in into.measures) && MEASURES[m].training) into.measures[m] = { status: 'skipped', reason: `too slow: ${end.measure} already was on ${backend}` };
+      }
+    }
+    pending = pending.filter((m) => !(m in into.measures));
+  }
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchResults> {
+  const machine = describeMachine();
+  const results: BenchResults = {
+    generatedAt: new Date().toISOString(),
+    command: `convscope bench ${process.argv.slice(3).join(' ')}`.trim(),
+    seconds: o.seconds,
+    machine,
+    peak: estimatePeak(machine),
+    work: { lenet5: modelWork(getModelSpec('lenet5')), alexnet: modelWork(getModelSpec('alexnet')) },
+    peer: [],
+    backends: [],
+  };
+  o.log(`machine: ${machine.cpu}, ${machine.cores} cores at ${machine.mhz} MHz, ${machine.simd}; load ${machine.loadAtStart.join(' ')}`);
+  const wanted = (list: string[]) => list.filter((m) => !o.measures || o.measures.includes(m));
+  const peer = async (args: string[], when: string) => {
+    if (!o.peer) return;
+    const run = await runPeer(['--seconds', String(o.seconds), ...args], when, 30 + o.seconds * 4);
+    results.peer.push(run);
+    o.log(`  pytorch (${when}): ${run.error ?? JSON.stringify(run.result)} [load ${run.load[0]}]`);
+  };
+  await peer([], 'start');
+  await peer(['--peak'], 'peak');
+  const threads = Number(results.peer[0]?.result?.threads ?? 1);
+  if (threads > 1) await peer(['--only', 'train', '--threads', '1'], 'start, 1 thread');
+  for (const backend of o.backends) {
+    o.log(`${backend}:`);
+    const into: BackendResult = { backend, status: 'ran', measures: {} };
+    results.backends.push(into);
+    await runBackend(backend, wanted(LENET_MEASURES), o, into);
+    const trained = ['lenet-step', 'lenet-train'].some((m) => into.measures[m]?.status === 'ok');
+    if (into.status === 'ran' && trained) await peer(['--only', 'train'], `after ${backend} LeNet-5`);
+    await runBackend(backend, wanted(ALEXNET_MEASURES), o, into);
+  }
+  return results;
+}
+
+/** The memory soak in a child of its own; `steps` LeNet-5 steps at batch 32. */
+export function runSoakChild(backend: string, steps: number, log: (line: string) => void): Promise<MeasureOutcome | { status: 'unavailable'; reason: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'measure-child.ts'), '--backend', backend, '--soak', String(steps)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let outcome: MeasureOutcome | { status: 'unavailable'; reason: string } | null = null;
+    let buffer = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (!line.startsWith(MARK)) continue;
+        const event = JSON.parse(line.slice(MARK.length)) as ChildEvent;
+        if (event.type === 'unavailable') outcome = { status: 'unavailable', reason: event.reason };
+        else if (event.type === 'partial') log(`  soak: step ${event.steps} after ${round(event.seconds)} s [load ${loadAverage()[0]}]`);
+        else if (event.type === 'result') outcome = { status: 'ok', figure: event.figure };
+        else if (event.type === 'error') outcome = { status: 'error', reason: event.message };
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    child.on('close', () => resolve(outcome ?? { status: 'error', reason: `the soak process died: ${stderr.trim().split('\n').slice(-3).join(' | ')}` }));
+  });
+}
