@@ -251,6 +251,20 @@ describe('controlling a live run', () => {
     expect(watch.events.filter((e) => e.runId === id).map((e) => e.state)).toEqual(['running', 'paused', 'running', 'stopped']);
   });
 
+  it('ends the subscription of a run that fails with its error, as an event and as the end', async () => {
+    const config: TrainingConfig = { ...CONFIG, limit: 64, optimizer: { kind: 'sgd', lr: 1e30, momentum: 0, weightDecay: 0 }, snapshotEvery: 0, statsEvery: 0 };
+    const { runId: failing } = await call(engine.handlers, 'startTraining', { config });
+    const sub = await subscribe(engine.handlers, 'subscribeRun', { runId: failing });
+    const error = await sub.ended;
+    expect(error).toMatchObject({ code: 'user-error', reason: 'diverged' });
+    expect(error!.message).toMatch(/the loss became (NaN|Infinity|-Infinity) at step \d+/);
+    expect(sub.events.slice(-2)).toEqual([
+      { type: 'state', state: 'failed', message: error!.message },
+      { type: 'error', error },
+    ]);
+    expect(watch.events.filter((e) => e.runId === failing).map((e) => e.state)).toEqual(['running', 'failed']);
+  });
+
   it('frees every tensor of its runs and cached models on shutdown', async () => {
     await engine.shutdown();
     expect(tf.memory().numTensors).toBe(tensorsAtStart);
