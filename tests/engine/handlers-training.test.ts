@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import type { TrainingConfig, TrainingEvent } from '../../src-main/contract/training';
 import { tf } from '../../src-main/engine/tf';
 import { readRun } from '../../src-main/engine/train';
+import { countParams, getModelSpec } from '../../src-main/engine/models';
 import { createEngine, type Engine } from '../../src-main/engine/handlers';
 import { batchColumns } from '../../src-main/engine/handlers/runs';
 import { call, expectCode, failure, subscribe, type Subscribed } from './handlers-support';
@@ -33,6 +34,7 @@ let watch: Subscribed<'watchRuns'>;
 let runDir: string;
 let runId: string;
 let followed: Subscribed<'subscribeRun'>;
+let followedToo: Subscribed<'subscribeRun'>;
 
 let tensorsAtStart: number;
 
@@ -57,7 +59,9 @@ beforeAll(async () => {
   expect(watch.result.runs).toEqual([]);
   ({ runId, runDir } = await call(engine.handlers, 'startTraining', { config: CONFIG }));
   followed = await subscribe(engine.handlers, 'subscribeRun', { runId });
+  followedToo = await subscribe(engine.handlers, 'subscribeRun', { runId });
   expect(await followed.ended).toBeUndefined();
+  expect(await followedToo.ended).toBeUndefined();
 }, 240_000);
 
 afterAll(async () => {
@@ -97,6 +101,10 @@ describe('a run started by startTraining', () => {
     expect(conv1.deadFraction).toBeInstanceOf(Float32Array);
     expect(ofType(events, 'checkpoint').map((c) => c.reason)).toContain('epoch');
     expect(ofType(events, 'progress').at(-1)!.progress.fraction).toBe(1);
+
+    // A second subscriber gets the same events in arrays of its own (a transport may detach what it sends).
+    expect(followedToo.events).toEqual(events);
+    expect(ofType(followedToo.events, 'kernels').at(-1)!.kernels[0].kernel.data).not.toBe(last.kernels[0].kernel.data);
 
     // watchRuns saw the run appear and finish.
     expect(watch.events.filter((e) => e.runId === runId).map((e) => e.state)).toEqual(['running', 'finished']);
@@ -212,6 +220,11 @@ describe('a run started by startTraining', () => {
     expect(r.classNames).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     expect(r.layers[0].output.shape).toEqual([24, 24, 2]);
     expect(r.predictions[0].label).toBe(String(r.predictions[0].index));
+
+    const opened = await call(engine.handlers, 'openModel', { path: runDir });
+    expect(opened).toMatchObject({ ref: { kind: 'run', dir: runDir }, format: 'run folder', input: [28, 28, 1], warnings: [] });
+    expect(opened.classNames).toEqual(r.classNames);
+    expect(opened.summary.totalParams).toBe(countParams(getModelSpec('lenet5', CONFIG.model.overrides)).total);
   });
 });
 

@@ -128,7 +128,9 @@ export class LiveRun {
     this.chain = this.chain
       .then(() => this.toContract(event))
       .then((mapped) => {
-        if (mapped) for (const s of targets) if (this.subscribers.has(s)) s.emit(mapped);
+        if (!mapped) return;
+        // Each subscriber its own copy: a transport may transfer (detach) the typed arrays it sends.
+        targets.filter((s) => this.subscribers.has(s)).forEach((s, i) => s.emit(i === 0 ? mapped : structuredClone(mapped)));
       })
       .catch(() => undefined);
   }
