@@ -53,6 +53,12 @@ describe('line chart', () => {
     expect(lineChartSvg({ ...input, series: [{ name: 'one', xs: [3], ys: [0.7] }] }).match(/<circle /g)).toHaveLength(1);
   });
 
+  it('keeps log-scale ticks readable', () => {
+    const L = layoutLineChart({ ...input, logY: true, series: [{ name: 'g', xs: [0, 1, 2], ys: [0.12, 0.5, 0.95] }] });
+    expect(L.yTicks.length).toBeLessThanOrEqual(6);
+    expect(L.yTicks.map((t) => t.value)).toContain(0.2);
+  });
+
   it('escapes names', () => {
     const svg = lineChartSvg({ ...input, series: [{ name: 'lr <0.1> & "x"', xs: [0, 1], ys: [1, 2] }] });
     expect(svg).toContain('lr &lt;0.1&gt; &amp; &quot;x&quot;');

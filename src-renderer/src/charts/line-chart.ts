@@ -115,7 +115,9 @@ export function layoutLineChart(input: LineChartInput): LineChartLayout {
   }
   const xt = xs.ticks(Math.max(2, Math.floor(plot.w / 80)));
   const xStep = xt.length > 1 ? xt[1] - xt[0] : 1;
-  const yt = input.logY ? ys.ticks(4) : ys.ticks(Math.max(2, Math.floor(plot.h / 40)));
+  let yt = input.logY ? ys.ticks(4) : ys.ticks(Math.max(2, Math.floor(plot.h / 40)));
+  // Log scales tick every 1..9 x 10^k: keep 1, 2 and 5 when that is too many to read.
+  if (input.logY && yt.length > 6) yt = yt.filter((v) => [1, 2, 5].includes(Math.round(v / 10 ** Math.floor(Math.log10(v) + 1e-9))));
   const yStep = yt.length > 1 ? Math.abs(yt[1] - yt[0]) : 1;
 
   const laid: LaidOutSeries[] = input.series.map((s, i) => {

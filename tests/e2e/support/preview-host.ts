@@ -34,4 +34,13 @@ wss.on('connection', (ws, req) => {
 });
 
 const port = Number(process.env.PORT ?? 5181);
-server.listen(port, '127.0.0.1', () => console.log(`http://127.0.0.1:${port}/?token=${token}`));
+server.listen(port, '127.0.0.1', () => {
+  const address = server.address();
+  const actual = typeof address === 'object' && address ? address.port : port;
+  console.log(`http://127.0.0.1:${actual}/?token=${token}`);
+});
+const stop = () => {
+  void engine.shutdown().finally(() => process.exit(0));
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

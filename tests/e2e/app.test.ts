@@ -1,0 +1,146 @@
+// The window a user lives in, end to end: Debian's Chromium against the web host and the real engine.
+// Drops real PNG and JPEG files, trains LeNet-5 on 512 MNIST images, stops a run, opens it again,
+// scrubs its kernel timeline, exports the architecture, and checks every view with axe-core.
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser, seriousViolations } from './support/browser';
+import { mnistDigit } from './support/images';
+import { dropFile, switchView } from './support/page';
+import { startServer, type Server } from './support/server';
+
+const VIEWS = [
+  ['1', 'architecture', 'arch-diagram'],
+  ['2', 'activations', 'activations'],
+  ['3', 'kernels', 'kernel-grid'],
+  ['4', 'health', 'dead-relu'],
+  ['5', 'training', 'training'],
+  ['6', 'compare', 'compare'],
+] as const;
+
+let server: Server;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  execFileSync('npx', ['vite', 'build', '--config', 'src-renderer/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
+  server = await startServer();
+  browser = await launchBrowser();
+  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(m.text());
+  });
+  await page.goto(server.url);
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function startRun(opts: { limit: number; testLimit: number; epochs: number }): Promise<void> {
+  await page.keyboard.press('5');
+  await page.getByTestId('train-limit').fill(String(opts.limit));
+  await page.getByTestId('test-limit').fill(String(opts.testLimit));
+  await page.getByLabel('Epochs').fill(String(opts.epochs));
+  await page.getByTestId('start-training').click();
+}
+
+describe('ConvScope in a browser', () => {
+  it('loads, connects and shows the backend in use', async () => {
+    await expect.poll(() => page.getByTestId('backend-name').textContent(), { timeout: 60_000 }).toMatch(/\w/);
+    await page.getByTestId('arch-diagram').locator('svg').waitFor();
+    await expect.poll(() => page.getByTestId('param-count').textContent()).toContain('44,426');
+  });
+
+  it('rebuilds the architecture and its parameter count live from the model options', async () => {
+    await page.getByTestId('model-select').selectOption('alexnet');
+    await expect.poll(() => page.getByTestId('param-count').textContent(), { timeout: 30_000 }).toContain('60,965,224');
+    await expect.poll(() => page.getByTestId('arch-diagram').getByText('GPU 2').count()).toBe(1);
+    await page.getByLabel('Grouped (two GPUs)').uncheck();
+    await expect.poll(() => page.getByTestId('param-count').textContent(), { timeout: 30_000 }).toContain('62,378,344');
+    await page.getByTestId('model-select').selectOption('lenet5');
+    await expect.poll(() => page.getByTestId('param-count').textContent(), { timeout: 30_000 }).toContain('44,426');
+  });
+
+  it('exports the architecture as SVG', async () => {
+    await page.keyboard.press('1');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-svg').click()]);
+    const stream = await download.createReadStream();
+    let text = '';
+    for await (const chunk of stream) text += chunk.toString();
+    expect(download.suggestedFilename()).toBe('lenet5-architecture.svg');
+    expect(text).toMatch(/^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(text).toContain('conv1');
+    expect(text).toContain('30,840'); // fc1's parameters are written beside it
+  });
+
+  it('shows every layer of a dropped PNG and a dropped JPEG', async () => {
+    for (const [format, type] of [['png', 'image/png'], ['jpeg', 'image/jpeg']] as const) {
+      const bytes = await mnistDigit(format === 'png' ? 0 : 1, format);
+      await dropFile(page, bytes, `digit.${format === 'png' ? 'png' : 'jpg'}`, type);
+      await expect.poll(() => page.getByTestId('activations').isVisible()).toBe(true);
+      await expect.poll(() => page.getByTestId('predictions').locator('li').count(), { timeout: 60_000 }).toBe(5);
+      // LeNet-5: 6 + 6 + 16 + 16 channel maps, and one strip for each of flatten, fc1, fc2.
+      await expect.poll(() => page.getByTestId('activation-map').count(), { timeout: 30_000 }).toBe(47);
+      await expect.poll(() => page.getByText(`digit.${format === 'png' ? 'png' : 'jpg'}`).count()).toBeGreaterThan(0);
+    }
+    expect(await page.getByTestId('drop-zone').count()).toBe(0);
+  });
+
+  it('trains LeNet-5 on 512 MNIST images: progress, curves and kernels update; views switch fast meanwhile', async () => {
+    await startRun({ limit: 512, testLimit: 500, epochs: 2 });
+    await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 60_000 }).toMatch(/running|finished/);
+    // Switch views while it trains; each switch must show its view within 200 ms.
+    const times: number[] = [];
+    for (const [key, id] of [['3', 'kernels'], ['4', 'health'], ['1', 'architecture'], ['2', 'activations'], ['6', 'compare'], ['5', 'training']] as const) {
+      times.push(await switchView(page, key, `panel-${id}`));
+    }
+    expect(Math.max(...times)).toBeLessThan(200);
+    await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 120_000 }).toBe('finished');
+    await expect.poll(() => page.getByTestId('loss-chart').locator('path[stroke-width="1.8"]').count()).toBeGreaterThan(0);
+    expect(await page.getByTestId('test-accuracy').textContent()).toMatch(/\d+\.\d+%/);
+    await page.keyboard.press('3');
+    await expect.poll(() => page.getByTestId('kernel-grid').locator('canvas').count(), { timeout: 30_000 }).toBe(6);
+  });
+
+  it('stops a run, opens it from the past runs, and scrubs its kernel timeline', async () => {
+    await startRun({ limit: 4096, testLimit: 200, epochs: 3 });
+    await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 60_000 }).toBe('running');
+    await expect.poll(() => page.locator('[role=progressbar]').getAttribute('aria-valuenow'), { timeout: 60_000 }).not.toBe('0');
+    await page.getByTestId('stop').click();
+    await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 60_000 }).toBe('stopped');
+    const rows = page.getByTestId('runs-table').locator('tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(2);
+    // Open the first run (the finished one): the current run becomes it.
+    const finished = rows.filter({ hasText: 'finished' });
+    await finished.getByRole('button', { name: /Open run/ }).click();
+    await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 30_000 }).toBe('finished');
+    await page.keyboard.press('3');
+    const slider = page.getByTestId('timeline-slider');
+    await slider.waitFor({ timeout: 30_000 });
+    const max = Number(await slider.getAttribute('max'));
+    expect(max).toBeGreaterThanOrEqual(1);
+    await slider.fill('0');
+    await expect.poll(() => page.getByTestId('kernel-label').textContent(), { timeout: 30_000 }).toContain(`snapshot 1 of ${max + 1}`);
+    await slider.fill(String(max));
+    await expect.poll(() => page.getByTestId('kernel-label').textContent(), { timeout: 30_000 }).toContain(`snapshot ${max + 1} of ${max + 1}`);
+  });
+
+  it('has no serious or critical accessibility violations in any view', async () => {
+    for (const [key, , testid] of VIEWS) {
+      await page.keyboard.press(key);
+      await page.getByTestId(testid).first().waitFor();
+      const violations = await seriousViolations(page);
+      expect(violations, `view ${key}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
+    }
+  });
+
+  it('raised no errors in the page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
