@@ -6,17 +6,13 @@ import path from 'node:path';
 import type { EngineHandlers } from '../../contract/api';
 import type { EpochRecord, TrainingConfig } from '../../contract/training';
 import type { BackendKind } from '../backend';
-import { getModelSpec, type ModelSpec } from '../models';
-import { defaultConfig, RUN_FILES, resumeRun, startRun, validateConfig, type PreparedData, type RunStatus, type TrainConfig, type TrainSplit } from '../train';
-import { openTrainData } from '../train/open-data';
+import { defaultConfig, RUN_FILES, resumeRun, startRun, validateConfig, type RunStatus, type TrainConfig } from '../train';
 import { parseJsonLines } from '../train/json-lines';
 import { readJson } from '../train/run-folder';
 import type { EngineContext } from './context';
 import { userError } from './errors';
 import { processAlive } from './runs';
 
-/** The spec a run folder keeps beside config.json (train/run.ts keeps the name private). */
-const RUN_SPEC_FILE = 'spec.json';
 
 type TrainingHandlers = Pick<
   EngineHandlers,
@@ -30,8 +26,7 @@ export function trainingHandlers(ctx: EngineContext): TrainingHandlers {
       const backend = await ctx.backend.forRun(config.backend, ctx.runs.live().length);
       const train = trainConfig(config, backend);
       validateConfig(train);
-      const data = yielding(await openTrainData(train, getModelSpec(train.model.id, train.model.overrides)));
-      const trainer = await startRun(train, { runsDir: ctx.runsDir, argv: ctx.argv, data });
+      const trainer = await startRun(train, { runsDir: ctx.runsDir, argv: ctx.argv });
       const run = ctx.runs.add(trainer, []);
       return { runId: run.runId, runDir: run.runDir };
     },
@@ -47,7 +42,7 @@ export function trainingHandlers(ctx: EngineContext): TrainingHandlers {
       if (live?.live) throw userError(`${dir} is already training in this engine as run '${live.runId}' (${live.state})`, 'run-live');
       await refuseIfTrainedElsewhere(dir);
       const kind = await ctx.backend.forRun(backend, ctx.runs.live().length);
-      const trainer = await resumeRun(dir, { backend: kind, argv: ctx.argv, data: yielding(await storedRunData(dir)) });
+      const trainer = await resumeRun(dir, { backend: kind, argv: ctx.argv });
       // The epochs log is cut back to the checkpoint by now.
       const epochs = parseJsonLines<EpochRecord>(await readFile(path.join(dir, RUN_FILES.epochs), 'utf8').catch(() => ''));
       const run = ctx.runs.add(trainer, epochs);
@@ -75,30 +70,6 @@ export function trainingHandlers(ctx: EngineContext): TrainingHandlers {
 export function trainConfig(given: TrainingConfig, backend: BackendKind): TrainConfig {
   const set = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) as Partial<TrainConfig>;
   return { ...defaultConfig(given.model.id, given.dataset), ...set, model: { id: given.model.id, overrides: { ...given.model.overrides } }, backend };
-}
-
-/**
- * The data with a turn of the event loop before each batch. The trainer's steps otherwise chain only
- * promises that are already resolved (on the cpu and wasm backends), and the engine would answer no
- * request (pause, stop, inspect ...) until the run ends or writes a file.
- */
-function yielding(prepared: PreparedData): PreparedData {
-  const wrap = (split: TrainSplit): TrainSplit => ({
-    size: split.size,
-    batch: async (indices) => {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      return split.batch(indices);
-    },
-  });
-  const { data } = prepared;
-  return { ...prepared, data: { ...data, train: wrap(data.train), test: data.test && wrap(data.test) } };
-}
-
-/** The run's data as resumeRun opens it: its config, its spec, its stored preprocessing. */
-async function storedRunData(dir: string): Promise<PreparedData> {
-  const config = await readJson<TrainConfig>(dir, RUN_FILES.config);
-  const spec = await readJson<ModelSpec>(dir, RUN_SPEC_FILE);
-  return openTrainData(config, spec, await readJson<unknown>(dir, RUN_FILES.preprocess));
 }
 
 /** Two processes must not train one folder: refuse while another live process says it trains it. */

@@ -67,7 +67,7 @@ abstract class SlotOptimizer implements Optimizer {
     const key = `${p.name}/${name}`;
     let s = this.slots.get(key);
     if (!s) {
-      s = tf.variable(tf.zerosLike(p.variable), false);
+      s = tf.tidy(() => tf.variable(tf.zerosLike(p.variable), false));
       this.slots.set(key, s);
     }
     return s;

@@ -13,6 +13,8 @@ import type { LayerStatsRecord } from './layer-stats';
 
 export const RUN_FILES = {
   config: 'config.json',
+  /** The model spec the run built (what inspection rebuilds it from). */
+  spec: 'spec.json',
   command: 'command.json',
   status: 'status.json',
   /** The fitted preprocessor, as data: inspection of this run's model reuses it. */

@@ -33,7 +33,6 @@ export interface ResumeOptions {
   data?: PreparedData;
 }
 
-const SPEC_FILE = 'spec.json';
 /** What was trained on: dataset id, class names, example counts, held-out split. */
 const DATASET_FILE = 'dataset.json';
 
@@ -56,7 +55,7 @@ export async function startRun(config: TrainConfig, options: StartOptions = {}):
   await mkdir(runDir, { recursive: true });
   if (readdirSync(runDir).length > 0) throw new RunFolderError(`run folder ${runDir} is not empty (use --resume to continue a run)`);
   await writeJson(runDir, RUN_FILES.config, config);
-  await writeJson(runDir, SPEC_FILE, spec);
+  await writeJson(runDir, RUN_FILES.spec, spec);
   await writeJson(runDir, RUN_FILES.preprocess, prepared.preprocess);
   if (prepared.dataset) await writeJson(runDir, DATASET_FILE, prepared.dataset);
   const command: CommandFile = { ...describeInvocation(report, versions(), options.argv), resumes: [] };
@@ -70,7 +69,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
   if (!existsSync(dir)) throw new RunFolderError(`no run folder at ${dir}`);
   const config = await readJson<TrainConfig>(dir, RUN_FILES.config);
   validateConfig(config);
-  const spec = await readJson<ModelSpec>(dir, SPEC_FILE);
+  const spec = await readJson<ModelSpec>(dir, RUN_FILES.spec);
   await removeTornFiles(dir);
   const checkpoint = await readCheckpointFile<CheckpointMeta>(path.join(dir, RUN_FILES.checkpoint));
   if (!checkpoint) throw new RunFolderError(`${dir} has no checkpoint to resume from`);

@@ -371,6 +371,9 @@ export class Trainer implements AsyncIterable<TrainEvent> {
 
   /** Waits while paused; false when the run must stop. */
   private async control(): Promise<boolean> {
+    // One turn of the event loop per step: on cpu and wasm a step awaits only settled promises, and
+    // nothing else (a pause or stop request, Ctrl-C, another engine request) would run until the end.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     if (this.pauseRequested && !this.stopRequested) {
       await this.writeCheckpoint('pause');
       await this.setState('paused');
