@@ -182,7 +182,7 @@ export async function writeReport(dir: string, recipe: Recipe, runs: ArmRun[], c
       label: armRuns[0].arm.label,
       seeds: armRuns.map((r) => ({
         seed: r.seed,
-        runDir: r.runDir,
+        runDir: path.relative(dir, r.runDir),
         trainLoss: r.epochs.map((e) => e.loss),
         testAccuracy: r.epochs.at(-1)?.testAccuracy ?? null,
         diverged: r.diverged,
@@ -204,7 +204,7 @@ export async function writeReport(dir: string, recipe: Recipe, runs: ArmRun[], c
     `- Recipe: \`${recipe.name}\` v${recipe.version}. ${recipe.description}`,
     `- Training examples per run: ${ctx.trainExamples.toLocaleString('en-US')}; test examples: ${ctx.testExamples?.toLocaleString('en-US') ?? '–'}; seeds: ${ctx.seeds}.`,
     `- Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}.`,
-    `- Backend: ${ctx.backend}. Wall time of this invocation: ${formatDuration(ctx.wallSeconds)} (runs reused from the store cost nothing here).`,
+    `- Backend: ${ctx.backend}. Training time of the runs (epoch wall times, evaluation included): ${formatDuration(trainingSeconds(runs))}; wall time of this invocation: ${formatDuration(ctx.wallSeconds)} (runs already in the store are reused).`,
     '',
     `**Question.** ${recipe.question}`,
     '',
@@ -215,11 +215,17 @@ export async function writeReport(dir: string, recipe: Recipe, runs: ArmRun[], c
     '',
     ...plots.map((p) => `![${p.title}](${p.file}.svg)`),
     '',
-    `Numbers per epoch and seed: [metrics.json](metrics.json). Run folders: ${[...new Set(runs.map((r) => '`' + r.runDir + '`'))].join(', ')}.`,
+    `Numbers per epoch and seed: [metrics.json](metrics.json). Run folders: ${[...new Set(runs.map((r) => '`' + path.relative(dir, r.runDir) + '`'))].join(', ')}.`,
     '',
   ];
   await writeFile(path.join(dir, 'report.md'), md.join('\n'));
   return metrics;
+}
+
+/** Seconds the runs' epochs took, each run counted once (arms may share a run). */
+function trainingSeconds(runs: ArmRun[]): number {
+  const byDir = new Map(runs.map((r) => [r.runDir, r.epochs.reduce((a, e) => a + e.seconds, 0)]));
+  return [...byDir.values()].reduce((a, b) => a + b, 0);
 }
 
 export function formatDuration(seconds: number): string {
