@@ -18,6 +18,7 @@ command continues after Ctrl-C or a restart.
   --runs DIR         the store of run folders (default: DIR/../runs, shared by experiments beside DIR)
   --epochs N         override the recipe's epochs
   --limit N          train on the first N training examples
+  --test-limit N     evaluate on the first N test examples
   --seeds N          repeat every arm with seeds 1..N (default 1)
   --scale X          size multiplier for alexnet-ablations (default 1)
   --backend B        auto (default), gpu, node, wasm or cpu`;
@@ -30,6 +31,7 @@ export async function run(argv: string[]): Promise<number> {
       runs: { type: 'string' },
       epochs: { type: 'string' },
       limit: { type: 'string' },
+      'test-limit': { type: 'string' },
       seeds: { type: 'string' },
       scale: { type: 'string' },
       backend: { type: 'string' },
@@ -51,6 +53,7 @@ export async function run(argv: string[]): Promise<number> {
   const options = {
     epochs: values.epochs === undefined ? undefined : intFlag('epochs', values.epochs, 1),
     limit: values.limit === undefined ? undefined : intFlag('limit', values.limit, 1),
+    testLimit: values['test-limit'] === undefined ? undefined : intFlag('test-limit', values['test-limit'], 1),
     seeds: intFlag('seeds', values.seeds, 1),
     scale: numberFlag('scale', values.scale, 1, 0.01),
     backend: values.backend ?? 'auto',

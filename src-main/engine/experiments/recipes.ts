@@ -6,6 +6,8 @@ import { defaultConfig, type TrainConfig } from '../train/config';
 export interface RecipeOptions {
   epochs?: number;
   limit?: number;
+  /** Evaluate on the first N test examples only. */
+  testLimit?: number;
   /** Size multiplier for the scaled-down recipes (alexnet-ablations); 1 by default. */
   scale: number;
 }
@@ -38,7 +40,7 @@ export interface Recipe {
 }
 
 /** The Keras notebooks' LeNet-5 training: MNIST, raw pixels, SGD 0.01 without momentum, batch 128. */
-function notebookConfig(overrides: Record<string, OptionValue>, epochs: number, limit: number | undefined): TrainConfig {
+function notebookConfig(overrides: Record<string, OptionValue>, epochs: number, o: RecipeOptions): TrainConfig {
   return {
     ...defaultConfig('lenet5', 'mnist'),
     model: { id: 'lenet5', overrides },
@@ -47,7 +49,8 @@ function notebookConfig(overrides: Record<string, OptionValue>, epochs: number, 
     schedule: { kind: 'constant' },
     batchSize: 128,
     epochs,
-    limit: limit ?? null,
+    limit: o.limit ?? null,
+    testLimit: o.testLimit ?? null,
     // One kernel snapshot and one layer-statistics probe about every tenth of an epoch.
     snapshotEvery: 50,
     snapshotBudgetBytes: 2 ** 20,
@@ -64,7 +67,7 @@ const lenet5Convergence: Recipe = {
   title: 'LeNet-5 convergence (LeNet5.ipynb)',
   description: 'tanh LeNet-5 on MNIST with the notebook’s settings: raw pixels, SGD lr 0.01, batch 128, 30 epochs.',
   question: 'Does LeNet-5 reach the published test accuracy, and has it converged after about 10 epochs?',
-  arms: (o) => [{ id: 'tanh', label: 'tanh', config: notebookConfig({ activation: 'tanh' }, o.epochs ?? 30, o.limit) }],
+  arms: (o) => [{ id: 'tanh', label: 'tanh', config: notebookConfig({ activation: 'tanh' }, o.epochs ?? 30, o) }],
   published: [
     { arm: 'tanh', metric: 'finalTrainLoss', value: 0.0535, source: `${NOTEBOOK} LeNet5.ipynb, epoch 30` },
     { arm: 'tanh', metric: 'testAccuracy', value: 0.9825, source: `${NOTEBOOK} LeNet5.ipynb` },
@@ -79,7 +82,7 @@ const activation: Recipe = {
   description: 'LeNet-5 with three activations, otherwise the notebook’s settings, 20 epochs.',
   question: 'Which activation lowers the training loss fastest, and by how many epochs?',
   arms: (o) =>
-    (['tanh', 'relu', 'sigmoid'] as const).map((a) => ({ id: a, label: a, config: notebookConfig({ activation: a }, o.epochs ?? 20, o.limit) })),
+    (['tanh', 'relu', 'sigmoid'] as const).map((a) => ({ id: a, label: a, config: notebookConfig({ activation: a }, o.epochs ?? 20, o) })),
   published: [
     { arm: 'relu', metric: 'finalTrainLoss', value: 0.0155, source: `${NOTEBOOK} LeNet_Dropout.ipynb (no dropout), epoch 20` },
     { arm: 'relu', metric: 'testAccuracy', value: 0.9826, source: `${NOTEBOOK} LeNet_Dropout.ipynb (no dropout)` },
@@ -94,8 +97,8 @@ const dropout: Recipe = {
   description: 'ReLU LeNet-5 without and with Dropout(0.2) after both hidden dense layers, 20 epochs, the notebook’s settings.',
   question: 'Does dropout slow the training loss and raise test accuracy, beyond the spread across seeds?',
   arms: (o) => [
-    { id: 'relu', label: 'no dropout', config: notebookConfig({ activation: 'relu' }, o.epochs ?? 20, o.limit) },
-    { id: 'dropout', label: 'dropout 0.2', config: notebookConfig({ activation: 'relu', dropout: 0.2 }, o.epochs ?? 20, o.limit) },
+    { id: 'relu', label: 'no dropout', config: notebookConfig({ activation: 'relu' }, o.epochs ?? 20, o) },
+    { id: 'dropout', label: 'dropout 0.2', config: notebookConfig({ activation: 'relu', dropout: 0.2 }, o.epochs ?? 20, o) },
   ],
   published: [
     { arm: 'relu', metric: 'finalTrainLoss', value: 0.0155, source: `${NOTEBOOK} LeNet_Dropout.ipynb, epoch 20` },
@@ -117,7 +120,7 @@ function ablationConfig(overrides: Record<string, OptionValue>, o: RecipeOptions
     batchSize: 64,
     epochs: o.epochs ?? 2,
     limit: o.limit ?? Math.round(4000 * o.scale),
-    testLimit: Math.round(2000 * o.scale),
+    testLimit: o.testLimit ?? Math.round(2000 * o.scale),
     snapshotEvery: 0,
     statsEvery: 0,
   };
@@ -153,7 +156,7 @@ const deadRelu: Recipe = {
       id: `lr-${lr}`,
       label: `SGD lr ${lr}`,
       config: {
-        ...notebookConfig({ activation: 'relu' }, o.epochs ?? 1, o.limit),
+        ...notebookConfig({ activation: 'relu' }, o.epochs ?? 1, o),
         preprocess: 'scale',
         optimizer: { kind: 'sgd', lr, momentum: 0, weightDecay: 0 },
         statsEvery: 25,
