@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { checkParams, checkResult, METHODS, REQUESTS, requestPaths, resultFolders, tensor } from '../../src-main/contract';
+
+describe('contract schemas', () => {
+  it('has a params and a result schema for every request the UI needs', () => {
+    expect(METHODS.sort()).toEqual(
+      [
+        'backendInfo', 'deadRelu', 'evaluate', 'inspect', 'kernelTimeline', 'kernels', 'listDatasets', 'listModels', 'listRuns', 'openModel', 'openRun',
+        'pauseTraining', 'resumeRun', 'resumeTraining', 'startTraining', 'stopTraining', 'subscribeRun', 'summary', 'watchRuns',
+      ].sort(),
+    );
+    expect(Object.keys(REQUESTS.subscribeRun)).toContain('event');
+  });
+
+  it('takes a minimal training config and refuses unknown or impossible fields', () => {
+    const minimal = { config: { model: { id: 'lenet5', overrides: { activation: 'relu' } }, dataset: 'mnist' } };
+    expect(checkParams('startTraining', minimal).ok).toBe(true);
+    const typo = checkParams('startTraining', { config: { ...minimal.config, epoch: 3 } });
+    expect(typo).toMatchObject({ ok: false, error: { code: 'invalid-request', issues: [{ path: 'config.epoch' }] } });
+    const bad = checkParams('startTraining', { config: { ...minimal.config, batchSize: 0, optimizer: { kind: 'sgd', lr: 0.01, momentum: 1, weightDecay: 0 } } });
+    expect(bad.ok ? [] : bad.error.issues?.map((i) => i.path)).toEqual(['config.optimizer.momentum', 'config.batchSize']);
+  });
+
+  it('checks tensor data against the shape', () => {
+    const good = { layers: [{ layer: 'conv1', kernel: tensor('float32', [11, 11, 3, 96], new Float32Array(11 * 11 * 3 * 96)) }] };
+    expect(checkResult('kernels', good).ok).toBe(true);
+    expect(() => tensor('float32', [2, 2], new Float32Array(3))).toThrow(RangeError);
+    const wrongType = { layers: [{ layer: 'conv1', kernel: { dtype: 'float32', shape: [2], data: new Float64Array(2) } }] };
+    expect(checkResult('kernels', wrongType).ok).toBe(false);
+  });
+
+  it('names every path a request would touch, and the run folders a result hands out', () => {
+    const run = { kind: 'run' as const, dir: '/runs/a' };
+    expect(requestPaths('inspect', { image: { kind: 'path', path: '/pics/cat.png' }, model: { kind: 'file', path: '/models/m.onnx' } })).toEqual(['/pics/cat.png', '/models/m.onnx']);
+    expect(requestPaths('inspect', { image: { kind: 'bytes', data: new Uint8Array(1) }, model: { kind: 'zoo', id: 'lenet5', overrides: {} } })).toEqual([]);
+    expect(requestPaths('evaluate', { model: run, dataset: 'folder:/data/cats' })).toEqual(['/runs/a', '/data/cats']);
+    expect(requestPaths('startTraining', { config: { model: { id: 'lenet5', overrides: {} }, dataset: 'folder:/data/x' } })).toEqual(['/data/x']);
+    expect(requestPaths('startTraining', { config: { model: { id: 'lenet5', overrides: {} }, dataset: 'mnist' } })).toEqual([]);
+    expect(requestPaths('kernelTimeline', { runDir: '/runs/b', layer: 'conv1' })).toEqual(['/runs/b']);
+    expect(requestPaths('listRuns', {})).toEqual([]);
+    expect(resultFolders('startTraining', { runId: 'r1', runDir: '/runs/c' })).toEqual(['/runs/c']);
+    expect(resultFolders('summary', {})).toEqual([]);
+  });
+});
