@@ -1,0 +1,54 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { intFlag, parseFlags } from '../args';
+import { startWebHost } from '../../web/server';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+const HELP = `usage: convscope serve [--port N] [--host ADDRESS] [--allow-remote] [--open DIR ...] [--runs DIR]
+
+Serves the ConvScope UI in a browser, with the engine in a child process. Open the printed URL (it carries
+a random access token; keep it to yourself).
+  --port N          default: a free port
+  --host ADDRESS    default 127.0.0.1 (this machine only)
+  --allow-remote    needed to listen on any address but loopback (e.g. to watch a run on a GPU box
+                    from a laptop; an SSH tunnel to 127.0.0.1 is the safer way)
+  --open DIR        a folder whose images, models and datasets the UI may open by path (repeatable)
+  --runs DIR        where training runs are written and listed (default ./runs)
+  --renderer DIR    the built UI (default out/renderer)
+  --backend B       auto (default), gpu, node, wasm or cpu`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'allow-remote': { type: 'boolean' },
+    open: { type: 'string', multiple: true },
+    runs: { type: 'string' },
+    renderer: { type: 'string' },
+    backend: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const host = await startWebHost({
+    port: intFlag('port', values.port, 0, 0),
+    host: values.host,
+    allowRemote: values['allow-remote'],
+    rendererDir: path.resolve(values.renderer ?? path.join(ROOT, 'out/renderer')),
+    runsDir: path.resolve(values.runs ?? 'runs'),
+    openFolders: (values.open ?? []).map((d) => path.resolve(d)),
+    backend: values.backend,
+  });
+  process.stdout.write(`ConvScope is serving at ${host.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  process.stderr.write('stopping (live runs write a checkpoint)\n');
+  await host.close();
+  return 0;
+}

@@ -1,0 +1,103 @@
+// The engine child process of the web host: forked with the real engine, one virtual port per browser
+// connection over IPC, and restarted when it dies (a crash does not take the server down).
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { EngineNotice, Packet } from '../contract';
+import type { ChildMessage } from './engine-child';
+
+const CHILD = fileURLToPath(new URL('./engine-child.ts', import.meta.url));
+/** More deaths than this within a minute: the engine is reported unavailable instead of restarted again. */
+const MAX_RESTARTS_PER_MINUTE = 3;
+
+export interface EngineConnection {
+  send(packet: Packet): void;
+  close(): void;
+}
+
+interface ConnectionHandlers {
+  onPacket(packet: Packet): void;
+  /** The engine died under this connection's requests and was restarted (or could not be). */
+  onEngineLost(notice: EngineNotice): void;
+}
+
+export interface EngineProcessOptions {
+  runsDir: string;
+  backend?: string;
+  /** Called with each engine's stderr lines (default: this process's stderr). */
+  log?: (line: string) => void;
+}
+
+export class EngineProcess {
+  private child: ChildProcess | null = null;
+  private readonly connections = new Map<number, ConnectionHandlers>();
+  private nextConn = 1;
+  private deaths: number[] = [];
+  private stopping = false;
+  private unavailable: string | null = null;
+
+  constructor(private readonly options: EngineProcessOptions) {
+    this.spawn();
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  connect(handlers: ConnectionHandlers): EngineConnection {
+    const conn = this.nextConn++;
+    this.connections.set(conn, handlers);
+    if (this.unavailable) handlers.onEngineLost({ type: 'engine-unavailable', reason: this.unavailable });
+    return {
+      send: (packet) => this.child?.connected && this.child.send({ conn, packet } satisfies ChildMessage),
+      close: () => {
+        this.connections.delete(conn);
+        if (this.child?.connected) this.child.send({ conn, close: true } satisfies ChildMessage);
+      },
+    };
+  }
+
+  /** Stops the engine (live runs write a checkpoint first). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.disconnect();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private spawn(): void {
+    const child = fork(CHILD, [], {
+      execArgv: ['--import', 'tsx'],
+      serialization: 'advanced',
+      env: { ...process.env, CONVSCOPE_RUNS_DIR: this.options.runsDir, ...(this.options.backend ? { CONVSCOPE_BACKEND: this.options.backend } : {}) },
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    });
+    this.child = child;
+    const log = this.options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => chunk.split('\n').filter(Boolean).forEach(log));
+    child.on('message', (raw) => {
+      const msg = raw as ChildMessage;
+      if (msg.packet) this.connections.get(msg.conn)?.onPacket(msg.packet);
+    });
+    child.on('exit', (code, signal) => {
+      if (this.child !== child || this.stopping) return;
+      this.child = null;
+      const reason = `the engine process exited (${signal ?? `code ${code}`})`;
+      const now = Date.now();
+      this.deaths = [...this.deaths.filter((t) => now - t < 60_000), now];
+      if (this.deaths.length > MAX_RESTARTS_PER_MINUTE) {
+        this.unavailable = `${reason}, ${this.deaths.length} times within a minute; restart convscope serve`;
+        for (const c of this.connections.values()) c.onEngineLost({ type: 'engine-unavailable', reason: this.unavailable });
+        return;
+      }
+      log(`convscope serve: ${reason}; restarting it`);
+      this.spawn();
+      // Each connection's engine-side state (requests, subscriptions) died with it; runs resume from
+      // their checkpoints when a client asks (resumeRun).
+      for (const c of this.connections.values()) c.onEngineLost({ type: 'engine-restarted', reason, resumed: [], resumeErrors: [] });
+    });
+  }
+}
