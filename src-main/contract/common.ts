@@ -47,6 +47,12 @@ export function shapeSize(shape: readonly number[]): number {
   return shape.reduce((n, d) => n * d, 1);
 }
 
+// v.custom rather than v.instance, so a Node Buffer or a view on any ArrayBufferLike type-checks too.
+export const Float32ArraySchema = v.custom<Float32Array>((x) => x instanceof Float32Array, 'expected a Float32Array');
+export const Int32ArraySchema = v.custom<Int32Array>((x) => x instanceof Int32Array, 'expected an Int32Array');
+export const Uint8ArraySchema = v.custom<Uint8Array>((x) => x instanceof Uint8Array, 'expected a Uint8Array');
+export const Uint32ArraySchema = v.custom<Uint32Array>((x) => x instanceof Uint32Array, 'expected a Uint32Array');
+
 const ShapeSchema = v.pipe(v.array(CountSchema), v.maxLength(8, 'a tensor has at most 8 dimensions'));
 
 function checkedTensor<S extends v.GenericSchema<unknown, Tensor>>(schema: S) {
@@ -62,14 +68,12 @@ function checkedTensor<S extends v.GenericSchema<unknown, Tensor>>(schema: S) {
   );
 }
 
-export const Float32TensorSchema = checkedTensor(v.strictObject({ dtype: v.literal('float32'), shape: ShapeSchema, data: v.instance(Float32Array) }));
-export const Int32TensorSchema = checkedTensor(v.strictObject({ dtype: v.literal('int32'), shape: ShapeSchema, data: v.instance(Int32Array) }));
-export const Uint8TensorSchema = checkedTensor(v.strictObject({ dtype: v.literal('uint8'), shape: ShapeSchema, data: v.instance(Uint8Array) }));
-export const Uint32TensorSchema = checkedTensor(v.strictObject({ dtype: v.literal('uint32'), shape: ShapeSchema, data: v.instance(Uint32Array) }));
+export const Float32TensorSchema = checkedTensor(v.strictObject({ dtype: v.literal('float32'), shape: ShapeSchema, data: Float32ArraySchema }));
+export const Int32TensorSchema = checkedTensor(v.strictObject({ dtype: v.literal('int32'), shape: ShapeSchema, data: Int32ArraySchema }));
+export const Uint8TensorSchema = checkedTensor(v.strictObject({ dtype: v.literal('uint8'), shape: ShapeSchema, data: Uint8ArraySchema }));
+export const Uint32TensorSchema = checkedTensor(v.strictObject({ dtype: v.literal('uint32'), shape: ShapeSchema, data: Uint32ArraySchema }));
 export const TensorSchema = v.union([Float32TensorSchema, Int32TensorSchema, Uint8TensorSchema, Uint32TensorSchema]);
 
-export const Float32ArraySchema = v.instance(Float32Array);
-export const Int32ArraySchema = v.instance(Int32Array);
 
 /** Builds a tensor, checking that the data fit the shape. */
 export function tensor<D extends DType>(dtype: D, shape: readonly number[], data: DTypeArrays[D]): Tensor<D> {

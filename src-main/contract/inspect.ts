@@ -12,6 +12,7 @@ import {
   PathSchema,
   PositiveIntSchema,
   Uint32TensorSchema,
+  Uint8ArraySchema,
 } from './common';
 import { LayerKindSchema, NonlinearitySchema } from './models';
 
@@ -30,7 +31,7 @@ export const MAX_IMAGE_BYTES = 64 * 2 ** 20;
 export const ImageInputSchema = v.variant('kind', [
   v.strictObject({
     kind: v.literal('bytes'),
-    data: v.pipe(v.instance(Uint8Array), v.check((d) => d.length > 0 && d.length <= MAX_IMAGE_BYTES, `image bytes must be 1 byte to ${MAX_IMAGE_BYTES / 2 ** 20} MiB`)),
+    data: v.pipe(Uint8ArraySchema, v.check((d) => d.length > 0 && d.length <= MAX_IMAGE_BYTES, `image bytes must be 1 byte to ${MAX_IMAGE_BYTES / 2 ** 20} MiB`)),
     /** The file's name, for messages. */
     name: v.optional(v.pipe(v.string(), v.maxLength(1024))),
   }),

@@ -1,7 +1,7 @@
 // The Electron shell's own small API beside the engine's (the web version has none): native file
 // dialogs, recent files, saving exports, menu commands, and the path of a dropped file.
 import * as v from 'valibot';
-import { PathSchema } from './common';
+import { PathSchema, Uint8ArraySchema } from './common';
 import type { EngineApi } from './engine-api';
 
 export const OPEN_KINDS = ['image', 'model', 'run'] as const;
@@ -23,7 +23,7 @@ export const MAX_SAVE_BYTES = 512 * 2 ** 20;
 export const SaveFileRequestSchema = v.strictObject({
   /** e.g. 'lenet5-kernels.png'. */
   suggestedName: v.pipe(v.string(), v.minLength(1), v.maxLength(255)),
-  data: v.pipe(v.instance(Uint8Array), v.maxLength(MAX_SAVE_BYTES)),
+  data: v.pipe(Uint8ArraySchema, v.maxLength(MAX_SAVE_BYTES)),
 });
 export type SaveFileRequest = v.InferOutput<typeof SaveFileRequestSchema>;
 
