@@ -13,7 +13,7 @@ import {
   type TrainingEvent,
 } from '../../src-main/contract';
 import { createEngineHost, serveEngine } from '../../src-main/engine/host';
-import { createLabHandlers, pgm } from '../web/lab-handlers';
+import { createLabHandlers, pgm } from './lab-handlers';
 
 let dir: string;
 let ports: MessagePort[] = [];
