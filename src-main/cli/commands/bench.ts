@@ -10,7 +10,7 @@ import { readResults, updateDoc, writeResults } from '../../../bench/report';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-const HELP = `usage: convscope bench [--backends LIST] [--seconds N] [--cap N] [--measures LIST] [--no-peer]
+const HELP = `usage: convscope bench [--backends LIST] [--seconds N] [--rounds N] [--cap N] [--measures LIST] [--no-peer]
        convscope bench --soak [STEPS] [--backends ONE]
 
 Measures, each in a process of its own after warm-up: LeNet-5 training (batch 128, SGD) and
@@ -18,6 +18,7 @@ inference (batch 1 latency, batch 256 throughput), a training step's op-by-op pr
 AlexNet's single-image inspection and its training at batch 32; PyTorch's LeNet-5 in the same run.
   --backends LIST   comma-separated, in order (default ${ALL_BACKENDS.join(',')}); unavailable ones are listed with the reason
   --seconds N       timed seconds per measure (default 10)
+  --rounds N        LeNet-5 measure rounds, each after a PyTorch reading; the best of each is kept (default 2)
   --cap N           seconds after which any measure counts as too slow (default: per measure, 60-180)
   --measures LIST   only these (${Object.keys(MEASURES).join(', ')})
   --no-peer         skip PyTorch (/usr/bin/python3 with torch)
@@ -31,6 +32,7 @@ export async function run(argv: string[]): Promise<number> {
       backends: { type: 'string' },
       seconds: { type: 'string' },
       cap: { type: 'string' },
+      rounds: { type: 'string' },
       measures: { type: 'string' },
       'no-peer': { type: 'boolean' },
       soak: { type: 'boolean' },
@@ -68,6 +70,7 @@ export async function run(argv: string[]): Promise<number> {
       seconds: numberFlag('seconds', values.seconds, 10, 1),
       ...(values.cap ? { cap: numberFlag('cap', values.cap, 60, 1) } : {}),
       peer: !values['no-peer'],
+      rounds: intFlag('rounds', values.rounds, 2),
       ...(measures ? { measures } : {}),
       log,
     });
