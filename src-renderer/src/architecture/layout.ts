@@ -187,7 +187,7 @@ export function layoutArchitecture(model: ArchModel, extraWidth = 0): ArchLayout
 
   const maxSpatial = Math.max(model.input[0], ...model.layers.map((s) => (s.outputShape.length === 3 ? s.outputShape[0] : 1)));
   const maxChannels = Math.max(...model.layers.map((s) => s.outputShape.at(-1) ?? 1), model.input[2]);
-  const towerWidth = towers > 1 ? A.blockWidth + 20 : A.blockWidth * 1.6;
+  const towerWidth = towers > 1 ? A.blockWidth + 20 : A.blockWidth * 1.3;
   const towerX = Array.from({ length: towers }, (_, t) => A.padding + t * (towerWidth + A.towerGap));
   const towersRight = towerX[towers - 1] + towerWidth;
   const textX = towersRight + 24;
@@ -247,7 +247,7 @@ export function layoutArchitecture(model: ArchModel, extraWidth = 0): ArchLayout
     trainable += info.trainableParams;
   }
   return {
-    width: textX + 330 + extraWidth,
+    width: textX + A.textWidth + extraWidth,
     height: y - A.columnGap + A.padding,
     towers,
     towerX,

@@ -61,7 +61,7 @@ export function layoutConfusion(input: ConfusionInput): ConfusionLayout {
 /** Text colour that stays readable on a cell's fill. */
 export function cellTextColour(fraction: number, theme: ThemeName): string {
   if (theme === 'dark') return fraction > 0.6 ? '#111' : '#eee';
-  return fraction > 0.45 ? '#fff' : '#111';
+  return fraction > 0.5 ? '#fff' : '#111';
 }
 
 export function confusionSvg(input: ConfusionInput, theme: ThemeName = 'light'): string {

@@ -73,6 +73,6 @@ export function heatStripSvg(input: HeatStripInput, theme: ThemeName = 'light'):
     }
   }
   const legendY = L.height - 8;
-  parts.push(el('text', { x: L.labelWidth, y: legendY, fill: c.muted }, escapeXml(`one cell per ${input.cellName ?? 'channel'}; pale = 0, strong = ${L.max}`)));
+  parts.push(el('text', { x: L.labelWidth, y: legendY, fill: c.muted }, escapeXml(`one cell per ${input.cellName ?? 'channel'}; light = 0, dark = ${L.max}`)));
   return svgDocument(L.width, L.height, parts.join(''), input.title ?? 'heat strip');
 }

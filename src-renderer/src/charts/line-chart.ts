@@ -113,7 +113,12 @@ export function layoutLineChart(input: LineChartInput): LineChartLayout {
     ys = scaleLinear().domain(dom).range([plot.y + plot.h, plot.y]);
     if (!input.yDomain) ys.nice();
   }
-  const xt = xs.ticks(Math.max(2, Math.floor(plot.w / 80)));
+  let xt = xs.ticks(Math.max(2, Math.floor(plot.w / 80)));
+  // Whole-number data (epochs, steps) gets whole-number ticks.
+  if (allX.length > 0 && allX.every(Number.isInteger)) {
+    const whole = xt.filter(Number.isInteger);
+    xt = whole.length >= 2 ? whole : xs.domain().map(Math.round);
+  }
   const xStep = xt.length > 1 ? xt[1] - xt[0] : 1;
   let yt = input.logY ? ys.ticks(4) : ys.ticks(Math.max(2, Math.floor(plot.h / 40)));
   // Log scales tick every 1..9 x 10^k: keep 1, 2 and 5 when that is too many to read.

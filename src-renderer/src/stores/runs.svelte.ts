@@ -16,6 +16,7 @@ import type {
 } from '../../../src-main/contract/training';
 import { describeError, HostError, type Subscription } from '../host/host';
 import { host } from './connection.svelte';
+import { models } from './models.svelte';
 
 /**
  * Batch metrics as growing columns. A class, so Svelte does not proxy its (long) arrays: changes are
@@ -144,7 +145,13 @@ function apply(run: WatchedRun, event: TrainingEvent): void {
   }
 }
 
+/** The run the user works with becomes the model the Activations and Kernels views look at. */
+function focusRun(runDir: string): void {
+  models.sourceKey = `run:${runDir}`;
+}
+
 async function watch(runId: string, runDir: string): Promise<void> {
+  focusRun(runDir);
   subscription?.close();
   subscription = null;
   const run = emptyRun(runDir, runId);
@@ -244,6 +251,7 @@ export function openRun(runDir: string): Promise<void> {
     }
     subscription?.close();
     subscription = null;
+    focusRun(runDir);
     const run = emptyRun(runDir, detail.runId);
     run.state = detail.status.state;
     run.message = detail.status.message ?? null;

@@ -1,7 +1,7 @@
 // Every colour the renderer paints with, in one place: scales for activations and kernels, layer-kind
 // colours, chart series, and the two themes' chart palettes. Pure (d3 scales only), so the report
 // writer can use the same colours in Node.
-import { interpolateRdBu, interpolateViridis, interpolateInferno, schemeTableau10, scaleSequential, scaleDiverging, rgb } from 'd3';
+import { interpolateRdBu, interpolateBlues, interpolateInferno, schemeTableau10, scaleSequential, scaleDiverging, rgb } from 'd3';
 
 export type Rgb = [number, number, number];
 export type ThemeName = 'light' | 'dark';
@@ -89,10 +89,10 @@ export function scaleFor(min: number, max: number, kindFrom: { min: number } = {
   return kindFrom.min >= 0 ? sequentialScale(max) : divergingScale(Math.max(Math.abs(min), Math.abs(max)));
 }
 
-/** Heat strips and confusion matrices: 0 = pale, 1 = strong. */
+/** Heat strips and confusion matrices: 0 fades into the background, 1 is strong. */
 export function heatColour(t: number, theme: ThemeName): string {
   const v = Math.max(0, Math.min(1, t));
-  return theme === 'dark' ? interpolateInferno(0.08 + 0.9 * v) : interpolateViridis(1 - v * 0.95);
+  return theme === 'dark' ? interpolateInferno(0.06 + 0.9 * v) : interpolateBlues(0.04 + 0.92 * v);
 }
 
 /** Layer kinds as the spec names them (conv, maxPool, ...), coloured like Netron's node types. */

@@ -10,6 +10,8 @@ export const LAYOUT = {
     towerGap: 26,
     padding: 24,
     thumbSize: 28,
+    /** The layer text beside the blocks (name, config, shape, params); thumbnails start after it. */
+    textWidth: 250,
   },
   /** Activation grids */
   activations: { mapSize: 72, mapGap: 6, maxChannelsPerPage: 96, zoomSize: 320 },
