@@ -50,7 +50,7 @@ describe('experiment recipes on a tiny limit', () => {
     }
     const svg = await readFile(path.join(out, 'train-loss.svg'), 'utf8');
     for (const s of lossPlot.series) expect(svg).toContain(s.name);
-  });
+  }, 240_000);
 });
 
 describe('the run store', () => {
