@@ -109,9 +109,13 @@ describe('ConvScope in a browser', () => {
   });
 
   it('stops a run, opens it from the past runs, and scrubs its kernel timeline', async () => {
-    await startRun({ limit: 4096, testLimit: 200, epochs: 3 });
+    await startRun({ limit: 8192, testLimit: 200, epochs: 3 });
     await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 60_000 }).toBe('running');
     await expect.poll(() => page.locator('[role=progressbar]').getAttribute('aria-valuenow'), { timeout: 60_000 }).not.toBe('0');
+    // The kernels view follows the run live (the engine streams each snapshot's kernels).
+    await page.keyboard.press('3');
+    await expect.poll(() => page.getByTestId('kernel-label').textContent(), { timeout: 30_000 }).toContain('latest (live)');
+    await page.keyboard.press('5');
     await page.getByTestId('stop').click();
     await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 60_000 }).toBe('stopped');
     const rows = page.getByTestId('runs-table').locator('tbody tr');
