@@ -11,7 +11,7 @@ export const LAYOUT = {
     padding: 24,
     thumbSize: 28,
     /** The layer text beside the blocks (name, config, shape, params); thumbnails start after it. */
-    textWidth: 250,
+    textWidth: 270,
   },
   /** Activation grids */
   activations: { mapSize: 72, mapGap: 6, maxChannelsPerPage: 96, zoomSize: 320 },
