@@ -270,20 +270,17 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     o.log(`${backend}:`);
     const into: BackendResult = { backend, status: 'ran', measures: {} };
     results.backends.push(into);
-    // LeNet-5 in rounds, each after a PyTorch reading: on a shared machine the best round of each is
-    // the least disturbed one, for ours and the peer alike.
+    // LeNet-5 in rounds, each followed by a PyTorch reading (the first backend also has the opening
+    // one): on a shared machine the best round of each is the least disturbed one, ours and the peer's.
+    if (o.backends.indexOf(backend) === 0 && results.peer[0]) results.peer[0].backend = backend;
     for (let round = 1; round <= o.rounds; round++) {
-      const trainedBefore = ['lenet-step', 'lenet-train'].some((m) => into.measures[m]?.status === 'ok');
-      if (round > 1 && !trainedBefore) break;
-      if (round > 1 || o.backends.indexOf(backend) > 0) await peer(['--only', 'train'], `before ${backend} LeNet-5, round ${round}`, backend);
-      else results.peer[0].backend = backend;
       const roundResult: BackendResult = { backend, status: 'ran', measures: {} };
       await runBackend(backend, wanted(LENET_MEASURES), o, roundResult);
       Object.assign(into, { ...roundResult, measures: mergeBest(into.measures, roundResult.measures) });
-      if (into.status === 'unavailable') break;
+      const trained = ['lenet-step', 'lenet-train'].some((m) => roundResult.measures[m]?.status === 'ok');
+      if (into.status === 'unavailable' || !trained) break;
+      await peer(['--only', 'train'], `after ${backend} LeNet-5, round ${round}`, backend);
     }
-    const trained = ['lenet-step', 'lenet-train'].some((m) => into.measures[m]?.status === 'ok');
-    if (into.status === 'ran' && trained) await peer(['--only', 'train'], `after ${backend} LeNet-5`, backend);
     await runBackend(backend, wanted(ALEXNET_MEASURES), o, into);
   }
   return results;

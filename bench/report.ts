@@ -111,7 +111,7 @@ export function benchMarkdown(b: BenchResults): string {
       }),
     ),
     '',
-    '**ConvScope** (ratio: ours / PyTorch, for latency PyTorch / ours, so above 1 is faster than PyTorch; PyTorch training = its best reading among those taken before each round and after the last; LeNet-5 figures = best of the rounds, every round’s value in results.json):',
+    '**ConvScope** (ratio: ours / PyTorch, for latency PyTorch / ours, so above 1 is faster than PyTorch; PyTorch training = its best reading among those taken right after each round; LeNet-5 figures = best of the rounds, every round’s value in results.json):',
     '',
   );
   const rows: string[][] = [];
