@@ -98,6 +98,11 @@ export class EngineClient {
     return () => this.noticeListeners.delete(listener);
   }
 
+  /** Hands listeners a notice that came another way (e.g. from Electron's main process with a new port). */
+  notify(notice: EngineNotice): void {
+    for (const listener of [...this.noticeListeners]) listener(notice);
+  }
+
   /** Fails everything in flight with 'closed' and closes the port. */
   close(): void {
     if (this.closed) return;
@@ -190,7 +195,7 @@ export class EngineClient {
         return;
       }
       case 'notice':
-        for (const listener of [...this.noticeListeners]) listener(message.notice);
+        this.notify(message.notice);
     }
   }
 

@@ -3,6 +3,7 @@
 import * as v from 'valibot';
 import { PathSchema, Uint8ArraySchema } from './common';
 import type { EngineApi } from './engine-api';
+import { EngineNoticeSchema } from './wire';
 
 export const OPEN_KINDS = ['image', 'model', 'run'] as const;
 export const OpenKindSchema = v.picklist(OPEN_KINDS);
@@ -26,6 +27,10 @@ export const SaveFileRequestSchema = v.strictObject({
   data: v.pipe(Uint8ArraySchema, v.maxLength(MAX_SAVE_BYTES)),
 });
 export type SaveFileRequest = v.InferOutput<typeof SaveFileRequestSchema>;
+
+/** What main sends with (or, when the engine cannot start, instead of) a new engine port. */
+export const EnginePortMessageSchema = v.strictObject({ notice: v.optional(EngineNoticeSchema) });
+export type EnginePortMessage = v.InferOutput<typeof EnginePortMessageSchema>;
 
 /** The IPC channels between preload and main (the page never sees them). */
 export const SHELL_CHANNELS = {
