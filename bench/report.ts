@@ -34,6 +34,12 @@ function peerTrain(b: BenchResults, backend: string): number | null {
   return runs.length === 0 ? null : Math.max(...runs.map((p) => Number(p.result!.trainImagesPerSecond)));
 }
 
+/** PyTorch's fastest single LeNet-5 training step (ms) among the readings beside the backend. */
+function peerFastestStep(b: BenchResults, backend: string): number | null {
+  const runs = b.peer.filter((p) => p.backend === backend && typeof p.result?.trainFastestStepMs === 'number');
+  return runs.length === 0 ? null : Math.min(...runs.map((p) => Number(p.result!.trainFastestStepMs)));
+}
+
 function peerValue(b: BenchResults, key: string): number | null {
   const start = b.peer.find((p) => p.when === 'start' && typeof p.result?.[key] === 'number');
   return start ? Number(start.result![key]) : null;
@@ -63,16 +69,19 @@ function outcomeCells(b: BenchResults, backend: string, measure: string, o: Meas
       : measure === 'lenet-infer-256' ? peerValue(b, 'inferImagesPerSecondBatch256')
       : null;
     if (peer) ratio = f.unit === 'ms' ? `${fmt(peer / f.value, 2)}x` : `${fmt(f.value / peer, 2)}x`;
+    const fastestPeer = measure === 'lenet-step' || measure === 'lenet-step-readback' ? peerFastestStep(b, backend) : null;
+    const ours = Number(f.detail?.minMsPerStep);
+    const fastest = fastestPeer && ours > 0 ? `${fmt(fastestPeer / ours, 2)}x` : '';
     const status = o.status === 'too slow' ? `too slow (capped: ${f.steps} steps in ${fmt(f.seconds)} s)` : `${f.steps} steps, ${fmt(f.seconds)} s`;
-    return [figure, ratio, g === null ? '' : fmt(g, 2), g === null ? '' : `${fmt((100 * g) / peak, 1)}%`, loadText(f), status];
+    return [figure, ratio, fastest, g === null ? '' : fmt(g, 2), g === null ? '' : `${fmt((100 * g) / peak, 1)}%`, loadText(f), status];
   }
   if (o.status === 'killed') {
     const p = o.partial;
     const figure = p.value !== null && p.steps > 0 ? `${fmt(p.value)} ${p.unit} (partial)` : `< ${fmt(MEASURES[measure].training ? (measure.startsWith('alexnet') ? 32 : 128) / p.seconds : 1 / p.seconds, 2)} ${p.unit}`;
-    return [figure, '', '', '', `${o.load[0]}`, `skipped: too slow (${o.reason}; ${p.steps} timed steps in ${fmt(p.seconds)} s)`];
+    return [figure, '', '', '', '', `${o.load[0]}`, `skipped: too slow (${o.reason}; ${p.steps} timed steps in ${fmt(p.seconds)} s)`];
   }
   const other = o as { status: string; reason: string };
-  return ['', '', '', '', '', `${other.status}: ${other.reason}`];
+  return ['', '', '', '', '', '', `${other.status}: ${other.reason}`];
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -111,20 +120,20 @@ export function benchMarkdown(b: BenchResults): string {
       }),
     ),
     '',
-    '**ConvScope** (ratio: ours / PyTorch, for latency PyTorch / ours, so above 1 is faster than PyTorch; PyTorch training = its best reading among those taken right after each round; LeNet-5 figures = best of the rounds, every round’s value in results.json):',
+    '**ConvScope** (ratio: ours / PyTorch, for latency PyTorch / ours, so above 1 is faster than PyTorch; PyTorch training = its best reading among those taken right after each round; LeNet-5 figures = best of the rounds, every round’s value in results.json; fastest step: the least disturbed single step of each, ours in the best round):',
     '',
   );
   const rows: string[][] = [];
   for (const be of b.backends) {
     if (be.status === 'unavailable') {
-      rows.push([be.backend, '(all)', '', '', '', '', '', `not available: ${be.reason}`]);
+      rows.push([be.backend, '(all)', '', '', '', '', '', '', `not available: ${be.reason}`]);
       continue;
     }
     for (const [measure, o] of Object.entries(be.measures)) {
       rows.push([be.backend, MEASURES[measure]?.title ?? measure, ...outcomeCells(b, be.backend, measure, o)]);
     }
   }
-  out.push(table(['backend', 'measure', 'figure', 'vs PyTorch', 'GFLOP/s', '% of 1-core peak', 'load before → after', 'notes'], rows));
+  out.push(table(['backend', 'measure', 'figure', 'vs PyTorch', 'fastest step vs PyTorch’s', 'GFLOP/s', '% of 1-core peak', 'load before → after', 'notes'], rows));
   out.push('', 'Backend versions:', '');
   for (const be of b.backends.filter((x) => x.status === 'ran')) {
     const adapter = (be.detail?.adapter as { description?: string; software?: boolean } | undefined);
