@@ -105,7 +105,8 @@ describe('ConvScope in a browser', () => {
     await expect.poll(() => page.getByTestId('loss-chart').locator('path[stroke-width="1.8"]').count()).toBeGreaterThan(0);
     expect(await page.getByTestId('test-accuracy').textContent()).toMatch(/\d+\.\d+%/);
     await page.keyboard.press('3');
-    await expect.poll(() => page.getByTestId('kernel-grid').locator('canvas').count(), { timeout: 30_000 }).toBe(6);
+    // Every conv layer: LeNet-5's 6 conv1 and 16 conv2 kernels.
+    await expect.poll(() => page.getByTestId('kernel-grid').locator('canvas').count(), { timeout: 30_000 }).toBe(22);
   });
 
   it('stops a run, opens it from the past runs, and scrubs its kernel timeline', async () => {
