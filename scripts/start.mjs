@@ -1,41 +1,48 @@
 #!/usr/bin/env node
-// npm start: build and launch the Electron app. Where Electron's binary cannot be had (no network to
-// fetch it, or an old Node), say so in one line and open the same UI through the web host instead.
+// `npm start`: build and launch the Electron app. Where the Electron binary cannot be had (it downloads
+// on first use and that can fail), say so in one line and serve the same UI in the browser instead:
+// the renderer is built, then `convscope serve` runs and prints its URL. Arguments after `--` go to
+// Electron, or to `convscope serve` (e.g. npm start -- --port 8080). --no-build skips the build.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const quiet = { cwd: root, encoding: 'utf8', timeout: 10 * 60_000 };
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const bin = (name) => path.join(root, 'node_modules', '.bin', process.platform === 'win32' ? `${name}.cmd` : name);
+const args = process.argv.slice(2);
+const build = !args.includes('--no-build');
+const passThrough = args.filter((a) => a !== '--no-build' && a !== '--');
 
-/** Electron's executable, or why there is none (its first use downloads it: run that in a child, quietly). */
+/** The Electron binary's path, or the reason there is none. Run in a child: electron's installer prints a stack trace when it fails. */
 function findElectron() {
-  const r = spawnSync(process.execPath, ['-e', "process.stdout.write(require('electron'))"], quiet);
-  if (r.status === 0 && r.stdout && existsSync(r.stdout)) return { path: r.stdout };
-  const line = `${r.stderr ?? ''}`.split('\n').find((l) => /Error:/.test(l)) ?? 'electron is not installed';
-  return { reason: line.replace(/^.*?Error:\s*/, '').trim() };
+  const probe = spawnSync(process.execPath, ['-e', "process.stdout.write(require('electron'))"], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+  if (probe.status === 0 && probe.stdout) return { path: probe.stdout };
+  const text = `${probe.stderr ?? ''}\n${probe.error?.message ?? ''}`;
+  const line = text.split('\n').find((l) => /Electron failed to install correctly|Cannot find module 'electron'/.test(l));
+  const reason = (line ?? text.trim().split('\n').at(-1) ?? 'unknown error').replace(/^.*?Error:\s*/, '').replace(/\. Please delete.*$/, '');
+  return { reason: reason || 'unknown error' };
 }
 
-function run(cmd, args) {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
-  return r.status === 0;
+function run(command, commandArgs) {
+  const result = spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+  return result.status === 0;
+}
+
+/** Runs a long-lived child with our stdio, passing Ctrl-C on, and exits with its code. */
+function hand(command, commandArgs) {
+  const child = spawn(command, commandArgs, { cwd: root, stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
 const electron = findElectron();
-let why = electron.reason;
 if (electron.path) {
-  if (existsSync(path.join(root, 'electron.vite.config.ts')) && run(process.execPath, [path.join(root, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'])) {
-    const app = spawn(electron.path, [root], { cwd: root, stdio: 'inherit' });
-    app.on('exit', (code) => process.exit(code ?? 0));
-  } else {
-    why = 'the Electron shell could not be built';
+  if (build && !run(bin('electron-vite'), ['build'])) process.exit(1);
+  hand(electron.path, ['.', ...passThrough]);
+} else {
+  console.log(`Electron is not available (${electron.reason}); serving the UI in the browser instead.`);
+  if (build && !run(bin('vite'), ['build', '--config', 'src-renderer/vite.config.ts', '--logLevel', 'warn'])) {
+    console.log('The renderer build failed (see above); the page will say it is not built.');
   }
-}
-if (why) {
-  console.log(`Electron cannot start here (${why}); opening the same UI through the web host instead.`);
-  if (!run(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'src-renderer/vite.config.ts', '--logLevel', 'warn'])) process.exit(1);
-  const serve = spawn(process.execPath, [path.join(root, 'bin/convscope.mjs'), 'serve', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
-  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => serve.kill(sig));
-  serve.on('exit', (code) => process.exit(code ?? 0));
+  hand(process.execPath, [path.join(root, 'bin', 'convscope.mjs'), 'serve', ...passThrough]);
 }
