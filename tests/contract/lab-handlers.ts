@@ -24,6 +24,8 @@ export interface LabOptions {
   runsDir: string;
   /** Milliseconds per training step (default 2). */
   stepMs?: number;
+  /** Stops every run's timer (tests end their engines with it). */
+  signal?: AbortSignal;
 }
 
 const notFound = (message: string) => new ContractError({ code: 'not-found', message });
@@ -144,28 +146,32 @@ export function createLabHandlers(options: LabOptions): EngineHandlers {
     for (const w of watchers) w({ type: 'run-state', runId: run.runId, runDir: run.runDir, state });
   };
 
+  options.signal?.addEventListener('abort', () => {
+    for (const run of runs.values()) if (run.timer) clearInterval(run.timer);
+  });
+
   function startLoop(run: LabRun): void {
     const size = run.config.batchSize ?? 16;
     run.timer = setInterval(() => {
       if (run.state !== 'running') return;
       run.step++;
       const record = { step: run.step, epoch: Math.ceil(run.step / run.batchesPerEpoch), batch: ((run.step - 1) % run.batchesPerEpoch) + 1, size, loss: 1 / run.step, accuracy: 1 - 1 / (run.step + 1), lr: 0.01, seconds: stepMs / 1000 };
-      void appendFile(path.join(run.runDir, 'batch.jsonl'), JSON.stringify(record) + '\n');
+      void appendFile(path.join(run.runDir, 'batch.jsonl'), JSON.stringify(record) + '\n').catch(() => {});
       run.progress = { step: run.step, totalSteps: run.totalSteps, epoch: record.epoch, epochs: run.config.epochs ?? 1, batch: record.batch, batchesPerEpoch: run.batchesPerEpoch, fraction: run.step / run.totalSteps, imagesPerSecond: size / (stepMs / 1000), etaSeconds: ((run.totalSteps - run.step) * stepMs) / 1000, loss: record.loss };
       for (const l of run.listeners) {
         l({ type: 'batches', records: [record] });
         l({ type: 'progress', progress: run.progress });
       }
-      if (run.step % 5 === 0) void writeFile(path.join(run.runDir, 'checkpoint.json'), JSON.stringify({ step: run.step }));
+      if (run.step % 5 === 0) void writeFile(path.join(run.runDir, 'checkpoint.json'), JSON.stringify({ step: run.step })).catch(() => {});
       if (record.batch === run.batchesPerEpoch) {
         const epoch: EpochRecord = { epoch: record.epoch, examples: size * run.batchesPerEpoch, loss: record.loss, accuracy: record.accuracy, testLoss: null, testAccuracy: null, lr: 0.01, seconds: 0.1, trainSeconds: 0.1, imagesPerSecond: record.size / (stepMs / 1000) };
         run.epochs.push(epoch);
-        void appendFile(path.join(run.runDir, 'epochs.jsonl'), JSON.stringify(epoch) + '\n');
+        void appendFile(path.join(run.runDir, 'epochs.jsonl'), JSON.stringify(epoch) + '\n').catch(() => {});
         for (const l of run.listeners) l({ type: 'epoch', record: epoch });
       }
       if (run.step >= run.totalSteps) {
         clearInterval(run.timer!);
-        void setState(run, 'finished');
+        void setState(run, 'finished').catch(() => {});
       }
     }, stepMs);
   }
