@@ -53,6 +53,29 @@ function lastDeadChannels(run: ArmRun): Record<string, number> | null {
   return Object.keys(out).length ? out : null;
 }
 
+/** Dead channels per ReLU layer at each run's last statistics, as a table (empty when no run has ReLUs). */
+function deadTable(runs: ArmRun[]): string[] {
+  const rows = runs
+    .map((r) => ({ r, last: r.layerStats.at(-1) }))
+    .filter(({ last }) => last?.layers.some((l) => l.deadChannels !== undefined));
+  if (!rows.length) return [];
+  const layers = rows[0].last!.layers.filter((l) => l.deadChannels !== undefined).map((l) => l.layer);
+  return [
+    '## Dead ReLU channels at the end (zero on every probe image)',
+    '',
+    `| arm | seed | step | ${layers.join(' | ')} |`,
+    `|---|---|---|${layers.map(() => '---').join('|')}|`,
+    ...rows.map(({ r, last }) => {
+      const cells = layers.map((name) => {
+        const l = last!.layers.find((x) => x.layer === name);
+        return l?.deadChannels === undefined ? '–' : `${l.deadChannels}/${l.channels}`;
+      });
+      return `| ${r.arm.label}${r.diverged ? ' (diverged)' : ''} | ${r.seed} | ${last!.step} | ${cells.join(' | ')} |`;
+    }),
+    '',
+  ];
+}
+
 function groupByArm(runs: ArmRun[]): Map<string, ArmRun[]> {
   const m = new Map<string, ArmRun[]>();
   for (const r of runs) m.set(r.arm.id, [...(m.get(r.arm.id) ?? []), r]);
@@ -210,6 +233,7 @@ export async function writeReport(dir: string, recipe: Recipe, runs: ArmRun[], c
     '',
     ...armTable(recipe, byArm),
     ...publishedRows(recipe, byArm),
+    ...(recipe.name === 'dead-relu' ? deadTable(runs) : []),
     ...(notes.length ? ['## Notes', '', ...notes, ''] : []),
     '## Plots',
     '',
