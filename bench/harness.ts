@@ -67,6 +67,7 @@ export async function timedLoop(o: LoopOptions): Promise<Figure> {
     if (elapsed() > o.capSeconds) break;
   }
   const loadBefore = loadAverage();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const times: number[] = [];
   let lastReport = t0;
@@ -86,6 +87,8 @@ export async function timedLoop(o: LoopOptions): Promise<Figure> {
   }
   if (o.sync) await o.sync();
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const tooSlow = times.length < minSteps || (elapsed() >= o.capSeconds && seconds < o.seconds);
   const sorted = [...times].sort((a, b) => a - b);
   const value = o.unit === 'images/s' ? (times.length * o.perStep) / seconds : sorted[Math.floor(sorted.length / 2)];
@@ -97,7 +100,13 @@ export async function timedLoop(o: LoopOptions): Promise<Figure> {
     loadBefore,
     loadAfter: loadAverage(),
     ...(tooSlow ? { tooSlow } : {}),
-    detail: { minMsPerStep: round(sorted[0], 3), medianMsPerStep: round(sorted[Math.floor(sorted.length / 2)], 3) },
+    detail: {
+      minMsPerStep: round(sorted[0], 3),
+      medianMsPerStep: round(sorted[Math.floor(sorted.length / 2)], 3),
+      // CPU time of the whole process (every thread): the cost of the work, whatever else the machine runs.
+      perCpuSecond: round((times.length * o.perStep) / cpuSeconds, 2),
+      cpuShare: round(cpuSeconds / seconds, 2),
+    },
   };
 }
 

@@ -8,7 +8,7 @@ import { getModelSpec } from '../src-main/engine/models';
 import { modelWork, type ModelWork } from './flops';
 import { loadAverage, MARK, round, type ChildEvent, type Figure, type LoadAverage } from './harness';
 import { describeMachine, estimatePeak, type Machine, type Peak } from './machine';
-import { ALEXNET_MEASURES, LENET_MEASURES, MEASURES } from './measures';
+import { ALEXNET_MEASURES, LENET_MEASURES, MEASURES, ONLY_ON } from './measures';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const ALL_BACKENDS = ['wasm', 'webgpu', 'node', 'gpu', 'cpu'];
@@ -275,7 +275,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     if (o.backends.indexOf(backend) === 0 && results.peer[0]) results.peer[0].backend = backend;
     for (let round = 1; round <= o.rounds; round++) {
       const roundResult: BackendResult = { backend, status: 'ran', measures: {} };
-      await runBackend(backend, wanted(LENET_MEASURES), o, roundResult);
+      await runBackend(backend, wanted(LENET_MEASURES).filter((m) => (ONLY_ON[m] ?? backend) === backend), o, roundResult);
       Object.assign(into, { ...roundResult, measures: mergeBest(into.measures, roundResult.measures) });
       const trained = ['lenet-step', 'lenet-train'].some((m) => roundResult.measures[m]?.status === 'ok');
       if (into.status === 'unavailable' || !trained) break;
