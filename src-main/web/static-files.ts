@@ -18,11 +18,11 @@ const TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-/** The page's CSP: our own scripts only; wasm for the renderer's tfjs where it runs one; the socket to us. */
+/** The page's CSP: our own scripts only (the renderer runs no WebAssembly); the socket to us. */
 export function contentSecurityPolicy(host: string): string {
   return [
     "default-src 'self'",
-    "script-src 'self' 'wasm-unsafe-eval'",
+    "script-src 'self'",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
     `connect-src 'self' ws://${host} wss://${host}`,
