@@ -2,27 +2,16 @@
 // for bad input. One run goes through bin/convscope.mjs in a child process; the rest call the CLI's main()
 // in this process (a child costs seconds of start-up each).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { main } from '../../src-main/cli/main';
+import { runCli } from './run-cli';
 
-const run = promisify(execFile);
-const bin = new URL('../../bin/convscope.mjs', import.meta.url).pathname;
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/import');
 let scratch: string;
 
-async function convscope(args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd: scratch });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const convscope = (args: string[]) => runCli(args, { cwd: scratch });
 
 /** main() with stdout and stderr captured. */
 async function inProcess(args: string[]) {

@@ -2,27 +2,16 @@
 // call goes through bin/convscope.mjs in a child process; the rest call the CLI's main() in this process
 // (a child costs seconds of start-up each).
 import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { main } from '../../src-main/cli/main';
+import { runCli } from './run-cli';
 
-const exec = promisify(execFile);
-const bin = new URL('../../bin/convscope.mjs', import.meta.url).pathname;
 
-async function child(args: string[]) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { maxBuffer: 64 * 2 ** 20 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const child = runCli;
 
 /** main(argv) in this process, with what it writes to stdout and stderr. */
 async function convscope(args: string[]) {

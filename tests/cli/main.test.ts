@@ -1,19 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { runCli as convscope } from './run-cli';
 
-const run = promisify(execFile);
-const bin = new URL('../../bin/convscope.mjs', import.meta.url).pathname;
-
-async function convscope(args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('convscope CLI entry', () => {
   it('lists its commands with --help', async () => {

@@ -1,23 +1,13 @@
 import { describe, it, expect, vi } from 'vitest';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { CLI_BIN, runCli } from './run-cli';
 
-const exec = promisify(execFile);
-const bin = new URL('../../bin/convscope.mjs', import.meta.url).pathname;
 
-async function convscope(args: string[]) {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [bin, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const convscope = runCli;
 
 /** Runs the CLI in this process (no start-up cost), capturing what it writes. */
 async function inProcess(args: string[]) {
@@ -105,7 +95,7 @@ describe('convscope train on MNIST', () => {
     const killed = path.join(parent, 'killed');
     const uninterrupted = convscope(args(whole));
 
-    const child = spawn(process.execPath, [bin, ...args(killed)], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [CLI_BIN, ...args(killed)], { stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
     const file = path.join(killed, 'batch.jsonl');
     while (!(existsSync(file) && losses(killed).length >= 7)) await new Promise((r) => setTimeout(r, 20));
