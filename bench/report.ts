@@ -26,6 +26,8 @@ export function writeResults(file: string, results: ResultsFile): void {
 }
 
 const fmt = (v: number, digits = 1) => v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+/** A ratio with two decimals, or two significant digits below 0.1. */
+const ratioText = (r: number) => `${r < 0.1 ? r.toPrecision(2) : fmt(r, 2)}x`;
 const loadText = (f: Figure) => `${f.loadBefore[0]} → ${f.loadAfter[0]}`;
 
 /** PyTorch's best LeNet-5 training reading among those taken between the backend's rounds. */
@@ -64,14 +66,14 @@ function outcomeCells(b: BenchResults, backend: string, measure: string, o: Meas
     const g = achieved(b, measure, f);
     let ratio = '';
     const peer =
-      measure === 'lenet-step' || measure === 'lenet-train' || measure === 'lenet-step-readback' ? peerTrain(b, backend)
+      measure === 'lenet-step' || measure === 'lenet-train' || measure === 'lenet-step-readback' || measure === 'lenet-step-js-maxpoolgrad' ? peerTrain(b, backend)
       : measure === 'lenet-infer-1' ? peerValue(b, 'inferLatencyMsBatch1')
       : measure === 'lenet-infer-256' ? peerValue(b, 'inferImagesPerSecondBatch256')
       : null;
-    if (peer) ratio = f.unit === 'ms' ? `${fmt(peer / f.value, 2)}x` : `${fmt(f.value / peer, 2)}x`;
-    const cpuPeer = measure === 'lenet-step' || measure === 'lenet-step-readback' ? peerPerCpuSecond(b, backend) : null;
+    if (peer) ratio = ratioText(f.unit === 'ms' ? peer / f.value : f.value / peer);
+    const cpuPeer = ['lenet-step', 'lenet-step-readback', 'lenet-step-js-maxpoolgrad'].includes(measure) ? peerPerCpuSecond(b, backend) : null;
     const ours = Number(f.detail?.perCpuSecond);
-    const perCpu = cpuPeer && ours > 0 ? `${fmt(ours / cpuPeer, 2)}x (${fmt(ours, 0)} / ${fmt(cpuPeer, 0)})` : '';
+    const perCpu = cpuPeer && ours > 0 ? `${ratioText(ours / cpuPeer)} (${fmt(ours, 0)} / ${fmt(cpuPeer, 0)})` : '';
     const status = o.status === 'too slow' ? `too slow (capped: ${f.steps} steps in ${fmt(f.seconds)} s)` : `${f.steps} steps, ${fmt(f.seconds)} s`;
     return [figure, ratio, perCpu, g === null ? '' : fmt(g, 2), g === null ? '' : `${fmt((100 * g) / peak, 1)}%`, loadText(f), status];
   }
