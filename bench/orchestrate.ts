@@ -13,6 +13,7 @@ import { ALEXNET_MEASURES, LENET_MEASURES, MEASURES, ONLY_ON } from './measures'
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const ALL_BACKENDS = ['wasm', 'webgpu', 'node', 'gpu', 'cpu'];
 const PYTHON = '/usr/bin/python3';
+export const MIN_TRAINING_IMAGES_PER_S = 100;
 
 export interface BenchOptions {
   backends: string[];
@@ -134,6 +135,10 @@ function runChild(backend: string, measures: string[], o: BenchOptions, into: Ba
           break;
         case 'result': {
           if (timer) clearTimeout(timer);
+          // Training slower than this (an MNIST epoch would take over 10 minutes) counts as too slow.
+          if (MEASURES[event.measure].training && event.figure.unit === 'images/s' && event.figure.value < MIN_TRAINING_IMAGES_PER_S) {
+            event.figure.tooSlow = true;
+          }
           const tooSlow = event.figure.tooSlow === true;
           into.measures[event.measure] = { status: tooSlow ? 'too slow' : 'ok', figure: event.figure };
           o.log(`  ${backend} ${event.measure}: ${describeFigure(event.figure)}${tooSlow ? ' (too slow: partial)' : ''} [load ${event.figure.loadAfter[0]}]`);

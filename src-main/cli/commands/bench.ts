@@ -17,9 +17,10 @@ Measures, each in a process of its own after warm-up: LeNet-5 training (batch 12
 inference (batch 1 latency, batch 256 throughput), a training step's op-by-op profile, the full
 AlexNet's single-image inspection and its training at batch 32; PyTorch's LeNet-5 in the same run.
   --backends LIST   comma-separated, in order (default ${ALL_BACKENDS.join(',')}); unavailable ones are listed with the reason
-  --seconds N       timed seconds per measure (default 10)
+  --seconds N       timed seconds per measure (default 5)
   --rounds N        LeNet-5 measure rounds, each after a PyTorch reading; the best of each is kept (default 2)
-  --cap N           seconds after which any measure counts as too slow (default: per measure, 60-180)
+  --cap N           seconds after which any measure counts as too slow (default: per measure, 60-180);
+                    training below 100 images/s is too slow too, and skips the backend's other training measures
   --measures LIST   only these (${Object.keys(MEASURES).join(', ')})
   --no-peer         skip PyTorch (/usr/bin/python3 with torch)
   --soak [STEPS]    instead: STEPS LeNet-5 steps (default 10000) at batch 32, tensor count and memory sampled
@@ -67,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
   } else {
     results.bench = await runBench({
       backends,
-      seconds: numberFlag('seconds', values.seconds, 10, 1),
+      seconds: numberFlag('seconds', values.seconds, 5, 1),
       ...(values.cap ? { cap: numberFlag('cap', values.cap, 60, 1) } : {}),
       peer: !values['no-peer'],
       rounds: intFlag('rounds', values.rounds, 2),
