@@ -74,7 +74,7 @@ function outcomeCells(b: BenchResults, backend: string, measure: string, o: Meas
     const cpuPeer = ['lenet-step', 'lenet-step-readback', 'lenet-step-js-maxpoolgrad'].includes(measure) ? peerPerCpuSecond(b, backend) : null;
     const ours = Number(f.detail?.perCpuSecond);
     const perCpu = cpuPeer && ours > 0 ? `${ratioText(ours / cpuPeer)} (${fmt(ours, 0)} / ${fmt(cpuPeer, 0)})` : '';
-    const status = o.status === 'too slow' ? `too slow (${f.steps} steps in ${fmt(f.seconds)} s; the cap, or training under 100 images/s)` : `${f.steps} steps, ${fmt(f.seconds)} s`;
+    const status = o.status === 'too slow' ? `too slow (${f.steps} steps in ${fmt(f.seconds)} s; the cap, or LeNet-5 training under 100 images/s)` : `${f.steps} steps, ${fmt(f.seconds)} s`;
     return [figure, ratio, perCpu, g === null ? '' : fmt(g, 2), g === null ? '' : `${fmt((100 * g) / peak, 1)}%`, loadText(f), status];
   }
   if (o.status === 'killed') {

@@ -20,7 +20,7 @@ AlexNet's single-image inspection and its training at batch 32; PyTorch's LeNet-
   --seconds N       timed seconds per measure (default 5)
   --rounds N        LeNet-5 measure rounds, each after a PyTorch reading; the best of each is kept (default 2)
   --cap N           seconds after which any measure counts as too slow (default: per measure, 60-180);
-                    training below 100 images/s is too slow too, and skips the backend's other training measures
+                    LeNet-5 training below 100 images/s is too slow too, and skips the backend's other training measures
   --measures LIST   only these (${Object.keys(MEASURES).join(', ')})
   --no-peer         skip PyTorch (/usr/bin/python3 with torch)
   --soak [STEPS]    instead: STEPS LeNet-5 steps (default 10000) at batch 32, tensor count and memory sampled
