@@ -38,6 +38,7 @@ describe('convscope train: bad input is one clear line and a non-zero exit', () 
     ['unknown flag', ['--model', 'lenet5', '--dataset', 'mnist', '--bogus'], /Unknown option '--bogus'/],
     ['bad epochs', ['--model', 'lenet5', '--dataset', 'mnist', '--epochs', '0'], /--epochs must be an integer >= 1, got '0'/],
     ['bad optimizer', ['--model', 'lenet5', '--dataset', 'mnist', '--optimizer', 'rmsprop'], /--optimizer must be one of sgd, adam; got 'rmsprop'/],
+    ['bad loss', ['--model', 'lenet5', '--dataset', 'mnist', '--loss', 'mse'], /--loss must be one of logits, keras-clipped; got 'mse'/],
     ['bad model option', ['--model', 'lenet5', '--dataset', 'mnist', '--set', 'width=abc'], /bad value 'abc' for option 'width'/],
     ['bad backend', ['--model', 'lenet5', '--dataset', 'mnist', '--backend', 'quantum'], /quantum/],
     ['unknown dataset', ['--model', 'lenet5', '--dataset', 'imagenet', '--backend', 'cpu'], /unknown dataset 'imagenet'/],

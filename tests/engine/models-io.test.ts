@@ -103,6 +103,31 @@ describe('saveModel / loadModel', () => {
   });
 });
 
+describe('sharded weights (tensorflowjs_converter writes 4 MB shards)', () => {
+  it('loads weights split into uneven shards, with tensors straddling shard ends', async () => {
+    const dir = path.join(scratch, 'sharded');
+    const model = buildModel(getModelSpec('lenet5'), { seed: 5 });
+    await saveModel(model, dir);
+    const expected = model.getWeights().map((w) => Array.from(w.dataSync()));
+    model.dispose();
+    const whole = await readFile(path.join(dir, 'weights.bin'));
+    // 1,001 and 70,003 bytes: both cut through a kernel, and the last shard is the odd-sized rest.
+    const cuts = [0, 1001, 71_004, whole.byteLength];
+    const names = ['group1-shard1of3.bin', 'group1-shard2of3.bin', 'group1-shard3of3.bin'];
+    await Promise.all(names.map((n, i) => writeFile(path.join(dir, n), whole.subarray(cuts[i], cuts[i + 1]))));
+    await unlink(path.join(dir, 'weights.bin'));
+    const json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8'));
+    json.weightsManifest[0].paths = names;
+    await writeFile(path.join(dir, 'model.json'), JSON.stringify(json));
+
+    const loaded = await loadModel(dir);
+    const got = loaded.getWeights().map((w) => Array.from(w.dataSync()));
+    loaded.dispose();
+    expect(got.map((g) => g.length)).toEqual(expected.map((e) => e.length));
+    got.forEach((g, i) => expect(g).toEqual(expected[i]));
+  });
+});
+
 describe('loadModel errors', () => {
   async function savedLenet(name: string): Promise<string> {
     const dir = path.join(scratch, name);

@@ -11,7 +11,7 @@ import { MemoryLimitError } from '../../src-main/engine/train/errors';
 import { decodeCheckpoint, encodeCheckpoint, readCheckpointFile, writeCheckpointFile } from '../../src-main/engine/train/checkpoint-file';
 import { KernelSnapshotStore, thinIndices, readKernelSnapshot, type KernelIndex } from '../../src-main/engine/train/kernel-snapshots';
 import { JsonLines, parseJsonLines } from '../../src-main/engine/train/json-lines';
-import { crossEntropyFromLogits, correctCounts } from '../../src-main/engine/train/loss';
+import { crossEntropyFromLogits, correctCounts, kerasClippedCrossEntropy, KERAS_EPSILON } from '../../src-main/engine/train/loss';
 
 await tf.setBackend('cpu');
 
@@ -218,6 +218,25 @@ describe('loss and accuracy counts', () => {
     expect((await value.data())[0]).toBeCloseTo(400, 3);
     // d loss / d z = softmax(z) - onehot = [1, -1, 0].
     expect(Array.from(await grad.data()).map((g) => Math.round(g * 1e4) / 1e4)).toEqual([1, -1, 0]);
+    tf.dispose([logits, labels, value, grad]);
+  });
+
+  it("keras-clipped is Keras 2.2's loss: -log(clip(p, 1e-7, 1 - 1e-7)), no gradient from clipped examples", async () => {
+    // Row 1: p(label) ~ 0.24, unclipped. Row 2: p(label) = e^-400, clipped (as a net on 0-255 pixels starts).
+    const z = [
+      [0.5, 1.0, -0.5],
+      [400, 0, -300],
+    ];
+    const softmax = (row: number[]) => row.map((v) => Math.exp(v - Math.max(...row))).map((e, _, all) => e / all.reduce((a, b) => a + b, 0));
+    const p0 = softmax(z[0]);
+    const logits = tf.tensor2d(z);
+    const labels = tf.tensor1d([0, 1], 'int32');
+    const { value, grad } = tf.valueAndGrad((t: tf.Tensor) => kerasClippedCrossEntropy(t as tf.Tensor2D, labels as tf.Tensor1D))(logits);
+    expect((await value.data())[0]).toBeCloseTo((-Math.log(p0[0]) - Math.log(KERAS_EPSILON)) / 2, 5);
+    const g = Array.from(await grad.data());
+    // Mean over 2 examples: row 1 gets (softmax - onehot) / 2, row 2 nothing.
+    [p0[0] - 1, p0[1], p0[2]].forEach((v, k) => expect(g[k]).toBeCloseTo(v / 2, 6));
+    expect(g.slice(3)).toEqual([0, 0, 0]);
     tf.dispose([logits, labels, value, grad]);
   });
 });

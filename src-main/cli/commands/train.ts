@@ -4,7 +4,7 @@ import { UsageError } from '../errors';
 import { bar, eta, StatusLine } from '../progress';
 import { parseOverrides } from '../../engine/models';
 import { ConvscopeError } from '../../engine/errors';
-import { defaultConfig, defaultOptimizer, DivergedError, PAPER_PLATEAU, resumeRun, startRun, type Progress, type TrainConfig, type Trainer } from '../../engine/train';
+import { defaultConfig, defaultOptimizer, DivergedError, LOSS_KINDS, PAPER_PLATEAU, resumeRun, startRun, type Progress, type TrainConfig, type Trainer } from '../../engine/train';
 
 const HELP = `usage: convscope train --model ID --dataset NAME [options]
        convscope train --resume RUN_DIR [--backend B] [--json]
@@ -25,6 +25,8 @@ Trains a model and writes a run folder (config, metrics, kernel snapshots, layer
   --limit N               train on the first N training examples
   --test-limit N          evaluate on the first N test examples
   --preprocess P          raw, scale (default), mean-pixel or mean-image
+  --loss L                logits (default: exact softmax cross-entropy) or keras-clipped (Keras 2.2's, as the
+                          seed's notebooks trained: probabilities clipped to [1e-7, 1-1e-7])
   --backend B             auto (default: the fastest that works), gpu, node, wasm or cpu
   --seed N                default 1; the same seed gives the same run
   --out DIR               the run folder (default runs/<timestamp>-<model>)
@@ -49,6 +51,7 @@ const OPTIONS = {
   limit: { type: 'string' },
   'test-limit': { type: 'string' },
   preprocess: { type: 'string' },
+  loss: { type: 'string' },
   backend: { type: 'string' },
   seed: { type: 'string' },
   out: { type: 'string' },
@@ -142,6 +145,7 @@ function configFromFlags(values: Values): { config: TrainConfig; runDir: string 
   config.limit = values.limit === undefined ? null : intFlag('limit', values.limit, 0);
   config.testLimit = values['test-limit'] === undefined ? null : intFlag('test-limit', values['test-limit'], 0);
   config.preprocess = choiceFlag('preprocess', values.preprocess, ['raw', 'scale', 'mean-pixel', 'mean-image'] as const, 'scale');
+  config.loss = choiceFlag('loss', values.loss, LOSS_KINDS, 'logits');
   config.backend = values.backend ?? config.backend;
   config.seed = intFlag('seed', values.seed, config.seed, 0);
   config.checkpointEverySteps = intFlag('checkpoint-every', values['checkpoint-every'], config.checkpointEverySteps);

@@ -6,7 +6,7 @@ import type { ArmRun } from './runner';
 export const ACCURACY_TOLERANCE = 0.005;
 
 const NOTEBOOK_SETUP =
-  'Setup as in the Keras notebooks: unscaled 0-255 pixels, SGD lr 0.01 without momentum, batch 128, glorot-uniform weights and zero biases (Keras’ defaults), loss = mean over the epoch’s batches. What cannot be matched: the notebooks’ random seeds, their example order and Keras/TensorFlow’s float summation order, so single-seed curves differ from theirs by seed noise; the test set is evaluated after every epoch here (training never sees it).';
+  'Setup as in the Keras notebooks: unscaled 0-255 pixels, SGD lr 0.01 without momentum, batch 128, glorot-uniform weights and zero biases (Keras’ defaults), and standalone Keras 2.2’s categorical cross-entropy, which clips the softmax probabilities to [1e-7, 1 - 1e-7] so that an example the net gets hopelessly wrong adds 16.12 to the loss and nothing to the gradient (`--loss keras-clipped`; with the exact cross-entropy a ReLU net on 0-255 pixels can die in its first steps, as version 1 of this recipe showed). The loss shown is the mean over the epoch’s batches. What cannot be matched: the notebooks’ random seeds, their example order and Keras/TensorFlow’s float summation order, so single-seed curves differ from theirs by seed noise; the test set is evaluated after every epoch here (training never sees it).';
 
 export function experimentNotes(recipe: Recipe, runs: ArmRun[]): string[] {
   const notes: string[] = [];

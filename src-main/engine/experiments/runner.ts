@@ -50,10 +50,14 @@ export interface RunExperimentOptions extends RecipeOptions {
   onArm?: (arm: Arm, seed: number, runDir: string, action: 'reuse' | 'resume' | 'start') => void;
 }
 
-/** The key of a run in the store: its configuration without epochs (they only say how far to go). */
+/**
+ * The key of a run in the store: its configuration without epochs (they only say how far to go), and
+ * without the loss where it is the default (so runs stored before the loss was a setting keep their key).
+ */
 export function runKey(config: TrainConfig): string {
-  const { epochs: _epochs, backend: _backend, ...rest } = config;
-  return createHash('sha256').update(stableJson(rest)).digest('hex').slice(0, 10);
+  const { epochs: _epochs, backend: _backend, loss, ...rest } = config;
+  const keyed = loss === 'logits' ? rest : { ...rest, loss };
+  return createHash('sha256').update(stableJson(keyed)).digest('hex').slice(0, 10);
 }
 
 function stableJson(v: unknown): string {

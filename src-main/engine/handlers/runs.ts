@@ -8,7 +8,7 @@ import { BACKEND_KINDS } from '../backend';
 import { isRunFolder, openKernelTimeline } from '../inspect';
 import { readRun, RUN_FILES, KERNEL_INDEX, type BatchRecord, type RunStatus as EngineRunStatus, type TrainConfig } from '../train';
 import { parseJsonLines } from '../train/json-lines';
-import { readJson } from '../train/run-folder';
+import { readJson, readRunConfig } from '../train/run-folder';
 import type { EngineContext } from './context';
 import { layerStatsRecord, runStatus } from './convert';
 import { notFound } from './errors';
@@ -60,7 +60,7 @@ export function runHandlers(ctx: EngineContext): RunHandlers {
 }
 
 async function summarizeRun(runDir: string, live: LiveRun | undefined): Promise<RunSummary> {
-  const config = await readJson<TrainConfig>(runDir, RUN_FILES.config);
+  const config = await readRunConfig(runDir);
   const disk = existsSync(path.join(runDir, RUN_FILES.status)) ? await readJson<EngineRunStatus>(runDir, RUN_FILES.status) : null;
   const epochs = parseJsonLines<EpochRecord>(await readFile(path.join(runDir, RUN_FILES.epochs), 'utf8').catch(() => ''));
   return {

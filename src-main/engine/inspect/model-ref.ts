@@ -7,7 +7,7 @@ import { tf } from '../tf';
 import { buildModel, getModelSpec, loadModel, MODEL_JSON, type ModelSpec, type Overrides } from '../models';
 import { readCheckpointFile } from '../train/checkpoint-file';
 import type { TrainConfig } from '../train/config';
-import { readJson, RUN_FILES } from '../train/run-folder';
+import { readJson, readRunConfig, RUN_FILES } from '../train/run-folder';
 import type { CheckpointMeta } from '../train/trainer';
 import { builtinDatasets } from '../data/registry';
 import { parsePreprocessor, type Preprocessor } from '../data/preprocess';
@@ -80,7 +80,7 @@ async function resolveModelFolder(dir: string, options: ResolveOptions): Promise
 }
 
 async function resolveRun(runDir: string, options: ResolveOptions): Promise<ResolvedModel> {
-  const config = await readJson<TrainConfig>(runDir, RUN_FILES.config);
+  const config = await readRunConfig(runDir);
   const preprocess = existsSync(path.join(runDir, RUN_FILES.preprocess)) ? await readJson<unknown>(runDir, RUN_FILES.preprocess) : null;
   const record = existsSync(path.join(runDir, RUN_DATASET_FILE)) ? await readJson<{ classNames?: string[] }>(runDir, RUN_DATASET_FILE) : null;
   const classNames = record?.classNames ?? builtinDatasets().find((d) => d.id === config.dataset)?.classNames ?? null;

@@ -1,6 +1,7 @@
 // A training run's configuration: plain data (saved as config.json), its defaults and its checks.
 import type { OptionValue } from '../models/spec';
 import { TrainConfigError } from './errors';
+import { LOSS_KINDS, type LossKind } from './loss';
 import type { OptimizerConfig } from './optimizers';
 import type { ScheduleConfig } from './schedule';
 
@@ -10,6 +11,8 @@ export interface TrainConfig {
   dataset: string;
   /** How pixels are prepared; the fitted preprocessor itself is stored in the run folder. */
   preprocess: string;
+  /** The training (and test) loss: 'logits' (exact, the default) or 'keras-clipped' (the notebooks'). */
+  loss: LossKind;
   optimizer: OptimizerConfig;
   schedule: ScheduleConfig;
   batchSize: number;
@@ -50,6 +53,7 @@ export function defaultConfig(model: string, dataset: string): TrainConfig {
     model: { id: model, overrides: {} },
     dataset,
     preprocess: 'scale',
+    loss: 'logits',
     optimizer: defaultOptimizer('adam'),
     schedule: { kind: 'constant' },
     batchSize: 64,
@@ -86,6 +90,7 @@ export function validateConfig(c: TrainConfig): void {
   int('checkpoint step interval', c.checkpointEverySteps, 0);
   pos('checkpoint interval (seconds)', c.checkpointEverySeconds);
   pos('snapshot budget', c.snapshotBudgetBytes);
+  if (!LOSS_KINDS.includes(c.loss)) throw new TrainConfigError(`unknown loss '${c.loss}' (${LOSS_KINDS.join(' or ')})`);
   const o = c.optimizer;
   pos('learning rate', o.lr);
   pos('weight decay', o.weightDecay, true);
@@ -106,4 +111,9 @@ export function validateConfig(c: TrainConfig): void {
   } else if (s.kind !== 'constant') {
     throw new TrainConfigError(`unknown schedule '${(s as { kind: string }).kind}' (constant or plateau)`);
   }
+}
+
+/** A config.json as written by any version: fields added later get the value older runs trained with. */
+export function withConfigDefaults(raw: TrainConfig): TrainConfig {
+  return { ...raw, loss: raw.loss ?? 'logits' };
 }

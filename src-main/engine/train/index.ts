@@ -5,10 +5,11 @@ export { defaultConfig, defaultOptimizer, validateConfig, DEFAULT_LR, type Train
 export { PAPER_PLATEAU, type ScheduleConfig, type ScheduleState } from './schedule';
 export type { OptimizerConfig, SgdConfig, AdamConfig } from './optimizers';
 export { estimateTrainingMemory, memoryLimitFor, checkMemory, formatBytes, type MemoryEstimate, type MemoryLimit } from './memory';
-export { readRun, RUN_FILES, type RunRecord, type RunStatus, type RunState } from './run-folder';
+export { readRun, readRunConfig, RUN_FILES, type RunRecord, type RunStatus, type RunState } from './run-folder';
 export { readKernelSnapshot, KERNEL_INDEX, type KernelIndex, type KernelSnapshotEntry } from './kernel-snapshots';
 export type { BatchRecord, EpochRecord } from './metrics';
 export type { LayerStats, LayerStatsRecord } from './layer-stats';
 export type { TrainData, TrainSplit, Batch } from './train-data';
 export type { PreparedData } from './open-data';
+export { LOSS_KINDS, type LossKind } from './loss';
 export { TrainConfigError, MemoryLimitError, DivergedError, RunFolderError } from './errors';

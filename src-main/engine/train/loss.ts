@@ -5,7 +5,18 @@
 // softmax has saturated; -log(p + eps) on probabilities has a vanishing gradient there, which leaves a
 // net trained on unscaled 0-255 pixels stuck at its first step. (Keras computes it this way too, since
 // TF 2, when the model ends in a softmax.) No clipping: a diverged run shows a NaN loss on every backend.
+//
+// 'keras-clipped' is standalone Keras 2.2's categorical_crossentropy, which the seed's notebooks ran:
+// -log(clip(p, 1e-7, 1 - 1e-7)) on the softmax probabilities. An example whose true-class probability is
+// clipped contributes 16.12 to the loss and nothing to the gradient, which is what lets those notebooks
+// train on unscaled 0-255 pixels with SGD 0.01.
 import { tf } from '../tf';
+
+export const LOSS_KINDS = ['logits', 'keras-clipped'] as const;
+export type LossKind = (typeof LOSS_KINDS)[number];
+
+/** Keras' backend epsilon. */
+export const KERAS_EPSILON = 1e-7;
 
 /** Mean over the batch of logsumexp(z) - z[label]; `logits` [batch, classes], `labels` int32 [batch]. */
 export function crossEntropyFromLogits(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
@@ -13,6 +24,18 @@ export function crossEntropyFromLogits(logits: tf.Tensor2D, labels: tf.Tensor1D)
     const picked = tf.sum(tf.mul(logits, tf.oneHot(labels, logits.shape[1])), 1);
     return tf.mean(tf.sub(tf.logSumExp(logits, 1), picked));
   });
+}
+
+/** Mean over the batch of -log(clip(softmax(z)[label], eps, 1 - eps)), Keras 2.2's way. */
+export function kerasClippedCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const picked = tf.sum(tf.mul(tf.softmax(logits), tf.oneHot(labels, logits.shape[1])), 1);
+    return tf.mean(tf.neg(tf.log(tf.clipByValue(picked, KERAS_EPSILON, 1 - KERAS_EPSILON))));
+  });
+}
+
+export function lossFunction(kind: LossKind): (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Scalar {
+  return kind === 'keras-clipped' ? kerasClippedCrossEntropy : crossEntropyFromLogits;
 }
 
 /**

@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic, TEMP_INFIX } from './atomic';
-import type { TrainConfig } from './config';
+import { withConfigDefaults, type TrainConfig } from './config';
 import { RunFolderError } from './errors';
 import { parseJsonLines } from './json-lines';
 import { KERNELS_DIR } from './kernel-snapshots';
@@ -137,9 +137,14 @@ export interface RunRecord {
   layerStats: LayerStatsRecord[];
 }
 
+/** A run's config.json, with fields added since it was written filled in. */
+export async function readRunConfig(dir: string): Promise<TrainConfig> {
+  return withConfigDefaults(await readJson<TrainConfig>(dir, RUN_FILES.config));
+}
+
 /** Everything a viewer needs from a run folder except the tensors. */
 export async function readRun(dir: string): Promise<RunRecord> {
-  const config = await readJson<TrainConfig>(dir, RUN_FILES.config);
+  const config = await readRunConfig(dir);
   const status = existsSync(path.join(dir, RUN_FILES.status)) ? await readJson<RunStatus>(dir, RUN_FILES.status) : null;
   const lines = async <T>(file: string) => parseJsonLines<T>(await readFile(path.join(dir, file), 'utf8').catch(() => ''));
   return {

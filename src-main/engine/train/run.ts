@@ -10,7 +10,7 @@ import { validateConfig, type TrainConfig } from './config';
 import { RunFolderError, TrainConfigError } from './errors';
 import { JsonLines } from './json-lines';
 import { checkMemory, estimateTrainingMemory, memoryLimitFor } from './memory';
-import { describeInvocation, newRunDir, readJson, removeTornFiles, RUN_FILES, writeJson, type CommandFile } from './run-folder';
+import { describeInvocation, newRunDir, readJson, readRunConfig, removeTornFiles, RUN_FILES, writeJson, type CommandFile } from './run-folder';
 import { openTrainData, type PreparedData } from './open-data';
 import { Trainer, type CheckpointMeta } from './trainer';
 import type { TrainSplit } from './train-data';
@@ -67,7 +67,7 @@ export async function startRun(config: TrainConfig, options: StartOptions = {}):
 /** Continues the run in `dir` from its checkpoint; later steps repeat an uninterrupted run's exactly (same backend). */
 export async function resumeRun(dir: string, options: ResumeOptions = {}): Promise<Trainer> {
   if (!existsSync(dir)) throw new RunFolderError(`no run folder at ${dir}`);
-  const config = await readJson<TrainConfig>(dir, RUN_FILES.config);
+  const config = await readRunConfig(dir);
   validateConfig(config);
   const spec = await readJson<ModelSpec>(dir, RUN_FILES.spec);
   await removeTornFiles(dir);

@@ -14,7 +14,7 @@ import { chainLayers, forward } from './forward';
 import { JsonLines } from './json-lines';
 import { KernelSnapshotStore } from './kernel-snapshots';
 import { gradientNormsByLayer, paramOwners, probeLayerStats, type LayerStatsRecord } from './layer-stats';
-import { correctCounts, crossEntropyFromLogits } from './loss';
+import { correctCounts, lossFunction } from './loss';
 import { EMPTY_SUMS, type BatchRecord, type EpochRecord, type EpochSums, type Evaluation } from './metrics';
 import { createOptimizer, type NamedArray, type Optimizer, type OptimizerState, type Param } from './optimizers';
 import { createRandom, restoreRandom, type RngState, type SeededRandom } from './rng';
@@ -285,7 +285,7 @@ export class Trainer implements AsyncIterable<TrainEvent> {
       const result = tf.variableGrads(() => {
         const logits = forward(this.layers, batch.x, { training: true, logits: true, dropoutSeed: (i) => dropoutSeed(this.config.seed, step, i) }) as tf.Tensor2D;
         kept = tf.keep(correctCounts(logits, batch.labels));
-        return crossEntropyFromLogits(logits, batch.labels);
+        return lossFunction(this.config.loss)(logits, batch.labels);
       }, this.params.map((p) => p.variable));
       return { loss: result.value, counts: kept! as tf.Tensor1D, grads: this.params.map((p) => result.grads[p.variable.name]) };
     });
@@ -358,7 +358,7 @@ export class Trainer implements AsyncIterable<TrainEvent> {
       const batch = await split.batch(Array.from({ length: end - start }, (_, i) => start + i));
       const sums = tf.tidy(() => {
         const logits = forward(this.layers, batch.x, { training: false, logits: true }) as tf.Tensor2D;
-        return tf.concat([tf.reshape(tf.mul(crossEntropyFromLogits(logits, batch.labels), end - start), [1]), correctCounts(logits, batch.labels)]);
+        return tf.concat([tf.reshape(tf.mul(lossFunction(this.config.loss)(logits, batch.labels), end - start), [1]), correctCounts(logits, batch.labels)]);
       });
       const [l, c1, c5] = await sums.data();
       tf.dispose([sums, batch.x, batch.labels]);
