@@ -2,7 +2,7 @@
 import * as v from 'valibot';
 import { CountSchema, ImageShapeSchema, NameSchema, PositiveIntSchema } from './common';
 
-export const BACKEND_KINDS = ['gpu', 'node', 'wasm', 'cpu'] as const;
+export const BACKEND_KINDS = ['gpu', 'webgpu', 'node', 'wasm', 'cpu'] as const;
 export const BackendChoiceSchema = v.picklist(['auto', ...BACKEND_KINDS]);
 export type BackendChoice = v.InferOutput<typeof BackendChoiceSchema>;
 
@@ -10,13 +10,16 @@ export const BackendInfoParamsSchema = v.strictObject({});
 export const BackendInfoResultSchema = v.object({
   requested: BackendChoiceSchema,
   chosen: v.picklist(BACKEND_KINDS),
-  /** tf.getBackend(): 'tensorflow', 'wasm' or 'cpu'. */
+  /** tf.getBackend(): 'tensorflow', 'webgpu', 'wasm' or 'cpu'. */
   tfBackend: v.string(),
   /** Backends tried and passed over, with the reason. */
   skipped: v.array(v.object({ backend: v.picklist(BACKEND_KINDS), reason: v.string() })),
   versions: v.record(v.string(), v.string()),
   nativePackage: v.optional(v.string()),
   gpuDevice: v.optional(v.string()),
+  webgpuAdapter: v.optional(
+    v.object({ vendor: v.string(), architecture: v.string(), device: v.string(), description: v.string(), software: v.boolean() }),
+  ),
   simd: v.optional(v.boolean()),
   threads: v.optional(PositiveIntSchema),
   wasmKernels: v.optional(v.array(v.object({ kernel: v.string(), change: v.picklist(['added', 'replaced']), why: v.string() }))),

@@ -29,6 +29,8 @@ function fakeNativeLoader(usesGpu: boolean) {
   return { load, loaded };
 }
 
+const NO_VULKAN = 'the Vulkan loader libvulkan.so.1 is not installed (Debian/Ubuntu: apt install libvulkan1), so Dawn cannot reach any GPU';
+
 const GPU_MACHINE: FakeMachine = {
   packages: { [TFJS_NODE_GPU]: '4.22.0', [TFJS_NODE]: '4.22.0' },
   nvidiaSmi: SMI_H100,
@@ -54,7 +56,10 @@ describe('initBackend with native packages (stand-ins)', () => {
     const report = await backend.initBackend(undefined, { deps: fakeDeps({ ...GPU_MACHINE, ldconfig: '' }), loadNative: native.load });
     expect(report.chosen).toBe('node');
     expect(report.nativePackage).toBe(TFJS_NODE);
-    expect(report.skipped).toEqual([{ backend: 'gpu', reason: 'no CUDA 11 libraries found (libcudart.so.11.0, libcudnn.so.8)' }]);
+    expect(report.skipped).toEqual([
+      { backend: 'gpu', reason: 'no CUDA 11 libraries found (libcudart.so.11.0, libcudnn.so.8)' },
+      { backend: 'webgpu', reason: NO_VULKAN },
+    ]);
     expect(native.loaded).toEqual([TFJS_NODE]);
     expect(backend.describeBackend(report)).toContain('skipped gpu: no CUDA 11 libraries found (libcudart.so.11.0, libcudnn.so.8)');
   });
@@ -88,6 +93,7 @@ describe('initBackend with native packages (stand-ins)', () => {
     expect(report.chosen).toBe('wasm');
     expect(report.skipped).toEqual([
       { backend: 'gpu', reason: 'not installed (@tensorflow/tfjs-node-gpu is not in node_modules)' },
+      { backend: 'webgpu', reason: NO_VULKAN },
       { backend: 'node', reason: 'load error: libtensorflow.so.2: cannot open shared object file' },
     ]);
     await expect(backend.initBackend('node', { deps, loadNative: failing })).rejects.toThrow(
@@ -97,16 +103,17 @@ describe('initBackend with native packages (stand-ins)', () => {
 });
 
 describe('initBackend for real on this machine (no native packages)', () => {
-  it('auto chooses wasm, says why gpu and node were skipped, and registers the training kernels', async () => {
+  it('auto chooses wasm, says why gpu, webgpu and node were skipped, and registers the training kernels', async () => {
     const report = await backend.initBackend('auto', { deps: fakeDeps() });
     expect(report).toMatchObject({ requested: 'auto', chosen: 'wasm', tfBackend: 'wasm', simd: true, threads: 1 });
-    expect(report.skipped.map((s) => s.backend)).toEqual(['gpu', 'node']);
+    expect(report.skipped.map((s) => s.backend)).toEqual(['gpu', 'webgpu', 'node']);
     expect(report.skipped[0].reason).toBe('not installed (@tensorflow/tfjs-node-gpu is not in node_modules)');
     expect(report.versions['tfjs-backend-wasm']).toBe(tf.version.tfjs);
     expect(report.wasmKernels?.map((k) => k.kernel)).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad']);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
     const text = backend.describeBackend(report);
-    expect(text.split('\n')).toHaveLength(3);
+    expect(text.split('\n')).toHaveLength(4);
+    expect(text).toContain(`skipped webgpu: ${NO_VULKAN}`);
     expect(text).toMatch(/^Backend: wasm, WebAssembly \(XNNPACK\) \(auto; SIMD on, 1 thread, 4 training kernels/);
   });
 
@@ -114,9 +121,19 @@ describe('initBackend for real on this machine (no native packages)', () => {
     const report = await backend.initBackend(undefined, { deps: fakeDeps({ env: { CONVSCOPE_BACKEND: 'cpu' } }) });
     expect(report).toMatchObject({ requested: 'cpu', chosen: 'cpu', tfBackend: 'cpu', skipped: [] });
     await expect(backend.initBackend(undefined, { deps: fakeDeps({ env: { CONVSCOPE_BACKEND: 'cuda' } }) })).rejects.toThrow(
-      "CONVSCOPE_BACKEND must be one of auto, gpu, node, wasm, cpu; got 'cuda'",
+      "CONVSCOPE_BACKEND must be one of auto, gpu, webgpu, node, wasm, cpu; got 'cuda'",
     );
     await expect(backend.initBackend('tpu', { deps: fakeDeps() })).rejects.toBeInstanceOf(backend.InvalidBackendChoiceError);
+  });
+
+  it('auto does not load Dawn where no Vulkan driver is installed; an explicit webgpu names what is missing', async () => {
+    const deps = fakeDeps({ ldconfig: '\tlibvulkan.so.1 (libc6,x86-64) => /lib/x86_64-linux-gnu/libvulkan.so.1\n' });
+    const report = await backend.initBackend('auto', { deps });
+    expect(report.skipped.find((s) => s.backend === 'webgpu')?.reason).toMatch(/^no Vulkan driver is installed \(no ICD manifest in \/etc\/vulkan\/icd\.d/);
+    expect((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu).toBeUndefined();
+    await expect(backend.initBackend('webgpu', { deps: fakeDeps({ packages: {} }) })).rejects.toThrow(
+      "The 'webgpu' backend was requested but cannot be used: not installed (webgpu is not in node_modules)",
+    );
   });
 
   it('an explicit wasm works and an explicit node without the package is an error', async () => {

@@ -1,9 +1,8 @@
 // Run by webgpu.test.ts in a child process (Dawn must see VK_ICD_FILENAMES / LD_LIBRARY_PATH at
-// start-up): computes a small conv net's outputs and parameter gradients on 'webgpu', then on 'cpu'
-// with the same weights and input, and prints both as one JSON line.
+// start-up): starts 'webgpu' through initBackend as `--backend webgpu` does, computes a small conv net's
+// outputs and parameter gradients, then the same on 'cpu', and prints both as one JSON line.
 import { tf } from '../../src-main/engine/tf';
-import { activateWebgpu, WebgpuUnavailableError } from '../../src-main/engine/backend/webgpu';
-import { realProbeDeps } from '../../src-main/engine/backend/probe-deps';
+import { BackendUnavailableError, describeBackend, initBackend } from '../../src-main/engine/backend';
 
 type Result = { output: number[]; grads: number[][] };
 
@@ -49,13 +48,13 @@ async function run(): Promise<Result> {
 }
 
 try {
-  const info = await activateWebgpu(realProbeDeps(), { allowSoftware: true });
+  const report = await initBackend('webgpu');
   const webgpu = await run();
   await tf.setBackend('cpu');
   const cpu = await run();
-  process.stdout.write(JSON.stringify({ ok: true, adapter: info.adapter, webgpu, cpu }) + '\n');
+  process.stdout.write(JSON.stringify({ ok: true, report, description: describeBackend(report), webgpu, cpu }) + '\n');
 } catch (err) {
-  if (!(err instanceof WebgpuUnavailableError)) throw err;
+  if (!(err instanceof BackendUnavailableError)) throw err;
   process.stdout.write(JSON.stringify({ ok: false, reason: err.message }) + '\n');
 }
 process.exit(0);

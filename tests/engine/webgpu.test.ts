@@ -63,12 +63,13 @@ describe('webgpu backend on SwiftShader', () => {
     expect(child.status, child.stderr).toBe(0);
     const line = child.stdout.trim().split('\n').at(-1) ?? '';
     const result = JSON.parse(line) as
-      | { ok: true; adapter: { software: boolean; description: string }; webgpu: { output: number[]; grads: number[][] }; cpu: { output: number[]; grads: number[][] } }
+      | { ok: true; report: { chosen: string; tfBackend: string; webgpuAdapter: { software: boolean; description: string } }; description: string; webgpu: { output: number[]; grads: number[][] }; cpu: { output: number[]; grads: number[][] } }
       | { ok: false; reason: string };
     if (!result.ok) ctx.skip(`webgpu unavailable: ${result.reason}`);
     else {
-      expect(result.adapter.software).toBe(true);
-      expect(result.adapter.description).toMatch(/SwiftShader/);
+      expect(result.report).toMatchObject({ chosen: 'webgpu', tfBackend: 'webgpu', webgpuAdapter: { software: true } });
+      expect(result.report.webgpuAdapter.description).toMatch(/SwiftShader/);
+      expect(result.description).toMatch(/^Backend: webgpu, WebGPU through Dawn .*adapter SwiftShader.*\(software: emulated on the CPU\)/);
       expect(result.webgpu.output.length).toBe(30);
       expect(maxRelError(result.webgpu.output, result.cpu.output)).toBeLessThan(1e-4);
       expect(result.webgpu.grads.length).toBe(6);

@@ -1,7 +1,9 @@
 import type { BackendKind, BackendReport } from './types';
+import { adapterName } from './webgpu';
 
 const NAMES: Record<BackendKind, string> = {
   gpu: 'TensorFlow on the GPU (tfjs-node-gpu)',
+  webgpu: 'WebGPU through Dawn (tfjs-backend-webgpu)',
   node: 'TensorFlow on the CPU (tfjs-node)',
   wasm: 'WebAssembly (XNNPACK)',
   cpu: 'plain JavaScript (the slowest; training is impractical)',
@@ -13,6 +15,7 @@ function details(r: BackendReport): string[] {
   if (r.versions.tensorflow) d.push(`TensorFlow ${r.versions.tensorflow}`);
   if (r.gpuDevice) d.push(`device ${r.gpuDevice}`);
   if (r.chosen === 'node' && r.nativePackage?.endsWith('-gpu') && !r.gpuDevice) d.push('GPU build running on the CPU');
+  if (r.webgpuAdapter) d.push(`adapter ${adapterName(r.webgpuAdapter)}${r.webgpuAdapter.software ? ' (software: emulated on the CPU)' : ''}`);
   if (r.simd !== undefined) d.push(`SIMD ${r.simd ? 'on' : 'off'}`);
   if (r.threads !== undefined) d.push(`${r.threads} thread${r.threads === 1 ? '' : 's'}`);
   if (r.wasmKernels?.length) d.push(`${r.wasmKernels.length} training kernels added or replaced by ConvScope`);

@@ -1,7 +1,7 @@
-// Chooses and starts the compute backend: tfjs-node-gpu (only when a GPU is really used) >
-// tfjs-node > WebAssembly > plain JavaScript. 'auto' falls through that order and records why each
-// faster backend was passed over; an explicitly requested backend that cannot start is an error.
-// A further backend (e.g. 'webgpu') is one more entry in BACKEND_KINDS and CANDIDATES.
+// Chooses and starts the compute backend: tfjs-node-gpu (only when a GPU is really used) > WebGPU on a
+// hardware adapter (plain Node only) > tfjs-node > WebAssembly > plain JavaScript. 'auto' falls through
+// that order and records why each faster backend was passed over; an explicitly requested backend that
+// cannot start is an error. A further backend is one more entry in BACKEND_KINDS and CANDIDATES.
 import { tf } from '../tf';
 import { BackendUnavailableError, InvalidBackendChoiceError } from './backend-errors';
 import { loadNativeBackend, requireNative, type NativeLoader } from './native-load';
@@ -9,6 +9,7 @@ import { probeGpu, probeNode, TFJS_NODE_GPU } from './native-probe';
 import { realProbeDeps, type ProbeDeps } from './probe-deps';
 import { BACKEND_KINDS, type BackendChoice, type BackendKind, type BackendReport, type SkippedBackend } from './types';
 import { activateWasm } from './wasm-backend';
+import { activateWebgpu, missingVulkan, WebgpuUnavailableError } from './webgpu';
 
 export type InitBackendOptions = {
   /** The machine as the probes see it (tests pass fakes). */
@@ -20,8 +21,8 @@ export type InitBackendOptions = {
 /** A candidate that cannot run here, with the reason shown to the user. */
 class Unavailable extends Error {}
 
-type Context = { deps: ProbeDeps; loadNative: NativeLoader };
-type Started = Pick<BackendReport, 'nativePackage' | 'gpuDevice' | 'simd' | 'threads' | 'wasmKernels'> & {
+type Context = { deps: ProbeDeps; loadNative: NativeLoader; requested: BackendChoice };
+type Started = Pick<BackendReport, 'nativePackage' | 'gpuDevice' | 'webgpuAdapter' | 'simd' | 'threads' | 'wasmKernels'> & {
   versions: Record<string, string>;
 };
 
@@ -54,6 +55,19 @@ const CANDIDATES: Record<BackendKind, (ctx: Context) => Promise<Started>> = {
       gpuDevice: probe.device,
       versions: { 'tfjs-node-gpu': probe.version, ...(tensorflow ? { tensorflow } : {}) },
     };
+  },
+
+  async webgpu(ctx) {
+    // Under 'auto', do not load Dawn where it cannot find a GPU anyway.
+    const missing = ctx.requested === 'auto' ? await missingVulkan(ctx.deps) : null;
+    if (missing) throw new Unavailable(missing);
+    try {
+      const info = await activateWebgpu(ctx.deps, { allowSoftware: ctx.requested === 'webgpu' });
+      return { webgpuAdapter: info.adapter, versions: info.versions };
+    } catch (err) {
+      if (err instanceof WebgpuUnavailableError) throw new Unavailable(err.message);
+      throw err;
+    }
   },
 
   async node(ctx) {
@@ -97,7 +111,6 @@ export function parseBackendChoice(value: string, source = 'backend'): BackendCh
  */
 export async function initBackend(choice?: BackendChoice | string, options: InitBackendOptions = {}): Promise<BackendReport> {
   const deps = options.deps ?? realProbeDeps();
-  const ctx: Context = { deps, loadNative: options.loadNative ?? requireNative };
   const fromEnv = deps.env.CONVSCOPE_BACKEND;
   const requested =
     choice !== undefined
@@ -105,6 +118,7 @@ export async function initBackend(choice?: BackendChoice | string, options: Init
       : fromEnv
         ? parseBackendChoice(fromEnv, 'CONVSCOPE_BACKEND')
         : 'auto';
+  const ctx: Context = { deps, loadNative: options.loadNative ?? requireNative, requested };
   const order: readonly BackendKind[] = requested === 'auto' ? BACKEND_KINDS : [requested];
   const skipped: SkippedBackend[] = [];
   for (const kind of order) {

@@ -1,8 +1,8 @@
-// What the backend layer reports. A new backend (e.g. 'webgpu') is a new BackendKind plus a
-// candidate in select.ts.
+// What the backend layer reports. A new backend is a new BackendKind plus a candidate in select.ts.
+import type { WebgpuAdapter } from './webgpu';
 
 /** The compute backends ConvScope can run on, fastest first. */
-export const BACKEND_KINDS = ['gpu', 'node', 'wasm', 'cpu'] as const;
+export const BACKEND_KINDS = ['gpu', 'webgpu', 'node', 'wasm', 'cpu'] as const;
 export type BackendKind = (typeof BACKEND_KINDS)[number];
 export type BackendChoice = 'auto' | BackendKind;
 
@@ -12,7 +12,7 @@ export type SkippedBackend = { backend: BackendKind; reason: string };
 export type BackendReport = {
   requested: BackendChoice;
   chosen: BackendKind;
-  /** tf.getBackend() after initialisation: 'tensorflow', 'wasm' or 'cpu'. */
+  /** tf.getBackend() after initialisation: 'tensorflow', 'webgpu', 'wasm' or 'cpu'. */
   tfBackend: string;
   skipped: SkippedBackend[];
   /** tfjs, node, and the versions of whatever was loaded (tfjs-node, tensorflow, electron...). */
@@ -21,6 +21,8 @@ export type BackendReport = {
   nativePackage?: string;
   /** For 'gpu': the device TensorFlow created, as its log names it. */
   gpuDevice?: string;
+  /** For 'webgpu': the adapter Dawn gave (a software one only when webgpu was asked for by name). */
+  webgpuAdapter?: WebgpuAdapter;
   /** For 'wasm': whether the SIMD build runs, and the XNNPACK thread count. */
   simd?: boolean;
   threads?: number;

@@ -69,11 +69,11 @@ export function adapterName(a: WebgpuAdapter): string {
 const ICD_DIRS = ['/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/usr/share/vulkan/icd.d'];
 
 /**
- * Why Dawn found no adapter. On Linux: the Vulkan loader or a Vulkan driver (ICD) is missing, or the
- * drivers present expose no device. Elsewhere Dawn uses Metal / D3D12, which need no install.
+ * What Dawn needs before it can find any adapter, or null where it is all there. On Linux: the Vulkan
+ * loader and a Vulkan driver (ICD). Elsewhere Dawn uses Metal / D3D12, which need no install.
  */
-export async function explainNoAdapter(deps: ProbeDeps): Promise<string> {
-  if (deps.platform !== 'linux') return `Dawn found no WebGPU adapter on ${deps.platform} (no GPU, or its driver offers no Metal/D3D12 device)`;
+export async function missingVulkan(deps: ProbeDeps): Promise<string | null> {
+  if (deps.platform !== 'linux') return null;
   const libDirs = (deps.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
   const loader = libDirs.map((d) => path.join(d, 'libvulkan.so.1')).find((f) => deps.exists(f)) ?? (await vulkanLoaderInCache(deps));
   if (!loader) {
@@ -81,16 +81,27 @@ export async function explainNoAdapter(deps: ProbeDeps): Promise<string> {
   }
   const explicit = deps.env.VK_ICD_FILENAMES ?? deps.env.VK_DRIVER_FILES;
   if (explicit) {
-    const files = explicit.split(':').filter(Boolean);
-    const missing = files.filter((f) => !deps.exists(f));
-    if (missing.length > 0) return `the Vulkan driver manifest named in VK_ICD_FILENAMES/VK_DRIVER_FILES does not exist (${missing.join(', ')})`;
-    return `the Vulkan driver(s) in VK_ICD_FILENAMES/VK_DRIVER_FILES (${files.join(', ')}) expose no device Dawn can use`;
+    const missing = explicit.split(':').filter(Boolean).filter((f) => !deps.exists(f));
+    return missing.length > 0 ? `the Vulkan driver manifest named in VK_ICD_FILENAMES/VK_DRIVER_FILES does not exist (${missing.join(', ')})` : null;
   }
-  const manifests = ICD_DIRS.flatMap((d) => deps.listDir(d).filter((f) => f.endsWith('.json')).map((f) => path.join(d, f)));
-  if (manifests.length === 0) {
+  if (icdManifests(deps).length === 0) {
     return `no Vulkan driver is installed (no ICD manifest in ${ICD_DIRS.join(', ')}; NVIDIA: the driver's Vulkan part, e.g. libnvidia-gl; Mesa: mesa-vulkan-drivers)`;
   }
-  return `the installed Vulkan drivers (${manifests.join(', ')}) expose no device Dawn can use (is the GPU visible in this container/VM, e.g. /dev/dri or /dev/nvidia*?)`;
+  return null;
+}
+
+function icdManifests(deps: ProbeDeps): string[] {
+  return ICD_DIRS.flatMap((d) => deps.listDir(d).filter((f) => f.endsWith('.json')).map((f) => path.join(d, f)));
+}
+
+/** Why Dawn found no adapter: something missing (see missingVulkan), or drivers that expose no device. */
+export async function explainNoAdapter(deps: ProbeDeps): Promise<string> {
+  if (deps.platform !== 'linux') return `Dawn found no WebGPU adapter on ${deps.platform} (no GPU, or its driver offers no Metal/D3D12 device)`;
+  const missing = await missingVulkan(deps);
+  if (missing) return missing;
+  const explicit = deps.env.VK_ICD_FILENAMES ?? deps.env.VK_DRIVER_FILES;
+  if (explicit) return `the Vulkan driver(s) in VK_ICD_FILENAMES/VK_DRIVER_FILES (${explicit.split(':').filter(Boolean).join(', ')}) expose no device Dawn can use`;
+  return `the installed Vulkan drivers (${icdManifests(deps).join(', ')}) expose no device Dawn can use (is the GPU visible in this container/VM, e.g. /dev/dri or /dev/nvidia*?)`;
 }
 
 /** libvulkan.so.1 as the dynamic linker's cache (ldconfig -p) lists it, or null. */

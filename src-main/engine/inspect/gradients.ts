@@ -62,12 +62,21 @@ function checkClass(index: number, classes: number): number {
   return index;
 }
 
-/** The score of `classIndex` (or of the top class, chosen from this same pass) as a scalar. */
-function classScore(graph: ModelGraph, values: Values, kind: ScoreKind, classIndex: number | undefined, chosen: (c: number) => void): tf.Scalar {
+/**
+ * The class to explain: the one asked for, or the top prediction. Read with an awaited data(), as
+ * WebGPU in Node cannot read synchronously; inspect passes the class it has already predicted.
+ */
+async function chooseClass(graph: ModelGraph, x: tf.Tensor4D, classIndex: number | undefined): Promise<number> {
+  if (classIndex !== undefined) return checkClass(classIndex, graph.output.shape[graph.output.shape.length - 1]!);
+  const top = tf.tidy(() => tf.argMax(tf.reshape(runGraph(graph, new Map([[graph.input.id, x as tf.Tensor]])).get(graph.output.id)!, [-1])));
+  const [c] = await top.data();
+  top.dispose();
+  return c;
+}
+
+/** The score of class `c` as a scalar. */
+function classScore(graph: ModelGraph, values: Values, kind: ScoreKind, c: number): tf.Scalar {
   const s = scores(graph, values, kind);
-  const classes = s.shape[s.shape.length - 1]!;
-  const c = classIndex === undefined ? tf.argMax(tf.reshape(values.get(graph.output.id)!, [-1])).dataSync()[0] : checkClass(classIndex, classes);
-  chosen(c);
   return tf.reshape(tf.slice(tf.reshape(s, [-1]), [c], [1]), []) as tf.Scalar;
 }
 
@@ -75,11 +84,11 @@ function classScore(graph: ModelGraph, values: Values, kind: ScoreKind, classInd
 export async function saliency(model: tf.LayersModel, x: tf.Tensor4D, options: GradientOptions = {}): Promise<SaliencyResult> {
   const graph = modelGraph(model);
   const kind = scoreKind(model);
-  let classIndex = -1;
+  const classIndex = await chooseClass(graph, x, options.classIndex);
   const map = tf.tidy(() => {
     const grad = tf.grad((input: tf.Tensor) => {
       const values = runGraph(graph, new Map([[graph.input.id, input]]));
-      return classScore(graph, values, kind, options.classIndex, (c) => (classIndex = c));
+      return classScore(graph, values, kind, classIndex);
     })(x);
     return tf.max(tf.abs(grad), -1).squeeze([0]);
   });
@@ -117,16 +126,15 @@ export async function gradCam(model: tf.LayersModel, x: tf.Tensor4D, options: Gr
     throw new LayerChoiceError(`Grad-CAM needs a layer with a height x width x channels output; ${layerName} outputs ${target.tensor.shape.slice(1).join('x')}`);
   }
   const down = downstreamOf(graph, target.tensor);
-  let classIndex = -1;
+  const classIndex = await chooseClass(graph, x, options.classIndex);
   const [cam, upsampled] = tf.tidy(() => {
+    // The backward pass starts at the chosen layer.
     const first = runGraph(graph, new Map([[graph.input.id, x as tf.Tensor]]));
-    // The default class comes from the plain forward pass, then the backward pass starts at the layer.
-    const c = options.classIndex ?? tf.argMax(tf.reshape(first.get(graph.output.id)!, [-1])).dataSync()[0];
     const fixed: Values = new Map([...first].filter(([id]) => !down.has(id)));
     const a = first.get(target.tensor.id)!;
     const grads = tf.grad((activation: tf.Tensor) => {
       const values = runGraph(graph, new Map([...fixed, [target.tensor.id, activation]]));
-      return classScore(graph, values, kind, c, (chosen) => (classIndex = chosen));
+      return classScore(graph, values, kind, classIndex);
     })(a);
     const alpha = tf.mean(grads, [0, 1, 2]); // [channels]
     const map = tf.relu(tf.sum(tf.mul(a, alpha), -1)) as tf.Tensor3D; // [1, h, w]

@@ -22,6 +22,7 @@ export function host(): Promise<Host> {
 
 const KIND_NAMES: Record<BackendInfo['chosen'], string> = {
   gpu: 'Native GPU (TensorFlow)',
+  webgpu: 'WebGPU (Dawn)',
   node: 'Native CPU (TensorFlow)',
   wasm: 'WebAssembly',
   cpu: 'Plain JavaScript',
