@@ -60,6 +60,8 @@ if (!app.requestSingleInstanceLock()) {
     enforceCsp(session.defaultSession);
     serveRenderer(protocol, path.join(here, '../renderer'));
     const recent = new RecentFiles(userData);
+    // electron-builder puts resources/ beside app.asar; the engine (which inherits this) reads it there.
+    if (app.isPackaged) process.env.CONVSCOPE_RESOURCES ??= path.join(process.resourcesPath, 'resources');
 
     const engine = new EngineProcess({
       entry: path.join(here, 'engine.js'),

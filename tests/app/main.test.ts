@@ -62,6 +62,23 @@ describe('Electron main process (electron mocked)', () => {
     expect(protocol.registerSchemesAsPrivileged).toHaveBeenCalledWith([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
   });
 
+  it('a packaged app tells the engine where electron-builder put resources/', async () => {
+    const { app } = await import('electron');
+    const saved = { packaged: app.isPackaged, resourcesPath: process.resourcesPath, env: process.env.CONVSCOPE_RESOURCES };
+    delete process.env.CONVSCOPE_RESOURCES;
+    Object.assign(app, { isPackaged: true });
+    Object.assign(process, { resourcesPath: '/opt/ConvScope/resources-root' });
+    try {
+      await startApp();
+      expect(process.env.CONVSCOPE_RESOURCES).toBe(path.join('/opt/ConvScope/resources-root', 'resources'));
+    } finally {
+      Object.assign(app, { isPackaged: saved.packaged });
+      Object.assign(process, { resourcesPath: saved.resourcesPath });
+      if (saved.env === undefined) delete process.env.CONVSCOPE_RESOURCES;
+      else process.env.CONVSCOPE_RESOURCES = saved.env;
+    }
+  });
+
   it('denies navigation, pop-ups, webviews and permissions, and sends a strict CSP', async () => {
     const win = await startApp();
     for (const event of ['will-navigate', 'will-frame-navigate', 'will-redirect', 'will-attach-webview']) {

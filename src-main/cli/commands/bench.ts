@@ -1,14 +1,13 @@
 // convscope bench: throughput and latency of LeNet-5 and AlexNet on every backend that loads, beside
 // PyTorch on the same machine; writes bench/results.json and the tables of docs/PERFORMANCE.md.
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { intFlag, numberFlag, parseFlags } from '../args';
 import { UsageError } from '../errors';
 import { ALL_BACKENDS, runBench, runSoakChild } from '../../../bench/orchestrate';
 import { MEASURES } from '../../../bench/measures';
 import { readResults, updateDoc, writeResults } from '../../../bench/report';
+import { packageRoot } from '../../engine/paths';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 const HELP = `usage: convscope bench [--backends LIST] [--seconds N] [--rounds N] [--cap N] [--measures LIST] [--no-peer]
        convscope bench --soak [STEPS] [--backends ONE]
@@ -54,8 +53,8 @@ export async function run(argv: string[]): Promise<number> {
   const badMeasure = measures?.find((m) => !(m in MEASURES));
   if (badMeasure) throw new UsageError(`--measures: unknown measure '${badMeasure}' (known: ${Object.keys(MEASURES).join(', ')})`);
   if (positionals.length > 0 && !values.soak) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  const out = path.resolve(values.out ?? path.join(ROOT, 'bench/results.json'));
-  const doc = path.resolve(values.doc ?? path.join(ROOT, 'docs/PERFORMANCE.md'));
+  const out = path.resolve(values.out ?? path.join(packageRoot(), 'bench/results.json'));
+  const doc = path.resolve(values.doc ?? path.join(packageRoot(), 'docs/PERFORMANCE.md'));
   const log = (line: string) => process.stdout.write(line + '\n');
   const results = readResults(out);
 

@@ -1,9 +1,8 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { intFlag, parseFlags } from '../args';
 import { startWebHost } from '../../web/server';
+import { packageRoot } from '../../engine/paths';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 const HELP = `usage: convscope serve [--port N] [--host ADDRESS] [--allow-remote] [--open DIR ...] [--runs DIR]
 
@@ -37,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
     port: intFlag('port', values.port, 0, 0),
     host: values.host,
     allowRemote: values['allow-remote'],
-    rendererDir: path.resolve(values.renderer ?? path.join(ROOT, 'out/renderer')),
+    rendererDir: path.resolve(values.renderer ?? path.join(packageRoot(), 'out/renderer')),
     runsDir: path.resolve(values.runs ?? 'runs'),
     openFolders: (values.open ?? []).map((d) => path.resolve(d)),
     backend: values.backend,
