@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Augmenter, fitColourPca } from '../../src-main/engine/data/augment';
 import { DatasetError } from '../../src-main/engine/data/dataset';
-import { openFolderDataset, shorterSideFor, stratifiedSplit, type FolderDataset } from '../../src-main/engine/data/folder';
+import { interleaveClasses, openFolderDataset, shorterSideFor, stratifiedSplit, type FolderDataset } from '../../src-main/engine/data/folder';
 
 let tmp: string;
 let root: string;
@@ -89,7 +89,8 @@ describe('openFolderDataset', () => {
     expect(warned.some((w) => w.includes(path.join('fish', 'broken.jpg')))).toBe(true);
     expect(progress.length).toBe(9);
     expect(first.cacheStats).toEqual({ hits: 0, decoded: 8 });
-    expect(Array.from(first.train.labels)).toEqual([0, 0, 0, 1, 1, 1, 2, 2]);
+    // classes interleaved in proportion to their sizes (3, 3, 2), not one class after another
+    expect(Array.from(first.train.labels)).toEqual([0, 1, 2, 0, 1, 2, 0, 1]);
   });
 
   it('reads batches of the right shape, labels and colours', async () => {
@@ -148,8 +149,8 @@ describe('openFolderDataset', () => {
     expect(ds.shape).toEqual([32, 32, 1]);
     const batch = await ds.train.read([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(batch.images.length).toBe(8 * perImage);
-    // Green (bird) is brighter than blue (fish) in grey.
-    expect(centre(ds, batch.images, 0)[0]).toBeGreaterThan(centre(ds, batch.images, 7)[0] + 50);
+    // Green (bird, example 0) is brighter than blue (fish, example 2) in grey.
+    expect(centre(ds, batch.images, 0)[0]).toBeGreaterThan(centre(ds, batch.images, 2)[0] + 50);
     const reopened = await openFolderDataset(root, { inputSize: 28, channels: 1, cacheDir: smallCache, cacheBudgetBytes: 3 * perImage });
     expect(reopened.cacheStats.hits).toBeLessThanOrEqual(3);
     const stored = (await readdir(smallCache, { recursive: true })).filter((f) => f.endsWith('.u8'));
@@ -226,7 +227,7 @@ describe('folder layouts and splits', () => {
   it('testFraction holds out a seeded, stratified share of each class', async () => {
     const ds = await openFolderDataset(path.join(splitRoot, 'pool'), { inputSize: 8, cacheDir, testFraction: 0.2, splitSeed: 3 });
     expect([ds.train.count, ds.test!.count]).toEqual([24, 6]);
-    expect(Array.from(ds.test!.labels)).toEqual([0, 0, 1, 1, 2, 2]);
+    expect(Array.from(ds.test!.labels)).toEqual([0, 1, 2, 0, 1, 2]);
     const again = await openFolderDataset(path.join(splitRoot, 'pool'), { inputSize: 8, cacheDir, testFraction: 0.2, splitSeed: 3 });
     expect(again.test!.files).toEqual(ds.test!.files);
     expect(new Set([...ds.train.files, ...ds.test!.files]).size).toBe(30);
@@ -234,9 +235,46 @@ describe('folder layouts and splits', () => {
     const other = stratifiedSplit(all.train, { fraction: 0.2, seed: 4 });
     expect(other.validation.files).not.toEqual(ds.test!.files);
     // Reading through the split maps to the right underlying examples.
-    const read = await ds.test!.read([5, 0]);
-    expect(Array.from(read.labels)).toEqual([2, 0]);
+    const read = await ds.test!.read([5, 0, 4]);
+    expect(Array.from(read.labels)).toEqual([2, 0, 1]);
     expect(() => stratifiedSplit(all.train, { fraction: 0.01 })).toThrow(/leaves 0 held out/);
+  });
+
+  it('the first N examples are a representative sample: classes interleaved, the same in every open and for every seed', async () => {
+    const pool = path.join(splitRoot, 'pool');
+    const ds = await openFolderDataset(pool, { inputSize: 8, cacheDir });
+    expect(Array.from(ds.train.labels.subarray(0, 6))).toEqual([0, 1, 2, 0, 1, 2]);
+    // within a class the files keep their sorted order
+    expect(ds.train.files.slice(0, 6).map((f) => path.relative(pool, f))).toEqual(['a/0.png', 'b/0.png', 'c/0.png', 'a/1.png', 'b/1.png', 'c/1.png']);
+    const again = await openFolderDataset(pool, { inputSize: 8, cacheDir });
+    expect(again.train.files).toEqual(ds.train.files);
+    // The holdout seed picks other held-out files, but the training examples stay in interleaved order.
+    for (const splitSeed of [1, 2]) {
+      const held = await openFolderDataset(pool, { inputSize: 8, cacheDir, testFraction: 0.2, splitSeed });
+      expect(Array.from(held.train.labels.subarray(0, 9))).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 2]);
+      for (const label of [0, 1, 2]) {
+        const positions = held.train.files.filter((_, i) => held.train.labels[i] === label).map((f) => ds.train.files.indexOf(f));
+        expect(positions).toEqual([...positions].sort((a, b) => a - b));
+      }
+    }
+  });
+
+  it('interleaveClasses keeps class proportions in every prefix', () => {
+    // 6 of class 0, 3 of class 1, 1 of class 2, listed class by class
+    const entries = [0, 0, 0, 0, 0, 0, 1, 1, 1, 2].map((label, i) => ({ label, i }));
+    const out = interleaveClasses(entries);
+    expect(out.map((e) => e.label)).toEqual([0, 1, 0, 0, 1, 2, 0, 0, 1, 0]);
+    // a permutation that keeps each class's order
+    expect(out.map((e) => e.i).sort((a, b) => a - b)).toEqual(entries.map((e) => e.i));
+    for (const label of [0, 1, 2]) {
+      const within = out.filter((e) => e.label === label).map((e) => e.i);
+      expect(within).toEqual([...within].sort((a, b) => a - b));
+    }
+    // every prefix holds each class within one example of its share
+    for (let n = 1; n <= 10; n++) {
+      [0.6, 0.3, 0.1].forEach((share, label) => expect(Math.abs(out.slice(0, n).filter((e) => e.label === label).length - share * n)).toBeLessThanOrEqual(1));
+    }
+    expect(interleaveClasses([])).toEqual([]);
   });
 
   it('a missing folder or one without class folders is a DatasetError', async () => {

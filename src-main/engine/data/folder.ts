@@ -11,6 +11,9 @@
 //                                           (its class folders must be among train's).
 // Files that cannot be decoded are skipped and reported by name (warnings, onWarning); they never stop the
 // dataset from opening.
+// Example order: the classes interleaved in proportion to their sizes (interleaveClasses), each class's files
+// in sorted path order. It depends on the file list only (no seed), so "the first N examples" (a run's limit)
+// are a representative sample, the same in every run and on resume.
 import { readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -192,7 +195,29 @@ async function findLayout(root: string): Promise<{ layout: 'classes' | 'train-te
   return { layout: 'classes', trainDir: root, testDir: null };
 }
 
-/** Per class, a seeded shuffle holds out round(fraction * class size) examples; both parts keep example order. */
+/**
+ * The entries reordered so every prefix holds the classes in about their overall proportions: the j-th of a
+ * class's n entries goes to position (j + 1/2) / n of the whole (ties: lower label first); within a class the
+ * order is kept. Equal class sizes give plain round-robin. Deterministic, no randomness.
+ */
+export function interleaveClasses<T extends { label: number }>(entries: readonly T[]): T[] {
+  const sizes = new Map<number, number>();
+  for (const e of entries) sizes.set(e.label, (sizes.get(e.label) ?? 0) + 1);
+  const seen = new Map<number, number>();
+  const keyed = entries.map((entry) => {
+    const j = seen.get(entry.label) ?? 0;
+    seen.set(entry.label, j + 1);
+    return { entry, num: 2 * j + 1, den: sizes.get(entry.label)! };
+  });
+  // (2j+1)/n compared exactly as integers: a/b < c/d  <=>  a*d < c*b
+  keyed.sort((a, b) => a.num * b.den - b.num * a.den || a.entry.label - b.entry.label);
+  return keyed.map((k) => k.entry);
+}
+
+/**
+ * Per class, a seeded shuffle holds out round(fraction * class size) examples. Each part keeps every class's
+ * examples in their order and interleaves the classes again (interleaveClasses), so its first N stay representative.
+ */
 export function stratifiedSplit(split: FolderSplit, options: { fraction: number; seed?: number }): { train: FolderSplit; validation: FolderSplit } {
   const { fraction, seed = 0 } = options;
   if (!(fraction > 0 && fraction < 1)) throw new DatasetError(`validation fraction must be between 0 and 1 (exclusive), got ${fraction}`, 'bad-argument');
@@ -217,8 +242,9 @@ export function stratifiedSplit(split: FolderSplit, options: { fraction: number;
     throw new DatasetError(`a validation fraction of ${fraction} of ${split.count} examples leaves ${heldSet.size} held out and ${split.count - heldSet.size} to train on`, 'bad-argument');
   }
   const pick = (held: boolean): FolderSplit => {
-    const indices: number[] = [];
-    for (let i = 0; i < split.count; i++) if (heldSet.has(i) === held) indices.push(i);
+    const kept: { label: number; i: number }[] = [];
+    for (let i = 0; i < split.count; i++) if (heldSet.has(i) === held) kept.push({ label: split.labels[i], i });
+    const indices = interleaveClasses(kept).map((e) => e.i);
     const map = Int32Array.from(indices);
     return {
       count: map.length,
@@ -324,8 +350,8 @@ export async function openFolderDataset(root: string, options: FolderDatasetOpti
   classNames.forEach((name, label) => {
     if (perClass[label] === 0) warn(`class "${name}" has no readable training images`);
   });
-  let train = reader.split(kept.filter((e) => !e.test));
-  let test: FolderSplit | null = testDir ? reader.split(kept.filter((e) => e.test)) : null;
+  let train = reader.split(interleaveClasses(kept.filter((e) => !e.test)));
+  let test: FolderSplit | null = testDir ? reader.split(interleaveClasses(kept.filter((e) => e.test))) : null;
   if (!testDir && options.testFraction !== undefined) {
     const parts = stratifiedSplit(train, { fraction: options.testFraction, seed: options.splitSeed });
     train = parts.train;
