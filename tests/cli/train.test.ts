@@ -5,6 +5,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CLI_BIN, runCli } from './run-cli';
+import { makeNoiseFolder } from '../engine/train-augment-folder';
 
 
 const convscope = runCli;
@@ -46,6 +47,9 @@ describe('convscope train: bad input is one clear line and a non-zero exit', () 
     ['resume with settings', ['--resume', '/tmp/x', '--epochs', '3'], /takes only --backend and --json, not --epochs/],
     ['resume of nothing', ['--resume', '/nonexistent/run'], /no run folder at \/nonexistent\/run/],
     ['zero learning rate', ['--model', 'lenet5', '--dataset', 'mnist', '--lr', '0', '--backend', 'cpu'], /learning rate must be a number > 0/],
+    ['bad augmentation', ['--model', 'lenet5', '--dataset', 'mnist', '--augment', 'flip'], /--augment must be one of none, crop-mirror, paper; got 'flip'/],
+    ['augmenting MNIST', ['--model', 'lenet5', '--dataset', 'mnist', '--augment', 'crop-mirror', '--backend', 'cpu'], /augmentation 'crop-mirror' needs a folder: dataset/],
+    ['bad stored size', ['--model', 'lenet5', '--dataset', 'mnist', '--stored-size', 'big'], /--stored-size must be an integer >= 1, got 'big'/],
   ];
   it.each(cases)('%s', async (_name, args, message) => {
     const r = await inProcess(['train', ...args]);
@@ -67,6 +71,27 @@ describe('convscope train: bad input is one clear line and a non-zero exit', () 
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/alexnet at batch 4096 needs about \d+\.\d GiB .* more than the wasm backend can hold: 4\.0 GiB/);
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('convscope train --augment on an image folder', () => {
+  it('trains on random crops of images stored larger than the input', async () => {
+    const parent = await tmp();
+    process.env.XDG_CACHE_HOME = path.join(parent, 'cache');
+    const folder = path.join(parent, 'images');
+    await makeNoiseFolder(folder, 6);
+    const out = path.join(parent, 'run');
+    const r = await inProcess(['train', '--model', 'lenet5', '--set', 'input=16x16x3', '--set', 'width=0.5', '--dataset', `folder:${folder}`, '--augment', 'paper', '--batch', '4', '--backend', 'cpu', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ state: 'finished', runDir: out });
+    expect(JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'))).toMatchObject({ augment: 'paper', storedSize: null });
+    // 16 x 16 crops of images stored at round(16 * 256 / 224) = 18
+    expect(JSON.parse(readFileSync(path.join(out, 'dataset.json'), 'utf8'))).toMatchObject({ storedSize: 18, trainExamples: 15 });
+  });
+
+  it('the help names the choices', async () => {
+    const r = await inProcess(['train', '--help']);
+    expect(r.stdout).toMatch(/--augment A .*none \(default\), crop-mirror .* paper/s);
   });
 });
 

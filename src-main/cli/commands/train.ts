@@ -4,7 +4,7 @@ import { UsageError } from '../errors';
 import { bar, eta, StatusLine } from '../progress';
 import { parseOverrides } from '../../engine/models';
 import { ConvscopeError } from '../../engine/errors';
-import { defaultConfig, defaultOptimizer, DivergedError, LOSS_KINDS, PAPER_PLATEAU, resumeRun, startRun, type Progress, type TrainConfig, type Trainer } from '../../engine/train';
+import { AUGMENT_KINDS, defaultConfig, defaultOptimizer, DivergedError, LOSS_KINDS, PAPER_PLATEAU, resumeRun, startRun, type Progress, type TrainConfig, type Trainer } from '../../engine/train';
 
 const HELP = `usage: convscope train --model ID --dataset NAME [options]
        convscope train --resume RUN_DIR [--backend B] [--json]
@@ -25,6 +25,11 @@ Trains a model and writes a run folder (config, metrics, kernel snapshots, layer
   --limit N               train on the first N training examples
   --test-limit N          evaluate on the first N test examples
   --preprocess P          raw, scale (default), mean-pixel or mean-image
+  --augment A             folder datasets: none (default), crop-mirror (a random input-size crop of the
+                          stored image per example and epoch, mirrored half the time) or paper (crop-mirror
+                          plus the paper's PCA colour jitter); evaluation uses the centre crop
+  --stored-size S         folder datasets: store images at S x S (default: the input size without
+                          augmentation, else round(input * 256 / 224), 256 for inputs 224-227)
   --loss L                logits (default: exact softmax cross-entropy) or keras-clipped (Keras 2.2's, as the
                           seed's notebooks trained: probabilities clipped to [1e-7, 1-1e-7])
   --backend B             auto (default: the fastest that works), gpu, node, wasm or cpu
@@ -51,6 +56,8 @@ const OPTIONS = {
   limit: { type: 'string' },
   'test-limit': { type: 'string' },
   preprocess: { type: 'string' },
+  augment: { type: 'string' },
+  'stored-size': { type: 'string' },
   loss: { type: 'string' },
   backend: { type: 'string' },
   seed: { type: 'string' },
@@ -146,6 +153,8 @@ function configFromFlags(values: Values): { config: TrainConfig; runDir: string 
   config.testLimit = values['test-limit'] === undefined ? null : intFlag('test-limit', values['test-limit'], 0);
   config.preprocess = choiceFlag('preprocess', values.preprocess, ['raw', 'scale', 'mean-pixel', 'mean-image'] as const, 'scale');
   config.loss = choiceFlag('loss', values.loss, LOSS_KINDS, 'logits');
+  config.augment = choiceFlag('augment', values.augment, AUGMENT_KINDS, 'none');
+  config.storedSize = values['stored-size'] === undefined ? null : intFlag('stored-size', values['stored-size'], 0);
   config.backend = values.backend ?? config.backend;
   config.seed = intFlag('seed', values.seed, config.seed, 0);
   config.checkpointEverySteps = intFlag('checkpoint-every', values['checkpoint-every'], config.checkpointEverySteps);

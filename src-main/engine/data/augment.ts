@@ -14,6 +14,17 @@ export interface RawImage {
   channels: number;
 }
 
+/** An HWC image of any number type (uint8 pixels, float means): what crops read. */
+export interface PixelImage {
+  data: ArrayLike<number>;
+  width: number;
+  height: number;
+  channels: number;
+}
+
+/** An image's size without its pixels: all a crop place needs. */
+export type ImageSize = Omit<PixelImage, 'data'>;
+
 export interface CropPlace {
   top: number;
   left: number;
@@ -32,18 +43,18 @@ export function gaussian(rng: SeededRandom): number {
   return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
 }
 
-function checkCrop(image: RawImage, size: number): void {
+function checkCrop(image: ImageSize, size: number): void {
   if (!(Number.isInteger(size) && size >= 1 && size <= image.width && size <= image.height)) {
     throw new Error(`crop of ${size}x${size} does not fit a ${image.width}x${image.height} image`);
   }
 }
 
-export function centerCropPlace(image: RawImage, size: number): CropPlace {
+export function centerCropPlace(image: ImageSize, size: number): CropPlace {
   checkCrop(image, size);
   return { top: Math.floor((image.height - size) / 2), left: Math.floor((image.width - size) / 2), mirror: false };
 }
 
-export function randomCropPlace(image: RawImage, size: number, mirror: boolean, rng: SeededRandom): CropPlace {
+export function randomCropPlace(image: ImageSize, size: number, mirror: boolean, rng: SeededRandom): CropPlace {
   checkCrop(image, size);
   return {
     top: rng.nextInt(image.height - size + 1),
@@ -53,7 +64,7 @@ export function randomCropPlace(image: RawImage, size: number, mirror: boolean, 
 }
 
 /** The paper's ten test patches: four corners and the centre, each also mirrored. */
-export function tenCropPlaces(image: RawImage, size: number): CropPlace[] {
+export function tenCropPlaces(image: ImageSize, size: number): CropPlace[] {
   const centre = centerCropPlace(image, size);
   const bottom = image.height - size;
   const right = image.width - size;
@@ -65,7 +76,7 @@ export function tenCropPlaces(image: RawImage, size: number): CropPlace[] {
  * Copies the size x size patch at `place` (mirrored left-right if asked) into out[offset...] as float32 HWC,
  * adding `shift[k]` to channel k when given (one pass for crop and colour jitter).
  */
-export function cropInto(image: RawImage, size: number, place: CropPlace, out: Float32Array, offset = 0, shift?: ArrayLike<number>): void {
+export function cropInto(image: PixelImage, size: number, place: CropPlace, out: Float32Array, offset = 0, shift?: ArrayLike<number>): void {
   checkCrop(image, size);
   const { data, width, channels: c } = image;
   if (place.top < 0 || place.left < 0 || place.top + size > image.height || place.left + size > width) {
@@ -284,9 +295,15 @@ export class Augmenter {
 
   /** Writes the patch for `image` at out[offset...], size*size*channels floats. */
   apply(image: RawImage, out: Float32Array, offset = 0): void {
+    const { place, shift } = this.draw(image);
+    cropInto(image, this.options.size, place, out, offset, shift ?? undefined);
+  }
+
+  /** The next example's crop place and colour shift (0-255 units; null without PCA), for callers that crop themselves. */
+  draw(image: ImageSize): { place: CropPlace; shift: [number, number, number] | null } {
     const { size, pca } = this.options;
     const place = this.options.random ? randomCropPlace(image, size, this.options.mirror, this.rng) : centerCropPlace(image, size);
     if (pca && image.channels !== 3) throw new Error(`PCA colour jitter needs RGB images, got ${image.channels} channels`);
-    cropInto(image, size, place, out, offset, pca ? pcaShift(pca, this.rng, this.options.pcaStd) : undefined);
+    return { place, shift: pca ? pcaShift(pca, this.rng, this.options.pcaStd) : null };
   }
 }

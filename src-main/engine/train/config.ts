@@ -13,6 +13,18 @@ export interface TrainConfig {
   preprocess: string;
   /** The training (and test) loss: 'logits' (exact, the default) or 'keras-clipped' (the notebooks'). */
   loss: LossKind;
+  /**
+   * Training-time augmentation, folder datasets only: 'none'; 'crop-mirror' (a random input-size crop of
+   * the stored image per example per epoch, mirrored left-right half the time); 'paper' (those plus the
+   * paper's PCA colour jitter, alpha ~ N(0, 0.1), eigenvalues from the training images). Evaluation
+   * always takes the centre crop.
+   */
+  augment: AugmentKind;
+  /**
+   * Side S folder images are stored at (shorter side resized to S, centre S x S crop), >= the model's
+   * input; null: the input size when augment is 'none', else round(input * 256 / 224) (256 for 224-227).
+   */
+  storedSize: number | null;
   optimizer: OptimizerConfig;
   schedule: ScheduleConfig;
   batchSize: number;
@@ -38,6 +50,9 @@ export interface TrainConfig {
   checkpointEverySteps: number;
 }
 
+export const AUGMENT_KINDS = ['none', 'crop-mirror', 'paper'] as const;
+export type AugmentKind = (typeof AUGMENT_KINDS)[number];
+
 export const DEFAULT_LR = { sgd: 0.01, adam: 1e-3 } as const;
 
 export function defaultOptimizer(kind: 'sgd' | 'adam', overrides: { lr?: number; momentum?: number; weightDecay?: number } = {}): OptimizerConfig {
@@ -54,6 +69,8 @@ export function defaultConfig(model: string, dataset: string): TrainConfig {
     dataset,
     preprocess: 'scale',
     loss: 'logits',
+    augment: 'none',
+    storedSize: null,
     optimizer: defaultOptimizer('adam'),
     schedule: { kind: 'constant' },
     batchSize: 64,
@@ -91,6 +108,13 @@ export function validateConfig(c: TrainConfig): void {
   pos('checkpoint interval (seconds)', c.checkpointEverySeconds);
   pos('snapshot budget', c.snapshotBudgetBytes);
   if (!LOSS_KINDS.includes(c.loss)) throw new TrainConfigError(`unknown loss '${c.loss}' (${LOSS_KINDS.join(' or ')})`);
+  if (!AUGMENT_KINDS.includes(c.augment)) throw new TrainConfigError(`unknown augmentation '${c.augment}' (${AUGMENT_KINDS.join(', ')})`);
+  if (c.storedSize !== null) int('stored image size', c.storedSize, 1);
+  if (!c.dataset.startsWith('folder:')) {
+    // MNIST-style datasets are stored at the input size: there is nothing to crop from.
+    if (c.augment !== 'none') throw new TrainConfigError(`augmentation '${c.augment}' needs a folder: dataset (${c.dataset} images are stored at the model's input size); use augment 'none'`);
+    if (c.storedSize !== null) throw new TrainConfigError(`a stored image size applies to folder: datasets only, not ${c.dataset}`);
+  }
   const o = c.optimizer;
   pos('learning rate', o.lr);
   pos('weight decay', o.weightDecay, true);
@@ -115,5 +139,5 @@ export function validateConfig(c: TrainConfig): void {
 
 /** A config.json as written by any version: fields added later get the value older runs trained with. */
 export function withConfigDefaults(raw: TrainConfig): TrainConfig {
-  return { ...raw, loss: raw.loss ?? 'logits' };
+  return { ...raw, loss: raw.loss ?? 'logits', augment: raw.augment ?? 'none', storedSize: raw.storedSize ?? null };
 }

@@ -1,7 +1,7 @@
 // Training runs: the public surface.
 export { startRun, resumeRun, type StartOptions, type ResumeOptions } from './run';
 export { Trainer, type TrainEvent, type TrainResult, type Progress, type Position, type CheckpointReason } from './trainer';
-export { defaultConfig, defaultOptimizer, validateConfig, DEFAULT_LR, type TrainConfig } from './config';
+export { defaultConfig, defaultOptimizer, validateConfig, DEFAULT_LR, AUGMENT_KINDS, type AugmentKind, type TrainConfig } from './config';
 export { PAPER_PLATEAU, type ScheduleConfig, type ScheduleState } from './schedule';
 export type { OptimizerConfig, SgdConfig, AdamConfig } from './optimizers';
 export { estimateTrainingMemory, memoryLimitFor, checkMemory, formatBytes, type MemoryEstimate, type MemoryLimit } from './memory';

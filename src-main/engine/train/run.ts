@@ -99,7 +99,7 @@ function buildRunModel(spec: ModelSpec, config: TrainConfig, prepared: PreparedD
 
 /** The first `limit` training and `testLimit` test examples. */
 function limited(prepared: PreparedData, config: TrainConfig): PreparedData {
-  const cut = (split: TrainSplit, n: number | null): TrainSplit => (n === null || n >= split.size ? split : { size: n, batch: (indices) => split.batch(indices) });
+  const cut = (split: TrainSplit, n: number | null): TrainSplit => (n === null || n >= split.size ? split : { size: n, batch: (indices, mode) => split.batch(indices, mode) });
   const { data } = prepared;
   return { ...prepared, data: { ...data, train: cut(data.train, config.limit), test: data.test && cut(data.test, config.testLimit) } };
 }

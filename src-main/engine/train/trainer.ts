@@ -8,7 +8,7 @@ import { saveModel } from '../models/io';
 import type { TrainConfig } from './config';
 import { writeCheckpointFile, type CheckpointContent } from './checkpoint-file';
 import { epochOrder } from './data-order';
-import { DivergedError } from './errors';
+import { DivergedError, RunFolderError } from './errors';
 import { EventChannel } from './event-channel';
 import { chainLayers, forward } from './forward';
 import { JsonLines } from './json-lines';
@@ -74,6 +74,8 @@ export interface CheckpointMeta {
   position: Position;
   /** The data-order PRNG's state at the start of position.epoch. */
   orderRng: RngState;
+  /** The training augmentation's PRNG state now (absent when the data has no random augmentation). */
+  augmentRng?: RngState;
   schedule: ScheduleState;
   optimizerIterations: number;
   epochSums: EpochSums;
@@ -226,6 +228,10 @@ export class Trainer implements AsyncIterable<TrainEvent> {
     this.position = { ...meta.position };
     this.orderRng = restoreRandom(meta.orderRng);
     this.epochStartRng = meta.orderRng;
+    if (this.data.augment) {
+      if (!meta.augmentRng) throw new RunFolderError('the checkpoint holds no augmentation state, but the run augments its training data');
+      this.data.augment.setState(meta.augmentRng);
+    }
     this.schedule = { ...meta.schedule };
     this.sums = { ...meta.epochSums };
     this.epochs = [...meta.epochs];
@@ -279,7 +285,7 @@ export class Trainer implements AsyncIterable<TrainEvent> {
   private async trainStep(indices: Uint32Array, batchInEpoch: number, lastOfEpoch: boolean): Promise<{ record: BatchRecord; correct: number; correct5: number }> {
     const started = performance.now();
     const step = this.position.globalStep + 1;
-    const batch = await this.data.train.batch(indices);
+    const batch = await this.data.train.batch(indices, 'train');
     const { loss, counts, grads } = tf.tidy(() => {
       let kept: tf.Tensor1D | null = null;
       const result = tf.variableGrads(() => {
@@ -403,6 +409,8 @@ export class Trainer implements AsyncIterable<TrainEvent> {
       savedAt: new Date().toISOString(),
       position: this.position,
       orderRng: this.epochStartRng,
+      // Checkpoints fall between steps and batches are not read ahead, so this is the state the next step starts from.
+      ...(this.data.augment ? { augmentRng: this.data.augment.getState() } : {}),
       schedule: this.schedule,
       optimizerIterations: optimizer.iterations,
       epochSums: this.sums,
