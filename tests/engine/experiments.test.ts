@@ -7,6 +7,7 @@ import { RECIPES, findRecipe } from '../../src-main/engine/experiments/recipes';
 import { armConfigs, runExperiment, runKey, type ArmRun } from '../../src-main/engine/experiments/runner';
 import { writeReport, type MetricsFile } from '../../src-main/engine/experiments/report';
 import { compare, spread } from '../../src-main/engine/experiments/stats';
+import { readRunConfig } from '../../src-main/engine/train';
 
 const TINY = { limit: 256, testLimit: 128, epochs: 1, scale: 1, seeds: 1, backend: 'wasm' };
 let store: string;
@@ -64,6 +65,14 @@ describe('the run store', () => {
     const tanh = armConfigs(findRecipe('activation')!, { ...o, epochs: 20 }).find((a) => a.arm.id === 'tanh')!;
     expect(conv.runDir).toBe(tanh.runDir);
     expect(runKey({ ...conv.config, seed: 2 })).not.toBe(runKey(conv.config));
+  });
+
+  it('keeps the key of a run stored before later settings existed (its folder name ends in the key)', async () => {
+    const dir = path.resolve(import.meta.dirname, '../../docs/results/runs/lenet5-lr-0.01-s1-7279faec8a');
+    const config = await readRunConfig(dir);
+    expect(config).toMatchObject({ loss: 'logits', augment: 'none', storedSize: null });
+    expect(runKey(config)).toBe('7279faec8a');
+    expect(runKey({ ...config, loss: 'keras-clipped' })).not.toBe('7279faec8a');
   });
 
   it('reuses finished runs and extends a shorter one instead of starting again', async () => {

@@ -52,11 +52,16 @@ export interface RunExperimentOptions extends RecipeOptions {
 
 /**
  * The key of a run in the store: its configuration without epochs (they only say how far to go), and
- * without the loss where it is the default (so runs stored before the loss was a setting keep their key).
+ * without settings added later where they hold their default (so runs stored before keep their key).
  */
 export function runKey(config: TrainConfig): string {
-  const { epochs: _epochs, backend: _backend, loss, ...rest } = config;
-  const keyed = loss === 'logits' ? rest : { ...rest, loss };
+  const { epochs: _epochs, backend: _backend, loss, augment, storedSize, ...rest } = config;
+  const keyed = {
+    ...rest,
+    ...(loss === 'logits' ? {} : { loss }),
+    ...(augment === 'none' ? {} : { augment }),
+    ...(storedSize === null ? {} : { storedSize }),
+  };
   return createHash('sha256').update(stableJson(keyed)).digest('hex').slice(0, 10);
 }
 
