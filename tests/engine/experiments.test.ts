@@ -51,6 +51,20 @@ describe('experiment recipes on a tiny limit', () => {
     }
     const svg = await readFile(path.join(out, 'train-loss.svg'), 'utf8');
     for (const s of lossPlot.series) expect(svg).toContain(s.name);
+
+    if (name === 'activation') {
+      // The first epoch's gradients and saturation, from each arm's layer statistics.
+      expect(md).toContain('## Gradients and saturation over the first epoch');
+      const gradPlot = saved.plots.find((p) => p.file === 'first-layer-gradient.svg')!;
+      for (const run of runs) {
+        const records = run.layerStats.filter((r) => r.epoch === 1);
+        expect(gradPlot.series.find((x) => x.name === run.arm.label)!.ys).toEqual(records.map((r) => r.layers.find((l) => l.layer === 'conv1')!.gradientNorm));
+        const end = records.at(-1)!.layers.find((l) => l.layer === 'conv1')!;
+        const state = end.saturatedFraction !== undefined ? `${(end.saturatedFraction * 100).toFixed(1)}% saturated` : `${end.deadChannels}/${end.channels} channels dead`;
+        expect(md).toContain(`| ${run.arm.label} | conv1 | ${records[0].layers.find((l) => l.layer === 'conv1')!.gradientNorm!.toFixed(4)} |`);
+        expect(md).toMatch(new RegExp(`\\| ${run.arm.label} \\| conv1 \\|[^\\n]*\\| ${state.replace(/[./]/g, '\\$&')} \\|`));
+      }
+    }
   }, 240_000);
 });
 

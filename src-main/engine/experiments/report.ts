@@ -76,6 +76,49 @@ function deadTable(runs: ArmRun[]): string[] {
   ];
 }
 
+/** Layers with a gradient norm in the run's statistics (the trainable ones), in network order. */
+function trainableLayers(run: ArmRun): string[] {
+  return run.layerStats[0]?.layers.filter((l) => l.gradientNorm !== undefined).map((l) => l.layer) ?? [];
+}
+
+/**
+ * The blog's vanishing-gradient argument, measured: per arm (seed 1), each trainable layer's gradient norm
+ * and its saturated (tanh/sigmoid) or dead (ReLU) share over the first epoch's statistics records.
+ */
+function firstEpochTable(byArm: Map<string, ArmRun[]>): string[] {
+  const runs = [...byArm.values()].map((rs) => rs[0]).filter((r) => r.layerStats.some((s) => s.epoch === 1));
+  if (!runs.length) return [];
+  const rows: string[] = [];
+  for (const r of runs) {
+    const records = r.layerStats.filter((s) => s.epoch === 1);
+    const first = records[0];
+    const last = records.at(-1)!;
+    for (const name of trainableLayers(r)) {
+      const at = (rec: typeof first) => rec.layers.find((l) => l.layer === name);
+      const norms = records.map((rec) => at(rec)?.gradientNorm).filter((v): v is number => v !== undefined);
+      const end = at(last);
+      const state =
+        end?.saturatedFraction !== undefined
+          ? `${(end.saturatedFraction * 100).toFixed(1)}% saturated`
+          : end?.deadChannels !== undefined
+            ? `${end.deadChannels}/${end.channels} channels dead`
+            : '–';
+      rows.push(`| ${r.arm.label} | ${name} | ${fmt(at(first)?.gradientNorm, 4)} | ${fmt(norms.reduce((a, b) => a + b, 0) / norms.length, 4)} | ${fmt(end?.gradientNorm, 4)} | ${state} |`);
+    }
+  }
+  const steps = runs[0].layerStats.filter((s) => s.epoch === 1);
+  return [
+    '## Gradients and saturation over the first epoch',
+    '',
+    `Seed 1 of each arm, from the statistics recorded every ${steps.length > 1 ? steps[1].step - steps[0].step : '–'} steps on a fixed probe batch of ${steps[0]?.probeSize ?? '–'} test images (run folders' layer-stats.jsonl). Gradient norm: the L2 norm of the layer's weight gradients on that step's batch. Saturated: |tanh| > 0.97, or a sigmoid outside [0.03, 0.97], over every unit and probe image.`,
+    '',
+    '| arm | layer | gradient norm, first record | mean over epoch 1 | at the end of epoch 1 | end of epoch 1 |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ];
+}
+
 function groupByArm(runs: ArmRun[]): Map<string, ArmRun[]> {
   const m = new Map<string, ArmRun[]>();
   for (const r of runs) m.set(r.arm.id, [...(m.get(r.arm.id) ?? []), r]);
@@ -107,6 +150,20 @@ function plotsFor(recipe: Recipe, byArm: Map<string, ArmRun[]>): Plot[] {
     { file: 'train-loss', title: `${recipe.title}: training loss${seedNote}`, xLabel: 'epoch', yLabel: 'train loss', series: series((e) => e.loss), logY: true },
     { file: 'test-accuracy', title: `${recipe.title}: test accuracy${seedNote}`, xLabel: 'epoch', yLabel: 'test accuracy', series: series((e) => e.testAccuracy) },
   ];
+  if (recipe.name === 'activation') {
+    const firstLayer = (r: ArmRun) => trainableLayers(r)[0];
+    const grads: Series[] = arms
+      .map((runs) => runs[0])
+      .filter((r) => firstLayer(r) !== undefined)
+      .map((r) => {
+        const points = r.layerStats.filter((s) => s.epoch === 1).map((s) => ({ x: s.step, y: s.layers.find((l) => l.layer === firstLayer(r))?.gradientNorm ?? NaN }));
+        return { name: r.arm.label, xs: points.map((p) => p.x), ys: points.map((p) => p.y) };
+      })
+      .filter((s) => s.ys.length > 0);
+    if (grads.length) {
+      plots.push({ file: 'first-layer-gradient', title: 'Gradient norm of the first conv layer, epoch 1 (seed 1)', xLabel: 'step', yLabel: 'gradient norm', series: grads, logY: true });
+    }
+  }
   if (recipe.name === 'dead-relu') {
     const dead: Series[] = arms.map((runs) => {
       const r = runs[0];
@@ -234,6 +291,7 @@ export async function writeReport(dir: string, recipe: Recipe, runs: ArmRun[], c
     ...armTable(recipe, byArm),
     ...publishedRows(recipe, byArm),
     ...(recipe.name === 'dead-relu' ? deadTable(runs) : []),
+    ...(recipe.name === 'activation' ? firstEpochTable(byArm) : []),
     ...(notes.length ? ['## Notes', '', ...notes, ''] : []),
     '## Plots',
     '',
