@@ -68,9 +68,11 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
     }
   }
   notes.push(...plan.notes);
+  if (zoo?.softmaxAdded) {
+    const output = zoo.spec.layers[zoo.spec.layers.length - 1].name;
+    notes.push(`the file outputs logits; as the zoo's '${zoo.spec.id}' the model ends in a softmax, so it outputs probabilities (the logits are ${output}'s values before its softmax)`);
+  }
   const [height, width, channels] = plan.input;
-  const outputLayer = plan.layers[plan.output].config;
-  const softmax = (outputLayer.kind === 'dense' || outputLayer.kind === 'activation') && outputLayer.activation === 'softmax';
 
   const chosen = choosePreset(graphSource.format, graphSource.producer, zoo, channels, options.preprocess);
   let preprocessing: Preprocessing = chosen.preprocessing;
@@ -86,6 +88,7 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
   const name = zoo?.spec.id ?? modelName(file);
   const model = zoo ? buildZooModel(zoo, plan) : buildFromPlan(plan, name);
   const classes = model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 0;
+  const softmax = layerActivation(model.outputLayers[0]) === 'softmax';
   const info: ImportedModelInfo = {
     format: 'convscope-model-info',
     version: 1,

@@ -1,6 +1,8 @@
 // Recognises a lowered chain as one of the zoo's models (with options), so that the zoo's own spec and
 // builder make the model and the app's zoo views apply. Names and initialisers are not compared; LRN and
 // batch-norm constants are taken from the source (BVLC's Caffe LRN uses k=1 and alpha/n, not the paper's).
+// A source that outputs logits (PyTorch models end in their last Linear) matches a zoo model whose output
+// layer adds a softmax: the zoo's views and training need it, and its logits stay the output layer's input.
 import { tf } from '../tf';
 import { buildModel, getModelSpec, listModels, type Overrides } from '../models';
 import { canonicalPadding, type LayerSpec, type ModelSpec, type OptionValue } from '../models/spec';
@@ -13,6 +15,8 @@ export interface ZooMatch {
   overrides: Record<string, OptionValue>;
   /** Spec constants replaced by the source's, e.g. 'lrn1: bias 1, alpha 2e-5 (Caffe convention)'. */
   patched: string[];
+  /** The source's output layer is linear (logits); the zoo model's adds a softmax to it. */
+  softmaxAdded: boolean;
 }
 
 const ACTIVATIONS = new Set(['relu', 'tanh', 'sigmoid']);
@@ -61,8 +65,11 @@ export function matchZoo(plan: LayerPlan): ZooMatch | null {
         } catch {
           continue;
         }
-        if (spec.layers.length === layers.length && spec.layers.every((s, i) => sameLayer(s, layers[i]))) {
-          return { spec, overrides: withoutDefaults(overrides, model.options), patched: patchConstants(spec, layers) };
+        if (spec.layers.length !== layers.length) continue;
+        const lastIndex = layers.length - 1;
+        if (spec.layers.every((s, i) => sameLayer(s, layers[i], i === lastIndex))) {
+          const softmaxAdded = last.activation === 'linear';
+          return { spec, overrides: withoutDefaults(overrides, model.options), patched: patchConstants(spec, layers), softmaxAdded };
         }
       }
     }
@@ -86,7 +93,8 @@ function isChain(plan: LayerPlan): boolean {
   return plan.output === plan.layers.length - 1 && plan.layers.every((l, i) => l.inputs.length === 1 && l.inputs[0] === (i === 0 ? MODEL_INPUT : i - 1));
 }
 
-function sameLayer(s: LayerSpec, p: PlanLayer): boolean {
+/** `output`: the model's last layer, where a linear source layer stands for the spec's softmax one. */
+function sameLayer(s: LayerSpec, p: PlanLayer, output: boolean): boolean {
   const c = p.config;
   switch (s.kind) {
     case 'conv':
@@ -99,7 +107,7 @@ function sameLayer(s: LayerSpec, p: PlanLayer): boolean {
     case 'avgPool':
       return c.kind === s.kind && c.size[0] === s.size && c.size[1] === s.size && c.strides[0] === s.stride && c.strides[1] === s.stride && c.padding === s.padding;
     case 'dense':
-      return c.kind === 'dense' && c.useBias && c.units === s.units && c.activation === s.activation;
+      return c.kind === 'dense' && c.useBias && c.units === s.units && (c.activation === s.activation || (output && s.activation === 'softmax' && c.activation === 'linear'));
     case 'dropout':
       return c.kind === 'dropout' && Math.abs(c.rate - s.rate) < 1e-6;
     case 'activation':

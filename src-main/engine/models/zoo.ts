@@ -1,4 +1,6 @@
-// The model zoo: lenet5, alexnet and alexnet-blog as in SEED_FACTS.md, each with its options.
+// The model zoo: lenet5, alexnet and alexnet-blog as in SEED_FACTS.md, and alexnet-torchvision (the
+// 64-192-384-256-256 AlexNet that torchvision ships, so that its pretrained weights import into the zoo),
+// each with its options.
 //
 // Choices worth knowing:
 // - width multiplies conv filters AND hidden dense units (fc sizes dominate AlexNet's 61M params, so
@@ -193,6 +195,31 @@ function alexnetLayers(o: Resolved, v: { padding: (paperPad: number) => Padding;
   ];
 }
 
+/**
+ * torchvision's AlexNet (torchvision.models.alexnet): the one-GPU layout of Krizhevsky's 2014 "One weird
+ * trick" paper. Padded conv1, no LRN, no groups, and dropout BEFORE fc6 and fc7. Its
+ * AdaptiveAvgPool2d((6, 6)) is not a layer here: at 224x224 the last pool already gives 6x6, where it is
+ * the identity (the importer drops the 1x1 stride-1 pool that torch exports for it).
+ */
+function torchvisionLayers(o: Resolved): LayerSpec[] {
+  const overlap = o.overlap as boolean;
+  const lrn = o.lrn as boolean;
+  const c = (n: number, filters: number, kernel: number, stride: number, padding: Padding) => conv(o, `conv${n}`, { filters, kernel, stride, padding });
+  return [
+    ...convBlock(o, 1, c(1, 64, 11, 4, 2), { lrn, pool: overlap }),
+    ...convBlock(o, 2, c(2, 192, 5, 1, 2), { lrn, pool: overlap }),
+    ...convBlock(o, 3, c(3, 384, 3, 1, 1), {}),
+    ...convBlock(o, 4, c(4, 256, 3, 1, 1), {}),
+    ...convBlock(o, 5, c(5, 256, 3, 1, 1), { pool: overlap }),
+    { kind: 'flatten', name: 'flatten' },
+    ...dropout(o, 'drop6'),
+    hiddenDense(o, 'fc6', 4096),
+    ...dropout(o, 'drop7'),
+    hiddenDense(o, 'fc7', 4096),
+    outputDense(o, 'fc8'),
+  ];
+}
+
 // ---- the models ----
 
 const lenet5: ZooModel = {
@@ -276,7 +303,28 @@ const alexnetBlog: ZooModel = {
   },
 };
 
-const ZOO: readonly ZooModel[] = [lenet5, alexnet, alexnetBlog];
+const alexnetTorchvision: ZooModel = {
+  id: 'alexnet-torchvision',
+  title: "AlexNet as torchvision ships it",
+  description: "torchvision's one-GPU AlexNet: convs 64-192-384-256-256 (conv1 padded), no LRN, no groups, dropout before fc6 and fc7; 61,100,840 params. Its pretrained weights import into it.",
+  options: [
+    opt.input('224x224x3'),
+    opt.classes(1000),
+    opt.activation('relu', 'the conv and hidden dense layers'),
+    opt.fcActivation(null),
+    opt.dropout(0.5, 'before fc6 and fc7'),
+    opt.width(),
+    opt.batchNorm(false),
+    opt.overlap(true),
+    opt.lrn(false),
+    opt.init(['glorot', 'he']),
+  ],
+  make(o) {
+    return { input: inputOf(o), classes: o.classes as number, layers: torchvisionLayers(o) };
+  },
+};
+
+const ZOO: readonly ZooModel[] = [lenet5, alexnet, alexnetBlog, alexnetTorchvision];
 
 export function listModels(): ModelInfo[] {
   return ZOO.map((m) => {
