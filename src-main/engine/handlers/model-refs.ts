@@ -1,21 +1,21 @@
-// A contract ModelRef turned into a model ready to inspect: zoo models and run folders through inspect's
-// resolver, model folders / model.json too (with an imported model's model-info.json applied), and model
-// files of other formats (ONNX, Caffe) through the importer. Cache keys change when the files do.
+// A contract ModelRef turned into a model ready to inspect: run folders and model folders / model.json
+// through inspect's resolver (which applies an imported model's model-info.json), zoo models as it builds
+// them, and model files of other formats (ONNX, Caffe) through the importer, prepared the way inspect's
+// resolver prepares imported folders. Cache keys change when the files do.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModelRef } from '../../contract/common';
-import { importModel, readModelInfo, type ImportedModelInfo } from '../import';
-import { defaultPreprocessor, inputPreparer, isRunFolder, resolveModel, type ModelSource, type ResolvedModel } from '../inspect';
+import { importModel, type ImportedModelInfo } from '../import';
+import { defaultPreprocessor, inputPreparer, isRunFolder, resolveModel, withImportedInput, type ModelSource, type ResolvedModel } from '../inspect';
 import { buildModel, getModelSpec, MODEL_JSON, type ModelSpec, type Overrides } from '../models';
 import { RUN_FILES } from '../train';
-import { preprocessorOfImport } from './imported';
 import { notFound } from './errors';
 
-export interface LoadedModel extends Omit<ResolvedModel, 'source'> {
+export interface LoadedModel extends Omit<ResolvedModel, 'source' | 'notes'> {
   source: ModelSource | { kind: 'import'; file: string; info: ImportedModelInfo };
   /** For people: 'zoo model', 'run folder', 'tfjs layers model', 'ONNX' ... */
   format: string;
-  /** What the user should know about how the model is used (e.g. approximated preprocessing). */
+  /** What the user should know about how the model is used (an imported model's notes, e.g. what dataset evaluation approximates). */
   warnings: string[];
   dispose(): void;
 }
@@ -60,23 +60,13 @@ export async function loadModelRef(ref: ModelRef): Promise<LoadedModel> {
   if (!s) throw notFound(`no file or folder at ${where}`);
   if (s.isDirectory() && isRunFolder(where)) return loaded(await resolveModel(where), 'run folder');
   if (s.isDirectory() || path.basename(where) === MODEL_JSON) {
-    const dir = s.isDirectory() ? where : path.dirname(where);
     const resolved = await resolveModel(where);
-    const info = await readModelInfo(dir).catch((err) => {
-      resolved.model.dispose();
-      throw err;
-    });
-    return info ? withImportInfo(resolved, info, resolved.source, `imported ${formatName(info)} model`) : loaded(resolved, 'tfjs layers model');
+    const info = resolved.source.kind === 'model-folder' ? resolved.source.imported : undefined;
+    return loaded(resolved, info ? `imported ${formatName(info)} model` : 'tfjs layers model');
   }
-  const imported = await importModel(where);
-  const input: [number, number, number] = [imported.info.input.height, imported.info.input.width, imported.info.input.channels];
-  const source = { kind: 'import' as const, file: where, info: imported.info };
-  try {
-    return withImportInfo({ model: imported.model, input, classNames: imported.info.classNames }, imported.info, source, formatName(imported.info));
-  } catch (err) {
-    imported.model.dispose();
-    throw err;
-  }
+  const { model, info } = await importModel(where);
+  const input: [number, number, number] = [info.input.height, info.input.width, info.input.channels];
+  return loaded(withImportedInput({ model, source: { kind: 'import' as const, file: where, info }, input, classNames: null }, info), formatName(info));
 }
 
 /** As resolveModel builds zoo models (seed 0, pixels / 255), without its lookup of a file named like the id. */
@@ -84,31 +74,11 @@ function zooModel(id: string, overrides: Overrides): LoadedModel {
   const spec = getModelSpec(id, overrides);
   const preprocessor = defaultPreprocessor(spec.input);
   const model = buildModel(spec, { seed: 0 });
-  return loaded({ model, source: { kind: 'zoo', id, overrides }, input: spec.input, classNames: null, preprocessor, prepare: inputPreparer(preprocessor, spec.input) }, 'zoo model');
+  return loaded({ model, source: { kind: 'zoo', id, overrides }, input: spec.input, classNames: null, preprocessor, prepare: inputPreparer(preprocessor, spec.input), notes: [] }, 'zoo model');
 }
 
-function loaded(resolved: ResolvedModel, format: string): LoadedModel {
-  return { ...resolved, format, warnings: [], dispose: () => resolved.model.dispose() };
-}
-
-function withImportInfo(
-  m: Pick<ResolvedModel, 'model' | 'input' | 'classNames'>,
-  info: ImportedModelInfo,
-  source: LoadedModel['source'],
-  format: string,
-): LoadedModel {
-  const { preprocessor, notes } = preprocessorOfImport(info.preprocessing, m.input);
-  return {
-    model: m.model,
-    input: m.input,
-    classNames: m.classNames ?? info.classNames,
-    preprocessor,
-    prepare: inputPreparer(preprocessor, m.input),
-    source,
-    format,
-    warnings: [...info.notes, ...notes],
-    dispose: () => m.model.dispose(),
-  };
+function loaded({ notes, ...resolved }: Omit<ResolvedModel, 'source'> & { source: LoadedModel['source'] }, format: string): LoadedModel {
+  return { ...resolved, format, warnings: notes, dispose: () => resolved.model.dispose() };
 }
 
 function formatName(info: ImportedModelInfo): string {

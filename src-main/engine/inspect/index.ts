@@ -1,5 +1,6 @@
 // Inspection's public surface: what a model computes for one image, its kernels, its gradients, its errors.
-export { resolveModel, isRunFolder, type ResolvedModel, type ResolveOptions, type ModelSource } from './model-ref';
+export { resolveModel, isRunFolder, withImportedInput, type ResolvedModel, type ResolveOptions, type ModelSource } from './model-ref';
+export { importedInputs, importedPreparer, datasetPreprocessor, type ImportedInputs } from './imported-input';
 export { inspectImage, inspectTensor, type Inspection, type InspectionInput, type InspectOptions, type InspectSubject, type LayerReport } from './inspect';
 export { inputPreparer, defaultPreprocessor, type InputPreparer, type PreparedInput } from './input';
 export { computeActivations, activationProbe, type LayerActivation } from './activations';

@@ -1,6 +1,7 @@
 // What `--model` names, turned into a model ready to inspect: a zoo id (+ overrides), a run folder (its
 // latest checkpoint, or its saved model), a model folder, or a model.json path (tfjs layers model, e.g. a
-// Keras model from tensorflowjs_converter, with its weight shards beside it).
+// Keras model from tensorflowjs_converter, with its weight shards beside it). A model folder written by
+// `convscope import` carries model-info.json: its preprocessing and class names apply.
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { tf } from '../tf';
@@ -11,7 +12,9 @@ import { readJson, readRunConfig, RUN_FILES } from '../train/run-folder';
 import type { CheckpointMeta } from '../train/trainer';
 import { builtinDatasets } from '../data/registry';
 import { parsePreprocessor, type Preprocessor } from '../data/preprocess';
+import { readModelInfo, type ImportedModelInfo } from '../import/model-info';
 import { ModelRefError } from './errors';
+import { importedInputs } from './imported-input';
 import { defaultPreprocessor, inputPreparer, type InputPreparer } from './input';
 
 /** Files the trainer writes beside config.json (train/run.ts keeps their names private). */
@@ -21,19 +24,25 @@ const RUN_DATASET_FILE = 'dataset.json';
 export type ModelSource =
   | { kind: 'zoo'; id: string; overrides: Overrides }
   | { kind: 'run'; runDir: string; from: 'checkpoint' | 'model'; step: number | null; config: TrainConfig; spec: ModelSpec; preprocess: unknown }
-  | { kind: 'model-folder'; dir: string };
+  /** `imported`: the folder's model-info.json (a model made by `convscope import`), absent without one. */
+  | { kind: 'model-folder'; dir: string; imported?: ImportedModelInfo };
 
 export interface ResolvedModel {
   model: tf.LayersModel;
   source: ModelSource;
   /** [height, width, channels] of one input. */
   input: [number, number, number];
-  /** The run's stored preprocessor (preprocess.json), a model.json's userDefinedMetadata.preprocess, else pixels / 255. */
+  /**
+   * How dataset images become inputs: the run's stored preprocessor (preprocess.json), a model.json's
+   * userDefinedMetadata.preprocess, else pixels / 255; an imported model's nearest form of its own.
+   */
   preprocessor: Preprocessor;
-  /** Turns an image into this model's input with that preprocessor. */
+  /** Turns an image into this model's input: with that preprocessor, or an imported model's own preprocessing exactly. */
   prepare: InputPreparer;
-  /** Class names where known: the run's built-in dataset, or userDefinedMetadata.classNames of a model.json. */
+  /** Class names where known: the run's built-in dataset, model.json's userDefinedMetadata.classNames, model-info.json's. */
   classNames: readonly string[] | null;
+  /** What a user should know about how the model is used (an imported model's notes). */
+  notes: string[];
 }
 
 export interface ResolveOptions {
@@ -73,10 +82,27 @@ export async function resolveModel(ref: string, options: ResolveOptions = {}): P
 
 async function resolveModelFolder(dir: string, options: ResolveOptions): Promise<ResolvedModel> {
   if (options.checkpoint !== undefined) throw new ModelRefError(`--checkpoint applies to run folders; ${dir} holds one model`);
+  const imported = await readModelInfo(dir);
   const model = await loadModel(dir);
   const meta = (model.getUserDefinedMetadata() ?? {}) as { classNames?: unknown; preprocess?: unknown };
-  const classNames = Array.isArray(meta.classNames) && meta.classNames.every((n) => typeof n === 'string') ? meta.classNames : null;
-  return withInput({ model, source: { kind: 'model-folder', dir }, input: inputShapeOf(model), classNames }, meta.preprocess ?? null);
+  const own = Array.isArray(meta.classNames) && meta.classNames.every((n) => typeof n === 'string') ? meta.classNames : null;
+  const source: ModelSource = imported ? { kind: 'model-folder', dir, imported } : { kind: 'model-folder', dir };
+  const m = { model, source, input: inputShapeOf(model), classNames: imported?.classNames ?? own };
+  return imported ? withImportedInput(m, imported) : withInput(m, meta.preprocess ?? null);
+}
+
+/**
+ * An imported model (a folder's model-info.json, or a file imported on the fly) ready to inspect: its own
+ * preprocessing for images, its class names, its notes. Disposes the model if the preprocessing does not fit it.
+ */
+export function withImportedInput<S>(m: { model: tf.LayersModel; source: S; input: [number, number, number]; classNames: readonly string[] | null }, info: ImportedModelInfo) {
+  try {
+    const { prepare, preprocessor, notes } = importedInputs(info, m.input);
+    return { ...m, classNames: m.classNames ?? info.classNames, preprocessor, prepare, notes };
+  } catch (err) {
+    m.model.dispose();
+    throw err;
+  }
 }
 
 async function resolveRun(runDir: string, options: ResolveOptions): Promise<ResolvedModel> {
@@ -132,10 +158,10 @@ function inputShapeOf(model: tf.LayersModel): [number, number, number] {
 }
 
 /** Adds the preprocessor (stored, else pixels / 255) and the input preparer; disposes the model if they are unusable. */
-function withInput(m: Omit<ResolvedModel, 'preprocessor' | 'prepare'>, stored: unknown): ResolvedModel {
+function withInput(m: Omit<ResolvedModel, 'preprocessor' | 'prepare' | 'notes'>, stored: unknown): ResolvedModel {
   try {
     const preprocessor = stored === null ? defaultPreprocessor(m.input) : parsePreprocessor(stored);
-    return { ...m, preprocessor, prepare: inputPreparer(preprocessor, m.input) };
+    return { ...m, preprocessor, prepare: inputPreparer(preprocessor, m.input), notes: [] };
   } catch (err) {
     m.model.dispose();
     throw err;
