@@ -109,12 +109,12 @@ describe('initBackend for real on this machine (no native packages)', () => {
     expect(report.skipped.map((s) => s.backend)).toEqual(['gpu', 'webgpu', 'node']);
     expect(report.skipped[0].reason).toBe('not installed (@tensorflow/tfjs-node-gpu is not in node_modules)');
     expect(report.versions['tfjs-backend-wasm']).toBe(tf.version.tfjs);
-    expect(report.wasmKernels?.map((k) => k.kernel)).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad']);
+    expect(report.wasmKernels?.map((k) => k.kernel)).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Tanh']);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
     const text = backend.describeBackend(report);
     expect(text.split('\n')).toHaveLength(4);
     expect(text).toContain(`skipped webgpu: ${NO_VULKAN}`);
-    expect(text).toMatch(/^Backend: wasm, WebAssembly \(XNNPACK\) \(auto; SIMD on, 1 thread, 4 training kernels/);
+    expect(text).toMatch(/^Backend: wasm, WebAssembly \(XNNPACK\) \(auto; SIMD on, 1 thread, 5 kernels added or replaced by ConvScope/);
   });
 
   it('reads CONVSCOPE_BACKEND when no choice is given, and rejects a bad value', async () => {

@@ -176,6 +176,17 @@ describe('BatchMatMul with transposed operands matches the cpu backend', () => {
   });
 });
 
+describe('Tanh (replaced: 2 * sigmoid(2x) - 1 with XNNPACK) matches the cpu backend', () => {
+  it('within 1e-6 absolute, from tiny to saturating inputs', async () => {
+    const x = values(4096, 41, 12);
+    x.set([0, 1e-6, -1e-6, 1e-3, 30, -30, 90, -90]);
+    const wasm = await runKernelOn('Tanh', 'wasm', { x: [x, [4096]] }, {});
+    const cpu = await runKernelOn('Tanh', 'cpu', { x: [x, [4096]] }, {});
+    expect(Math.max(...Array.from(wasm.values, (v, i) => Math.abs(v - cpu.values[i])))).toBeLessThanOrEqual(1e-6);
+    expect(Array.from(wasm.values.subarray(4, 8))).toEqual([1, -1, 1, -1]);
+  });
+});
+
 describe('the kernels stay in the wasm heap', () => {
   const kernels: [string, Record<string, number[]>, Attrs][] = [
     ['Conv2DBackpropFilter', { x: [2, 35, 35, 3], dy: [2, 7, 7, 8] }, { strides: 4, pad: 'valid', dataFormat: 'NHWC', filterShape: [11, 11, 3, 8] }],
@@ -184,6 +195,7 @@ describe('the kernels stay in the wasm heap', () => {
     ['MaxPoolGrad', { dy: [2, 6, 6, 4], input: [2, 13, 13, 4], output: [2, 6, 6, 4] }, { filterSize: 3, strides: 2, pad: 'valid' }],
     ['MaxPoolGrad', { dy: [2, 7, 7, 4], input: [2, 13, 13, 4], output: [2, 7, 7, 4] }, { filterSize: 3, strides: 2, pad: 'same' }],
     ['BatchMatMul', { a: [5, 7], b: [3, 5] }, { transposeA: true, transposeB: true }],
+    ['Tanh', { x: [2, 9, 9, 4] }, {}],
   ];
   for (const [name, shapes, attrs] of kernels) {
     it(`${name} reads nothing back to JavaScript, uses no cpu backend and frees its intermediates`, async () => {

@@ -18,7 +18,7 @@ function details(r: BackendReport): string[] {
   if (r.webgpuAdapter) d.push(`adapter ${adapterName(r.webgpuAdapter)}${r.webgpuAdapter.software ? ' (software: emulated on the CPU)' : ''}`);
   if (r.simd !== undefined) d.push(`SIMD ${r.simd ? 'on' : 'off'}`);
   if (r.threads !== undefined) d.push(`${r.threads} thread${r.threads === 1 ? '' : 's'}`);
-  if (r.wasmKernels?.length) d.push(`${r.wasmKernels.length} training kernels added or replaced by ConvScope`);
+  if (r.wasmKernels?.length) d.push(`${r.wasmKernels.length} kernels added or replaced by ConvScope`);
   d.push(`tfjs ${r.versions.tfjs}`);
   return d;
 }

@@ -40,12 +40,37 @@ export function forward(layers: readonly tf.layers.Layer[], x: tf.Tensor, option
       }
     } else if (options.logits && i === layers.length - 1) {
       out = denseLogits(layer, out);
+    } else if (options.training && i === 0 && isPlainConv(layer)) {
+      out = dataConv(layer, out);
     } else {
       out = layer.apply(out, { training: options.training }) as tf.Tensor;
     }
     options.onOutput?.(layer, i, out);
   });
   return out;
+}
+
+const ACTIVATIONS: Record<string, (x: tf.Tensor) => tf.Tensor> = {
+  linear: (x) => x,
+  relu: tf.relu,
+  tanh: tf.tanh,
+  sigmoid: tf.sigmoid,
+};
+
+function isPlainConv(layer: tf.layers.Layer): boolean {
+  return layer.getClassName() === 'Conv2D' && layer.getConfig().dataFormat === 'channelsLast' && String(layerActivation(layer)) in ACTIVATIONS;
+}
+
+/**
+ * A first Conv2D layer, whose input is the data, by the unfused conv2d: its gradient computes the input
+ * gradient only where asked (never, here), while the fused conv2d tfjs-layers uses always computes it
+ * (a third of that kernel's work in a LeNet-5 step). Same arithmetic as the layer's own call.
+ */
+function dataConv(layer: tf.layers.Layer, x: tf.Tensor): tf.Tensor {
+  const c = layer.getConfig() as { strides: [number, number]; padding: 'valid' | 'same'; dilationRate: [number, number]; useBias: boolean };
+  const [kernel, bias] = layer.trainableWeights.map((w) => w.read());
+  const y = tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, c.strides, c.padding, 'NHWC', c.dilationRate);
+  return ACTIVATIONS[String(layerActivation(layer))](bias ? tf.add(y, bias) : y);
 }
 
 /** x W + b of a softmax-activated dense layer, i.e. its output before the softmax. */
