@@ -11,7 +11,7 @@ import { buildModel, countParams, getModelSpec, saveModel } from '../../src-main
 import { preset, pixelsToInput } from '../../src-main/engine/import';
 import { applyPreprocessor } from '../../src-main/engine/data/preprocess';
 import { createEngine, type Engine } from '../../src-main/engine/handlers';
-import { preprocessorOfImport } from '../../src-main/engine/handlers/imported';
+import { datasetPreprocessor as preprocessorOfImport } from '../../src-main/engine/inspect/imported-input';
 import { call, expectCode, failure } from './handlers-support';
 
 const ONNX_LENET = path.resolve(import.meta.dirname, '../fixtures/import/lenet5.onnx');
@@ -44,7 +44,7 @@ afterAll(async () => {
 describe('models', () => {
   it('lists the zoo and summarises AlexNet from its spec with the paper count', async () => {
     const { models } = await call(engine.handlers, 'listModels', {});
-    expect(models.map((m) => m.id)).toEqual(['lenet5', 'alexnet', 'alexnet-blog']);
+    expect(models.map((m) => m.id)).toEqual(['lenet5', 'alexnet', 'alexnet-blog', 'alexnet-torchvision']);
     const alexnet = models.find((m) => m.id === 'alexnet')!;
     expect(alexnet.input).toEqual([227, 227, 3]);
     expect(alexnet.classes).toBe(1000);

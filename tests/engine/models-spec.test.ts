@@ -161,7 +161,7 @@ describe('options', () => {
 
   it('listModels describes each model with its options', () => {
     const models = listModels();
-    expect(models.map((m) => m.id)).toEqual(['lenet5', 'alexnet', 'alexnet-blog']);
+    expect(models.map((m) => m.id)).toEqual(['lenet5', 'alexnet', 'alexnet-blog', 'alexnet-torchvision']);
     const alexnet = models.find((m) => m.id === 'alexnet')!;
     expect(alexnet.input).toEqual([227, 227, 3]);
     expect(alexnet.options.find((o) => o.key === 'grouped')).toMatchObject({ default: true, accepts: 'true or false' });
@@ -172,7 +172,7 @@ describe('options', () => {
 describe('errors', () => {
   it('an unknown model lists the known ones', () => {
     expect(() => getModelSpec('vgg16')).toThrow(UnknownModelError);
-    expect(() => getModelSpec('vgg16')).toThrow("unknown model 'vgg16' (known models: lenet5, alexnet, alexnet-blog)");
+    expect(() => getModelSpec('vgg16')).toThrow("unknown model 'vgg16' (known models: lenet5, alexnet, alexnet-blog, alexnet-torchvision)");
   });
 
   it('an unknown key lists the valid keys for that model', () => {
