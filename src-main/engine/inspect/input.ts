@@ -1,6 +1,7 @@
 // How an image file becomes the model's input the way its training data did (train/open-data.ts): decoded
 // to the stored preprocessor's image size (its dataset's), preprocessed with the stored statistics, then
-// resized / converted to the model's input by the data module's adaptToInput.
+// resized / converted to the model's input by the data module's adaptToInput, or, for folder runs whose
+// images were stored larger than the input (augmented ones), centre-cropped as their evaluation was.
 import { tf } from '../tf';
 import { decodeImage, type ImageInfo, type ImageInput } from '../data/image-decode';
 import { adaptToInput, applyPreprocessor, describePreprocessor, type Preprocessor } from '../data/preprocess';
@@ -29,8 +30,13 @@ export function defaultPreprocessor(input: readonly [number, number, number]): P
   return { version: 1, kind: 'scale', shape: [input[0], input[1], input[2]], mean: [], scale: 1 / 255, fittedOn: null };
 }
 
-export function inputPreparer(preprocessor: Preprocessor, modelInput: readonly [number, number, number]): InputPreparer {
+/** How the stored-size image becomes the input size: resized, or its centre crop (patches.ts' evaluation crop). */
+export type InputFit = 'resize' | 'center-crop';
+
+export function inputPreparer(preprocessor: Preprocessor, modelInput: readonly [number, number, number], fit: InputFit = 'resize'): InputPreparer {
   const [sh, sw, sc] = preprocessor.shape;
+  const [ih, iw] = modelInput;
+  if (fit === 'center-crop' && (ih > sh || iw > sw)) throw new InspectModelError(`a ${ih}x${iw} input cannot be cropped from the run's ${sh}x${sw} images`);
   if (sc !== 1 && sc !== 3) throw new InspectModelError(`the model's images have ${sc} channels; inspection reads grey (1) or RGB (3) images`);
   return {
     preprocessor,
@@ -38,7 +44,12 @@ export function inputPreparer(preprocessor: Preprocessor, modelInput: readonly [
     async prepare(image, options = {}) {
       const decoded = await decodeImage(image, { channels: sc, width: sw, height: sh, fit: 'cover-center', name: options.name });
       const values = applyPreprocessor(preprocessor, decoded.data, 1);
-      const x = tf.tidy(() => adaptToInput(tf.tensor4d(values, [1, sh, sw, sc]), modelInput));
+      const x = tf.tidy(() => {
+        const full = tf.tensor4d(values, [1, sh, sw, sc]);
+        const top = Math.floor((sh - ih) / 2);
+        const left = Math.floor((sw - iw) / 2);
+        return adaptToInput(fit === 'center-crop' ? tf.slice(full, [0, top, left, 0], [1, ih, iw, sc]) : full, modelInput);
+      });
       return { pixels: decoded.data, width: sw, height: sh, channels: sc, x, original: decoded.original };
     },
   };

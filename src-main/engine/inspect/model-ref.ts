@@ -15,7 +15,7 @@ import { parsePreprocessor, type Preprocessor } from '../data/preprocess';
 import { readModelInfo, type ImportedModelInfo } from '../import/model-info';
 import { ModelRefError } from './errors';
 import { importedInputs } from './imported-input';
-import { defaultPreprocessor, inputPreparer, type InputPreparer } from './input';
+import { defaultPreprocessor, inputPreparer, type InputFit, type InputPreparer } from './input';
 
 /** Files the trainer writes beside config.json (train/run.ts keeps their names private). */
 const RUN_SPEC_FILE = 'spec.json';
@@ -108,7 +108,7 @@ export function withImportedInput<S>(m: { model: tf.LayersModel; source: S; inpu
 async function resolveRun(runDir: string, options: ResolveOptions): Promise<ResolvedModel> {
   const config = await readRunConfig(runDir);
   const preprocess = existsSync(path.join(runDir, RUN_FILES.preprocess)) ? await readJson<unknown>(runDir, RUN_FILES.preprocess) : null;
-  const record = existsSync(path.join(runDir, RUN_DATASET_FILE)) ? await readJson<{ classNames?: string[] }>(runDir, RUN_DATASET_FILE) : null;
+  const record = existsSync(path.join(runDir, RUN_DATASET_FILE)) ? await readJson<{ classNames?: string[]; storedSize?: number }>(runDir, RUN_DATASET_FILE) : null;
   const classNames = record?.classNames ?? builtinDatasets().find((d) => d.id === config.dataset)?.classNames ?? null;
   const spec = existsSync(path.join(runDir, RUN_SPEC_FILE)) ? await readJson<ModelSpec>(runDir, RUN_SPEC_FILE) : getModelSpec(config.model.id, config.model.overrides);
   const checkpointFile = path.join(runDir, RUN_FILES.checkpoint);
@@ -126,13 +126,19 @@ async function resolveRun(runDir: string, options: ResolveOptions): Promise<Reso
       model.dispose();
       throw err;
     }
-    return withInput({ model, source: { kind: 'run', runDir, from: 'checkpoint', step, config, spec, preprocess }, input: spec.input, classNames }, preprocess);
+    return withInput({ model, source: { kind: 'run', runDir, from: 'checkpoint', step, config, spec, preprocess }, input: spec.input, classNames }, preprocess, fitOf(record, spec.input));
   }
   const modelDir = path.join(runDir, RUN_FILES.model);
   if (!existsSync(path.join(modelDir, MODEL_JSON))) throw new ModelRefError(`${runDir} has neither a checkpoint nor a saved model yet`);
   if (options.checkpoint !== undefined) throw new ModelRefError(`${runDir} has no checkpoint, only its saved model`);
   const model = await loadModel(modelDir);
-  return withInput({ model, source: { kind: 'run', runDir, from: 'model', step: null, config, spec, preprocess }, input: inputShapeOf(model), classNames }, preprocess);
+  const input = inputShapeOf(model);
+  return withInput({ model, source: { kind: 'run', runDir, from: 'model', step: null, config, spec, preprocess }, input, classNames }, preprocess, fitOf(record, input));
+}
+
+/** Folder images stored larger than the input were cropped, not resized, in training and evaluation. */
+function fitOf(record: { storedSize?: number } | null, input: readonly [number, number, number]): InputFit {
+  return record?.storedSize !== undefined && record.storedSize > Math.min(input[0], input[1]) ? 'center-crop' : 'resize';
 }
 
 /** Writes saved arrays into the model's weights, matched by their stable names (originalName). */
@@ -158,10 +164,10 @@ function inputShapeOf(model: tf.LayersModel): [number, number, number] {
 }
 
 /** Adds the preprocessor (stored, else pixels / 255) and the input preparer; disposes the model if they are unusable. */
-function withInput(m: Omit<ResolvedModel, 'preprocessor' | 'prepare' | 'notes'>, stored: unknown): ResolvedModel {
+function withInput(m: Omit<ResolvedModel, 'preprocessor' | 'prepare' | 'notes'>, stored: unknown, fit: InputFit = 'resize'): ResolvedModel {
   try {
     const preprocessor = stored === null ? defaultPreprocessor(m.input) : parsePreprocessor(stored);
-    return { ...m, preprocessor, prepare: inputPreparer(preprocessor, m.input), notes: [] };
+    return { ...m, preprocessor, prepare: inputPreparer(preprocessor, m.input, fit), notes: [] };
   } catch (err) {
     m.model.dispose();
     throw err;
