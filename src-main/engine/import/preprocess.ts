@@ -1,5 +1,7 @@
 // How an image becomes an imported model's input, and the ImageNet class names.
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { resourcesDir } from '../paths';
 import type { Preprocessor } from '../data/preprocess';
 
 export type PresetName = 'caffe-imagenet' | 'torchvision-imagenet' | 'none';
@@ -74,11 +76,10 @@ export function toDataPreprocessor(p: Preprocessing, input: [number, number, num
   return { version: 1, kind, shape: input, mean: zeroMean ? [] : mean, scale, fittedOn: null };
 }
 
-const SYNSETS = new URL('../../../resources/imagenet/synset_words.txt', import.meta.url);
 
 /** The 1000 ImageNet class names in output order, e.g. 'tench, Tinca tinca' (from resources/imagenet/synset_words.txt). */
 export async function imagenetClassNames(): Promise<string[]> {
-  const lines = (await readFile(SYNSETS, 'utf8')).split('\n').filter((l) => l.trim() !== '');
+  const lines = (await readFile(path.join(resourcesDir(), 'imagenet', 'synset_words.txt'), 'utf8')).split('\n').filter((l) => l.trim() !== '');
   if (lines.length !== 1000) throw new Error(`resources/imagenet/synset_words.txt has ${lines.length} classes, expected 1000`);
   return lines.map((l) => l.slice(l.indexOf(' ') + 1).trim());
 }

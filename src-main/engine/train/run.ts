@@ -1,9 +1,10 @@
 // Starting and resuming runs: backend, memory check, data, run folder, model; returns a ready Trainer.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { tf } from '../tf';
 import { initBackend } from '../backend';
+import { appVersion } from '../paths';
 import { buildModel, getModelSpec, type ModelSpec } from '../models';
 import { readCheckpointFile } from './checkpoint-file';
 import { validateConfig, type TrainConfig } from './config';
@@ -105,6 +106,5 @@ function limited(prepared: PreparedData, config: TrainConfig): PreparedData {
 }
 
 function versions(): Record<string, string> {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return { convscope: pkg.version, tfjs: tf.version.tfjs };
+  return { convscope: appVersion(), tfjs: tf.version.tfjs };
 }
