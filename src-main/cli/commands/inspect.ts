@@ -2,16 +2,18 @@ import path from 'node:path';
 import { intFlag, parseFlags } from '../args';
 import { UsageError } from '../errors';
 import { initBackend } from '../../engine/backend';
-import { formatShape, layerKind, parseOverrides } from '../../engine/models';
+import { formatShape, layerKind, parseOverrides, listModels } from '../../engine/models';
 import { convKernels } from '../../engine/inspect/kernels';
 import { inspectImage, type Inspection, type LayerReport } from '../../engine/inspect/inspect';
 import { resolveModel, type ResolvedModel } from '../../engine/inspect/model-ref';
 import { writeInspectionPngs } from '../../engine/inspect/render/write-inspection';
 
+const ZOO_IDS = listModels().map((m) => m.id).join(', ');
+
 const HELP = `usage: convscope inspect --model ID|RUN_DIR|MODEL_JSON --image PATH [options]
 
 Runs one image through the model and shows what every layer computed.
-  --model REF          a zoo model (lenet5, alexnet, alexnet-blog), a run folder, or a model.json
+  --model REF          a zoo model (${ZOO_IDS}), a run folder, or a model.json
   --image PATH         any common image (PNG, JPEG, WebP, GIF, ...)
   --set key=value      zoo models: an option, repeatable (e.g. --set width=0.25)
   --checkpoint N       run folders: the checkpoint at step N (default: the latest)

@@ -1,12 +1,14 @@
 import { parseFlags } from '../args';
 import { tf } from '../../engine/tf';
-import { buildModel, formatSummary, getModelSpec, parseOverrides, summarizeModel } from '../../engine/models';
+import { buildModel, formatSummary, getModelSpec, parseOverrides, summarizeModel, listModels } from '../../engine/models';
 import { UsageError } from '../errors';
+
+const ZOO_IDS = listModels().map((m) => m.id).join(', ');
 
 const HELP = `usage: convscope summary --model ID [--set key=value ...] [--json]
 
 Builds the model and prints its layers, output shapes and parameter counts.
-  --model ID        lenet5, alexnet or alexnet-blog
+  --model ID        ${ZOO_IDS}
   --set key=value   an override, repeatable (e.g. --set grouped=false --set input=113x113x3)
   --json            {totalParams, trainableParams, layers:[{name, type, outputShape, params}]}`;
 
@@ -21,7 +23,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  if (!values.model) throw new UsageError('--model is required (lenet5, alexnet or alexnet-blog)');
+  if (!values.model) throw new UsageError(`--model is required (${ZOO_IDS})`);
   const spec = getModelSpec(values.model, parseOverrides(values.set ?? []));
 
   // Building allocates every weight; the pure-JS backend is enough and always there.

@@ -2,15 +2,17 @@ import path from 'node:path';
 import { choiceFlag, intFlag, numberFlag, parseFlags } from '../args';
 import { UsageError } from '../errors';
 import { bar, eta, StatusLine } from '../progress';
-import { parseOverrides } from '../../engine/models';
+import { parseOverrides, listModels } from '../../engine/models';
 import { ConvscopeError } from '../../engine/errors';
 import { AUGMENT_KINDS, defaultConfig, defaultOptimizer, DivergedError, LOSS_KINDS, PAPER_PLATEAU, resumeRun, startRun, type Progress, type TrainConfig, type Trainer } from '../../engine/train';
+
+const ZOO_IDS = listModels().map((m) => m.id).join(', ');
 
 const HELP = `usage: convscope train --model ID --dataset NAME [options]
        convscope train --resume RUN_DIR [--backend B] [--json]
 
 Trains a model and writes a run folder (config, metrics, kernel snapshots, layer statistics, checkpoints).
-  --model ID              lenet5, alexnet or alexnet-blog
+  --model ID              ${ZOO_IDS}
   --set key=value         a model option, repeatable (e.g. --set width=0.25 --set input=67x67x3)
   --dataset NAME          mnist, fashion-mnist or folder:PATH (one sub-folder of images per class)
   --epochs N              default 1
@@ -127,7 +129,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 function configFromFlags(values: Values): { config: TrainConfig; runDir: string | undefined } {
-  if (!values.model) throw new UsageError('--model is required (lenet5, alexnet or alexnet-blog)');
+  if (!values.model) throw new UsageError(`--model is required (${ZOO_IDS})`);
   if (!values.dataset) throw new UsageError('--dataset is required (mnist, fashion-mnist or folder:PATH)');
   const config = defaultConfig(values.model, values.dataset);
   const overrides: Record<string, string> = parseOverrides(values.set ?? []);
