@@ -2,7 +2,7 @@ import { UsageError } from './errors';
 
 interface Command {
   summary: string;
-  load: () => Promise<{ run(argv: string[]): Promise<number> }>;
+  load: () => Promise<{ HELP: string; run(argv: string[]): Promise<number> }>;
 }
 
 const commands: Record<string, Command> = {
@@ -37,6 +37,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     const mod = await command.load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(mod.HELP + '\n');
+      return 0;
+    }
     return await mod.run(rest);
   } catch (err) {
     if (err instanceof UsageError || isUserFacing(err)) {

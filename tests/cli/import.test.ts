@@ -5,30 +5,14 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { main } from '../../src-main/cli/main';
-import { runCli } from './run-cli';
+import { runCli, runCliInProcess } from './run-cli';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/import');
 let scratch: string;
 
 const convscope = (args: string[]) => runCli(args, { cwd: scratch });
 
-/** main() with stdout and stderr captured. */
-async function inProcess(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-}
+const inProcess = runCliInProcess;
 
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'convscope-cli-import-'));

@@ -1,29 +1,16 @@
-import { describe, it, expect, vi } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CLI_BIN, runCli } from './run-cli';
+import { CLI_BIN, runCli, runCliInProcess } from './run-cli';
 import { makeNoiseFolder } from '../engine/train-augment-folder';
 
 
 const convscope = runCli;
 
-/** Runs the CLI in this process (no start-up cost), capturing what it writes. */
-async function inProcess(args: string[]) {
-  const { main } = await import('../../src-main/cli/main');
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+const inProcess = runCliInProcess;
 
 const tmp = () => mkdtemp(path.join(tmpdir(), 'convscope-cli-train-'));
 const losses = (runDir: string) =>

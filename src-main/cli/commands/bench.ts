@@ -9,7 +9,7 @@ import { readResults, updateDoc, writeResults } from '../../../bench/report';
 import { packageRoot } from '../../engine/paths';
 
 
-const HELP = `usage: convscope bench [--backends LIST] [--seconds N] [--rounds N] [--cap N] [--measures LIST] [--no-peer]
+export const HELP = `usage: convscope bench [--backends LIST] [--seconds N] [--rounds N] [--cap N] [--measures LIST] [--no-peer]
        convscope bench --soak [STEPS] [--backends ONE]
 
 Measures, each in a process of its own after warm-up: LeNet-5 training (batch 128, SGD) and
@@ -38,14 +38,9 @@ export async function run(argv: string[]): Promise<number> {
       soak: { type: 'boolean' },
       out: { type: 'string' },
       doc: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
     true,
   );
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
   const backends = values.backends ? values.backends.split(',').map((b) => b.trim()).filter(Boolean) : ALL_BACKENDS;
   const unknown = backends.filter((b) => !ALL_BACKENDS.includes(b));
   if (unknown.length > 0) throw new UsageError(`--backends: unknown backend ${unknown.join(', ')} (known: ${ALL_BACKENDS.join(', ')})`);

@@ -7,7 +7,7 @@ import { resolveModel } from '../../engine/inspect/model-ref';
 import { classLabel } from '../../engine/inspect/predictions';
 import { openHeldOut } from '../../engine/inspect/run-data';
 
-const HELP = `usage: convscope eval --model RUN_DIR [options]
+export const HELP = `usage: convscope eval --model RUN_DIR [options]
 
 Evaluates a run's model on its held-out examples (the dataset's test split, or the validation examples
 the run held out): accuracy, top-1 and top-5 error, confusion matrix.
@@ -29,15 +29,10 @@ const OPTIONS = {
   probe: { type: 'string' },
   json: { type: 'boolean' },
   backend: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, OPTIONS);
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
   if (!values.model) throw new UsageError('--model RUN_DIR is required');
   const checkpoint = values.checkpoint === undefined ? undefined : intFlag('checkpoint', values.checkpoint, 0, 0);
   const limit = values.limit === undefined ? undefined : intFlag('limit', values.limit, 1);

@@ -8,7 +8,7 @@ import { runExperiment, type ArmRun } from '../../engine/experiments/runner';
 import { writeReport } from '../../engine/experiments/report';
 import { experimentNotes } from '../../engine/experiments/notes';
 
-const HELP = `usage: convscope experiment NAME --out DIR [options]
+export const HELP = `usage: convscope experiment NAME --out DIR [options]
 
 Runs a named experiment (every arm, for each seed) and writes DIR/report.md, plots (SVG, PNG) and
 metrics.json. Finished runs are reused and interrupted ones resume (at the last checkpoint), so the same
@@ -35,14 +35,9 @@ export async function run(argv: string[]): Promise<number> {
       seeds: { type: 'string' },
       scale: { type: 'string' },
       backend: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
     true,
   );
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
   const [name, ...extra] = positionals;
   if (!name) throw new UsageError(`name an experiment: ${RECIPES.map((r) => r.name).join(', ')}`);
   if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);

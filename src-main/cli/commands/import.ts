@@ -6,7 +6,7 @@ import { summarizeModel } from '../../engine/models';
 import { importModel, saveImportedModel, PRESET_NAMES, MODEL_INFO_JSON, type ImportedModelInfo } from '../../engine/import';
 import { UsageError } from '../errors';
 
-const HELP = `usage: convscope import FILE [--prototxt FILE] [--out DIR] [--json]
+export const HELP = `usage: convscope import FILE [--prototxt FILE] [--out DIR] [--json]
                         [--preprocess caffe-imagenet|torchvision-imagenet|none] [--classes FILE]
 
 Converts a pretrained model into a ConvScope model folder (model.json + weights.bin + ${MODEL_INFO_JSON}).
@@ -26,14 +26,9 @@ export async function run(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       preprocess: { type: 'string' },
       classes: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
     true,
   );
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
   if (positionals.length !== 1) throw new UsageError(`give one model FILE to import (got ${positionals.length}); see convscope import --help`);
   const preprocess = values.preprocess === undefined ? undefined : choiceFlag('preprocess', values.preprocess, PRESET_NAMES, 'none');
 

@@ -10,7 +10,7 @@ import { writeInspectionPngs } from '../../engine/inspect/render/write-inspectio
 
 const ZOO_IDS = listModels().map((m) => m.id).join(', ');
 
-const HELP = `usage: convscope inspect --model ID|RUN_DIR|MODEL_JSON --image PATH [options]
+export const HELP = `usage: convscope inspect --model ID|RUN_DIR|MODEL_JSON --image PATH [options]
 
 Runs one image through the model and shows what every layer computed.
   --model REF          a zoo model (${ZOO_IDS}), a run folder, or a model.json
@@ -37,15 +37,10 @@ const OPTIONS = {
   out: { type: 'string' },
   json: { type: 'boolean' },
   backend: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, OPTIONS);
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
   if (!values.model) throw new UsageError('--model is required (a zoo id, a run folder or a model.json)');
   if (!values.image) throw new UsageError('--image is required');
   const checkpoint = values.checkpoint === undefined ? undefined : intFlag('checkpoint', values.checkpoint, 0, 0);

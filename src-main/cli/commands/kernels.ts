@@ -11,7 +11,7 @@ import { defaultKernelMode, kernelRange, renderKernels, type KernelMode } from '
 import { writePng } from '../../engine/inspect/render/png';
 import { enlargeTo } from '../../engine/inspect/render/write-inspection';
 
-const HELP = `usage: convscope kernels --model RUN_DIR|ID|MODEL_JSON --out DIR [options]
+export const HELP = `usage: convscope kernels --model RUN_DIR|ID|MODEL_JSON --out DIR [options]
 
 Draws every conv layer's kernels as PNG. For a run folder: one frame per kernel snapshot taken during
 training (DIR/<layer>/step-NNNNNNNN.png), all frames of a layer on one colour scale; otherwise the
@@ -36,7 +36,6 @@ const OPTIONS = {
   set: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   backend: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 interface Frame {
@@ -48,10 +47,6 @@ interface Frame {
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, OPTIONS);
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
   if (!values.model) throw new UsageError('--model is required (a run folder, a zoo id or a model.json)');
   if (!values.out) throw new UsageError('--out DIR is required (where the PNG frames go)');
   const mode = values.mode === undefined ? undefined : choiceFlag<KernelMode>('mode', values.mode, ['rgb', 'mean', 'per-input'], 'mean');

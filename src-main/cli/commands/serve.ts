@@ -4,7 +4,7 @@ import { startWebHost } from '../../web/server';
 import { packageRoot } from '../../engine/paths';
 
 
-const HELP = `usage: convscope serve [--port N] [--host ADDRESS] [--allow-remote] [--open DIR ...] [--runs DIR]
+export const HELP = `usage: convscope serve [--port N] [--host ADDRESS] [--allow-remote] [--open DIR ...] [--runs DIR]
 
 Serves the ConvScope UI in a browser, with the engine in a child process. Open the printed URL (it carries
 a random access token; keep it to yourself).
@@ -26,12 +26,7 @@ export async function run(argv: string[]): Promise<number> {
     runs: { type: 'string' },
     renderer: { type: 'string' },
     backend: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
   const host = await startWebHost({
     port: intFlag('port', values.port, 0, 0),
     host: values.host,

@@ -5,7 +5,7 @@ import { UsageError } from '../errors';
 
 const ZOO_IDS = listModels().map((m) => m.id).join(', ');
 
-const HELP = `usage: convscope summary --model ID [--set key=value ...] [--json]
+export const HELP = `usage: convscope summary --model ID [--set key=value ...] [--json]
 
 Builds the model and prints its layers, output shapes and parameter counts.
   --model ID        ${ZOO_IDS}
@@ -17,12 +17,7 @@ export async function run(argv: string[]): Promise<number> {
     model: { type: 'string' },
     set: { type: 'string', multiple: true },
     json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
   if (!values.model) throw new UsageError(`--model is required (${ZOO_IDS})`);
   const spec = getModelSpec(values.model, parseOverrides(values.set ?? []));
 

@@ -8,7 +8,7 @@ import { AUGMENT_KINDS, defaultConfig, defaultOptimizer, DivergedError, LOSS_KIN
 
 const ZOO_IDS = listModels().map((m) => m.id).join(', ');
 
-const HELP = `usage: convscope train --model ID --dataset NAME [options]
+export const HELP = `usage: convscope train --model ID --dataset NAME [options]
        convscope train --resume RUN_DIR [--backend B] [--json]
 
 Trains a model and writes a run folder (config, metrics, kernel snapshots, layer statistics, checkpoints).
@@ -67,17 +67,12 @@ const OPTIONS = {
   'checkpoint-every': { type: 'string' },
   resume: { type: 'string' },
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 type Values = ReturnType<typeof parseFlags<typeof OPTIONS>>['values'];
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, OPTIONS);
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
   let trainer: Trainer;
   if (values.resume !== undefined) {
     const extra = Object.keys(values).filter((k) => !['resume', 'json', 'backend'].includes(k));
