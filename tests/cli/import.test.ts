@@ -55,6 +55,18 @@ describe('convscope import', () => {
     expect((await readdir(path.join(scratch, 'imported', 'alexnet_torchvision_small'))).sort()).toEqual(['model-info.json', 'model.json', 'weights.bin']);
   });
 
+  it('inspect on an imported torchvision AlexNet uses its preprocessing and prints its notes', async () => {
+    const out = path.join(scratch, 'tv-zoo');
+    expect((await inProcess(['import', path.join(FIXTURES, 'alexnet-torchvision-zoo.onnx'), '--out', out])).code).toBe(0);
+    const image = path.resolve(import.meta.dirname, '../../resources/samples/fashion-sneaker-test9.png');
+    const r = await inProcess(['inspect', '--model', out, '--image', image]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^model: model folder .*tv-zoo/m);
+    expect(r.stdout).toMatch(/^input: png 28x28 -> 224x224x3, .*/m);
+    expect(r.stdout).toMatch(/^note: .*logits/m);
+  });
+
   it('attaches class names from --classes and checks their count', async () => {
     const names = path.join(scratch, 'digits.txt');
     await writeFile(names, Array.from({ length: 10 }, (_, i) => `digit ${i}`).join('\n') + '\n');

@@ -100,6 +100,7 @@ function formatText(resolved: ResolvedModel, inspection: Inspection, layers: Lay
   const lines = [
     `model: ${from}`,
     `input: ${input.original.format} ${input.original.width}x${input.original.height} -> ${input.height}x${input.width}x${input.channels}, ${resolved.prepare.description}`,
+    ...resolved.notes.map((n) => `note: ${n}`),
     '',
     'predictions:',
     ...inspection.predictions.map((p) => `  ${(100 * p.prob).toFixed(2).padStart(6)}%  ${p.label}`),
