@@ -32,12 +32,22 @@ export const ScheduleSchema = v.variant('kind', [
 ]);
 export type ScheduleConfig = v.InferOutput<typeof ScheduleSchema>;
 
+/** The engine's loss kinds (train/loss.ts): exact softmax cross-entropy, or Keras 2.2's clipped one. */
+export const LOSS_KINDS = ['logits', 'keras-clipped'] as const;
+/** The engine's augmentation kinds for folder datasets (train/config.ts). */
+export const AUGMENT_KINDS = ['none', 'crop-mirror', 'paper'] as const;
+
 // The engine's TrainConfig, every field but model and dataset optional (the engine fills its defaults).
 const trainingConfigEntries = {
   model: v.strictObject({ id: NameSchema, overrides: OverridesSchema }),
   dataset: DatasetIdSchema,
   /** How pixels are prepared ('scale', 'mean-image' ...). */
   preprocess: v.optional(NameSchema),
+  loss: v.optional(v.picklist(LOSS_KINDS)),
+  /** Folder datasets only: random crops (+ mirrors, + PCA colour jitter for 'paper') of larger stored images. */
+  augment: v.optional(v.picklist(AUGMENT_KINDS)),
+  /** Folder datasets: the side images are stored at (null: the input side, or 256/224 of it when augmenting). */
+  storedSize: v.optional(v.nullable(PositiveIntSchema)),
   optimizer: v.optional(OptimizerSchema),
   schedule: v.optional(ScheduleSchema),
   batchSize: v.optional(v.pipe(PositiveIntSchema, v.maxValue(65_536))),

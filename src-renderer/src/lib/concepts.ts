@@ -32,6 +32,9 @@ export const CONCEPTS = {
   epoch: 'An epoch is one full pass over the training set.',
   learningRate: 'The learning rate sets the size of each weight update; too large makes training unstable and can kill ReLUs.',
   batchSize: 'The batch size is how many images each gradient step averages over.',
+  loss: 'The loss measures how wrong the predictions are; Keras 2.2’s clipped form ignores hopeless examples, which is how the blog’s notebooks trained on raw 0-255 pixels.',
+  augment: 'Augmentation shows the network a random crop (and mirror, and colour shift) of each image every epoch, as the AlexNet paper did against overfitting.',
+  preprocess: 'Preprocessing prepares pixels: raw 0-255, scaled to 0-1, or with the mean pixel or the mean image of the training set subtracted.',
   optimizer: 'The optimizer turns gradients into weight updates: SGD (with momentum) as in the paper, or Adam, which adapts the step per weight.',
 } as const;
 
