@@ -23,7 +23,7 @@ import {
   SummaryParamsSchema,
   SummaryResultSchema,
 } from './models';
-import { BackendInfoParamsSchema, BackendInfoResultSchema, ListDatasetsParamsSchema, ListDatasetsResultSchema } from './system';
+import { AppDefaultsParamsSchema, AppDefaultsResultSchema, BackendInfoParamsSchema, BackendInfoResultSchema, ListDatasetsParamsSchema, ListDatasetsResultSchema } from './system';
 import {
   ListRunsParamsSchema,
   ListRunsResultSchema,
@@ -80,6 +80,7 @@ export const REQUESTS = {
   openRun: request(OpenRunParamsSchema, RunDetailSchema),
   backendInfo: request(BackendInfoParamsSchema, BackendInfoResultSchema),
   listDatasets: request(ListDatasetsParamsSchema, ListDatasetsResultSchema),
+  appDefaults: request(AppDefaultsParamsSchema, AppDefaultsResultSchema),
 } as const;
 
 type Table = typeof REQUESTS;
@@ -164,6 +165,7 @@ const REQUEST_PATHS: { [M in Method]: (p: Params<M>) => string[] } = {
   openRun: (p) => [p.runDir],
   backendInfo: () => [],
   listDatasets: () => [],
+  appDefaults: () => [],
 };
 
 /** Every file or folder a (validated) request would read or write. */
@@ -180,6 +182,10 @@ export function resultFolders(method: Method, result: unknown): string[] {
     case 'listRuns': {
       const r = result as Result<'listRuns'>;
       return [r.dir, ...r.runs.map((run) => run.runDir)];
+    }
+    case 'appDefaults': {
+      const r = result as Result<'appDefaults'>;
+      return [...(r.run ? [r.run] : []), ...r.samples.map((s) => s.path)];
     }
     default:
       return [];

@@ -1,6 +1,6 @@
 // The engine's compute backend and the datasets it can open.
 import * as v from 'valibot';
-import { CountSchema, ImageShapeSchema, NameSchema, PositiveIntSchema } from './common';
+import { CountSchema, ImageShapeSchema, NameSchema, PathSchema, PositiveIntSchema } from './common';
 
 export const BACKEND_KINDS = ['gpu', 'webgpu', 'node', 'wasm', 'cpu'] as const;
 export const BackendChoiceSchema = v.picklist(['auto', ...BACKEND_KINDS]);
@@ -44,3 +44,13 @@ export type DatasetInfo = v.InferOutput<typeof DatasetInfoSchema>;
 
 export const ListDatasetsParamsSchema = v.strictObject({});
 export const ListDatasetsResultSchema = v.object({ datasets: v.array(DatasetInfoSchema) });
+
+/** What the app opens on: the bundled pretrained run and the sample images (resources/). */
+export const AppDefaultsParamsSchema = v.strictObject({});
+export const AppDefaultsResultSchema = v.object({
+  /** The pretrained LeNet-5 run folder (null where this install has none). */
+  run: v.nullable(PathSchema),
+  /** Sample images, the first one to inspect at start. */
+  samples: v.array(v.object({ name: NameSchema, path: PathSchema })),
+});
+export type AppDefaults = v.InferOutput<typeof AppDefaultsResultSchema>;

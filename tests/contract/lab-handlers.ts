@@ -435,6 +435,8 @@ export function createLabHandlers(options: LabOptions): EngineHandlers {
         { id: 'mnist', title: 'MNIST', available: false, classes: 10, shape: [28, 28, 1], trainSize: null, testSize: null, note: 'not part of the lab' },
       ],
     }),
+
+    appDefaults: () => ({ run: null, samples: [{ name: 'ramp.pgm', path: path.join(options.runsDir, 'samples', 'ramp.pgm') }] }),
   };
 
   function readStatus(runDir: string): RunStatus {

@@ -5,7 +5,7 @@ describe('contract schemas', () => {
   it('has a params and a result schema for every request the UI needs', () => {
     expect(METHODS.sort()).toEqual(
       [
-        'backendInfo', 'deadRelu', 'evaluate', 'inspect', 'kernelTimeline', 'kernels', 'listDatasets', 'listModels', 'listRuns', 'openModel', 'openRun',
+        'appDefaults', 'backendInfo', 'deadRelu', 'evaluate', 'inspect', 'kernelTimeline', 'kernels', 'listDatasets', 'listModels', 'listRuns', 'openModel', 'openRun',
         'pauseTraining', 'resumeRun', 'resumeTraining', 'startTraining', 'stopTraining', 'subscribeRun', 'summary', 'watchRuns',
       ].sort(),
     );

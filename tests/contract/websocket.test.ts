@@ -88,7 +88,7 @@ describe('the contract over a WebSocket', () => {
     expect(fromPath.predictions).toEqual(fromBytes.predictions);
   });
 
-  it('kernels, deadRelu, evaluate, backendInfo, listDatasets', async () => {
+  it('kernels, deadRelu, evaluate, backendInfo, listDatasets, appDefaults', async () => {
     const kernels = ok(await api.kernels({ model: tiny(3), layer: 'conv1' }));
     expect(kernels.layers[0].kernel.data).toEqual(Float32Array.from({ length: 27 }, (_, i) => Math.sin(i + 1)));
     expect(await api.kernels({ model: tiny(3), layer: 'conv9' })).toMatchObject({ ok: false, error: { code: 'not-found' } });
@@ -102,6 +102,7 @@ describe('the contract over a WebSocket', () => {
     expect(await api.evaluate({ model: tiny(2), dataset: 'imagenet' })).toMatchObject({ ok: false, error: { code: 'user-error', reason: 'unknown-dataset' } });
     expect(ok(await api.backendInfo({})).chosen).toBe('cpu');
     expect(ok(await api.listDatasets({})).datasets.find((d) => d.id === 'mnist')?.available).toBe(false);
+    expect(ok(await api.appDefaults({})).samples.map((x) => x.name)).toEqual(['ramp.pgm']);
   });
 
   it('training: start, watch, subscribe, pause, resume, stop, list, open, timeline, resume a run', async () => {

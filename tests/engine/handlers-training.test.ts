@@ -13,6 +13,7 @@ import { countParams, getModelSpec } from '../../src-main/engine/models';
 import { createEngine, type Engine } from '../../src-main/engine/handlers';
 import { batchColumns } from '../../src-main/engine/handlers/runs';
 import { call, expectCode, failure, subscribe, type Subscribed } from './handlers-support';
+import { resourcesDir } from '../../src-main/engine/paths';
 
 // 256 examples in batches of 32: 8 steps an epoch.
 const CONFIG: TrainingConfig = {
@@ -291,6 +292,8 @@ describe('controlling a live run', () => {
 
       expect(await call(next.handlers, 'resumeRun', { runDir: dir })).toEqual({ runId: id, runDir: dir });
       expectCode(await failure(next.handlers, 'resumeRun', { runDir: dir }), 'user-error', 'run-live');
+      // The pretrained run shipped in resources/ is never trained on.
+      expectCode(await failure(next.handlers, 'resumeRun', { runDir: path.join(resourcesDir(), 'pretrained', 'lenet5-mnist') }), 'user-error', 'read-only');
       const again = await subscribe(next.handlers, 'subscribeRun', { runId: id });
       expect(again.result.epochs).toHaveLength(stoppedAt >= 8 ? 1 : 0);
       await until(() => ofType(again.events, 'batches').length > 0);

@@ -1,11 +1,14 @@
-// backendInfo, listDatasets.
+// backendInfo, listDatasets, appDefaults.
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import type { EngineHandlers } from '../../contract/api';
-import type { DatasetInfo } from '../../contract/system';
+import type { AppDefaults, DatasetInfo } from '../../contract/system';
+import { resourcesDir } from '../paths';
 import { builtinDatasets, openDataset } from '../data/registry';
 import { backendLine } from './backend';
 import type { EngineContext } from './context';
 
-type SystemHandlers = Pick<EngineHandlers, 'backendInfo' | 'listDatasets'>;
+type SystemHandlers = Pick<EngineHandlers, 'backendInfo' | 'listDatasets' | 'appDefaults'>;
 
 export function systemHandlers(ctx: EngineContext): SystemHandlers {
   return {
@@ -15,6 +18,21 @@ export function systemHandlers(ctx: EngineContext): SystemHandlers {
     },
 
     listDatasets: async () => ({ datasets: await Promise.all(builtinDatasets().map(datasetInfo)) }),
+
+    appDefaults: () => appDefaults(resourcesDir()),
+  };
+}
+
+/** The bundled pretrained LeNet-5 run and the sample images under `resources` (the 7 first: MNIST's first test image). */
+export function appDefaults(resources: string): AppDefaults {
+  const run = path.join(resources, 'pretrained', 'lenet5-mnist');
+  const samplesDir = path.join(resources, 'samples');
+  const names = existsSync(samplesDir) ? readdirSync(samplesDir).filter((n) => /\.(png|jpe?g|webp)$/i.test(n)).sort() : [];
+  const first = 'mnist-7-test0.png';
+  const ordered = [...names.filter((n) => n === first), ...names.filter((n) => n !== first)];
+  return {
+    run: existsSync(path.join(run, 'config.json')) ? run : null,
+    samples: ordered.map((name) => ({ name, path: path.join(samplesDir, name) })),
   };
 }
 

@@ -12,6 +12,7 @@ import { readJson } from '../train/run-folder';
 import type { EngineContext } from './context';
 import { userError } from './errors';
 import { processAlive } from './runs';
+import { resourcesDir } from '../paths';
 
 
 type TrainingHandlers = Pick<
@@ -40,6 +41,7 @@ export function trainingHandlers(ctx: EngineContext): TrainingHandlers {
       const dir = path.resolve(runDir);
       const live = ctx.runs.byDir(dir);
       if (live?.live) throw userError(`${dir} is already training in this engine as run '${live.runId}' (${live.state})`, 'run-live');
+      if (!path.relative(resourcesDir(), dir).startsWith('..')) throw userError(`${dir} is a run shipped with ConvScope and stays as it is; start a new training instead`, 'read-only');
       await refuseIfTrainedElsewhere(dir);
       const kind = await ctx.backend.forRun(backend, ctx.runs.live().length);
       const trainer = await resumeRun(dir, { backend: kind, argv: ctx.argv });
