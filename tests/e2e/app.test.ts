@@ -57,6 +57,15 @@ describe('ConvScope in a browser', () => {
     await expect.poll(() => page.getByTestId('param-count').textContent()).toContain('44,426');
   });
 
+  it('opens on the bundled pretrained LeNet-5 with a sample digit inspected, its activations on the diagram', async () => {
+    // The architecture's blocks carry thumbnails of the sample's real activations without any user action.
+    await expect.poll(() => page.getByTestId('arch-diagram').locator('image').count(), { timeout: 60_000 }).toBeGreaterThan(10);
+    await page.keyboard.press('2');
+    await expect.poll(() => page.getByTestId('predictions').locator('li .label').first().textContent(), { timeout: 60_000 }).toBe('7');
+    expect(await page.getByText('mnist-7-test0.png').count()).toBeGreaterThan(0);
+    await page.keyboard.press('1');
+  });
+
   it('rebuilds the architecture and its parameter count live from the model options', async () => {
     await page.getByTestId('model-select').selectOption('alexnet');
     await expect.poll(() => page.getByTestId('param-count').textContent(), { timeout: 30_000 }).toContain('60,965,224');
