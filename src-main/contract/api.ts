@@ -149,7 +149,7 @@ const REQUEST_PATHS: { [M in Method]: (p: Params<M>) => string[] } = {
   listModels: () => [],
   summary: (p) => modelPaths(p.model),
   openModel: (p) => [p.path],
-  inspect: (p) => [...(p.image.kind === 'path' ? [p.image.path] : []), ...modelPaths(p.model)],
+  inspect: (p) => [...(p.image.kind === 'path' ? [p.image.path] : p.image.kind === 'example' ? datasetPaths(p.image.dataset) : []), ...modelPaths(p.model)],
   kernels: (p) => modelPaths(p.model),
   kernelTimeline: (p) => [p.runDir],
   deadRelu: (p) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],

@@ -27,7 +27,10 @@ export function datasetFolder(id: string): string | null {
 
 export const MAX_IMAGE_BYTES = 64 * 2 ** 20;
 
-/** An image as its file's bytes (a drop, an upload) or as a path the engine reads. */
+/**
+ * An image as its file's bytes (a drop, an upload), as a path the engine reads, or as one example of a
+ * dataset split numbered as `evaluate` numbers them (default dataset: the model's run's own).
+ */
 export const ImageInputSchema = v.variant('kind', [
   v.strictObject({
     kind: v.literal('bytes'),
@@ -36,6 +39,7 @@ export const ImageInputSchema = v.variant('kind', [
     name: v.optional(v.pipe(v.string(), v.maxLength(1024))),
   }),
   v.strictObject({ kind: v.literal('path'), path: PathSchema }),
+  v.strictObject({ kind: v.literal('example'), dataset: v.optional(DatasetIdSchema), split: v.picklist(['train', 'test']), index: CountSchema }),
 ]);
 export type ImageInput = v.InferOutput<typeof ImageInputSchema>;
 

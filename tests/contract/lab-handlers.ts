@@ -216,6 +216,7 @@ export function createLabHandlers(options: LabOptions): EngineHandlers {
     },
 
     inspect: async ({ image, model, options = {} }) => {
+      if (image.kind === 'example') throw new ContractError({ code: 'user-error', message: 'the lab has no datasets to take examples from', reason: 'no-dataset' });
       const bytes = image.kind === 'bytes' ? image.data : new Uint8Array(await readFile(image.path));
       const { width: w, height: h, pixels } = decodePgm(bytes);
       const filters = await modelFilters(model);

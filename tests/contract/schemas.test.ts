@@ -34,6 +34,8 @@ describe('contract schemas', () => {
     expect(requestPaths('inspect', { image: { kind: 'path', path: '/pics/cat.png' }, model: { kind: 'file', path: '/models/m.onnx' } })).toEqual(['/pics/cat.png', '/models/m.onnx']);
     expect(requestPaths('inspect', { image: { kind: 'bytes', data: new Uint8Array(1) }, model: { kind: 'zoo', id: 'lenet5', overrides: {} } })).toEqual([]);
     expect(requestPaths('evaluate', { model: run, dataset: 'folder:/data/cats' })).toEqual(['/runs/a', '/data/cats']);
+    expect(requestPaths('inspect', { image: { kind: 'example', dataset: 'folder:/data/cats', split: 'test', index: 3 }, model: run })).toEqual(['/data/cats', '/runs/a']);
+    expect(checkParams('inspect', { image: { kind: 'example', split: 'test', index: -1 }, model: run }).ok).toBe(false);
     expect(requestPaths('startTraining', { config: { model: { id: 'lenet5', overrides: {} }, dataset: 'folder:/data/x' } })).toEqual(['/data/x']);
     expect(requestPaths('startTraining', { config: { model: { id: 'lenet5', overrides: {} }, dataset: 'mnist' } })).toEqual([]);
     expect(requestPaths('kernelTimeline', { runDir: '/runs/b', layer: 'conv1' })).toEqual(['/runs/b']);

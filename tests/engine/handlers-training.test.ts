@@ -207,6 +207,14 @@ describe('a run started by startTraining', () => {
     const detail = await call(engine.handlers, 'openRun', { runDir });
     expect(e.accuracy).toBeCloseTo(detail.epochs[0].testAccuracy!, 10);
 
+    // A confusion cell's examples open by their index, through the model's input path: the same prediction.
+    for (const i of [0, 1, 2, 17, 63]) {
+      const r = await call(engine.handlers, 'inspect', { image: { kind: 'example', split: 'test', index: i }, model, options: { layers: ['conv1'] } });
+      expect(r.predictions[0].index, `test example ${i}`).toBe(e.predicted[i]);
+      expect(r.image).toEqual({ width: 28, height: 28, channels: 1 });
+    }
+    expectCode(await failure(engine.handlers, 'inspect', { image: { kind: 'example', split: 'test', index: 10_000 }, model }), 'user-error', 'bad-index');
+
     // A model of the right shape without a run: the built-in dataset it fits.
     const zoo = await call(engine.handlers, 'deadRelu', { model: { kind: 'zoo', id: 'lenet5', overrides: { width: 0.25, activation: 'relu' } }, probeSize: 8 });
     expect(zoo.dataset).toBe('mnist');

@@ -1,6 +1,7 @@
 // deadRelu, evaluate: a model against a dataset opened the way its run's trainer opened it (same
 // preprocessing, same held-out split), or for other models with the model's own preprocessing where it
 // fits the dataset's images, else pixels / 255.
+import sharp from 'sharp';
 import type { EngineHandlers } from '../../contract/api';
 import { tensor } from '../../contract/common';
 import { builtinDatasets, folderOfId } from '../data/registry';
@@ -48,6 +49,21 @@ export function evaluateHandlers(ctx: EngineContext): EvaluateHandlers {
         };
       }),
   };
+}
+
+/**
+ * One example of a dataset split as a PNG of its stored pixels, numbered as `evaluate` numbers them (the
+ * same split, holdout and order), for inspecting through the model's usual input path.
+ */
+export async function exampleImage(m: LoadedModel, dataset: string | undefined, split: 'train' | 'test', index: number): Promise<{ bytes: Uint8Array; name: string }> {
+  const { prepared, id } = await openData(m, dataset);
+  const examples = split === 'test' ? prepared.stored?.test : prepared.stored?.train;
+  if (!examples) throw userError(`${id} has no ${split} examples to open`, 'no-test-split');
+  if (index >= examples.count) throw userError(`${id} has ${examples.count} ${split} examples (0 to ${examples.count - 1}); there is no example ${index}`, 'bad-index');
+  const { images } = await examples.read([index]);
+  const [height, width, channels] = examples.shape;
+  const png = await sharp(Buffer.from(images.buffer, images.byteOffset, images.byteLength), { raw: { width, height, channels: channels as 1 | 3 } }).png().toBuffer();
+  return { bytes: new Uint8Array(png.buffer, png.byteOffset, png.byteLength), name: `${id} ${split} example ${index}` };
 }
 
 /** The dataset (default: the run's own, else the built-in one the model's input and outputs fit). */

@@ -16,6 +16,7 @@ import {
 import type { EngineContext } from './context';
 import { f32 } from './convert';
 import { userError } from './errors';
+import { exampleImage } from './evaluate';
 
 type InspectHandlers = Pick<EngineHandlers, 'inspect' | 'kernels' | 'kernelTimeline'>;
 
@@ -29,11 +30,13 @@ export function inspectHandlers(ctx: EngineContext): InspectHandlers {
           if (unknown.length > 0) throw new LayerChoiceError(`the model has no layer ${unknown.map((l) => `'${l}'`).join(', ')} (layers: ${names.join(', ')})`);
         }
         const { classIndex } = options;
-        const inspection = await inspectImage(m, image.kind === 'bytes' ? image.data : image.path, {
+        const example = image.kind === 'example' ? await exampleImage(m, image.dataset, image.split, image.index) : null;
+        const input = image.kind === 'bytes' ? image.data : image.kind === 'path' ? image.path : example!.bytes;
+        const inspection = await inspectImage(m, input, {
           topK: options.topK,
           saliency: options.saliency === true && { classIndex },
           gradCam: options.gradCam !== undefined && options.gradCam !== false && { classIndex, layer: options.gradCam === true ? undefined : options.gradCam.layer },
-          name: image.kind === 'bytes' ? image.name : undefined,
+          name: image.kind === 'bytes' ? image.name : example?.name,
         });
         return inspectResult(inspection, options.layers, m.classNames);
       }),

@@ -46,6 +46,8 @@ export interface PreparedData {
   warnings: string[];
   /** What was opened (the run folder's dataset.json); absent for in-memory data. */
   dataset?: DatasetRecord;
+  /** The stored examples behind data.train and data.test, in the same order (absent for in-memory data). */
+  stored?: { train: DataSplit; test: DataSplit | null };
 }
 
 /** S for a folder dataset: config.storedSize, else the input side without augmentation, else the paper's ratio. */
@@ -88,6 +90,7 @@ export async function openTrainData(config: TrainConfig, spec: ModelSpec, stored
     data: { classes: dataset.classNames.length, ...served },
     preprocess: preprocessor,
     warnings: [...dataset.warnings],
+    stored: { train, test: heldOut },
     dataset: {
       id: dataset.id,
       title: dataset.title,
