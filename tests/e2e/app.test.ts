@@ -145,6 +145,23 @@ describe('ConvScope in a browser', () => {
     await expect.poll(() => page.getByTestId('kernel-label').textContent(), { timeout: 30_000 }).toContain(`snapshot ${max + 1} of ${max + 1}`);
   });
 
+  it('opens a confusion cell’s example in the Activations view, inspected by that run', async () => {
+    await page.keyboard.press('6');
+    const compare = page.getByTestId('compare');
+    await compare.getByRole('checkbox').first().check();
+    await compare.getByLabel('Test images').fill('100');
+    await compare.getByRole('button', { name: 'Evaluate' }).click();
+    // A diagonal cell: its examples are images of that class which the run classifies as that class.
+    const diagonal = compare.getByRole('button', { name: /images of (\S+) predicted as \1; open them/ }).first();
+    await diagonal.waitFor({ timeout: 60_000 });
+    const truth = /images of (\S+) predicted/.exec((await diagonal.getAttribute('aria-label'))!)![1];
+    await diagonal.click();
+    await page.getByTestId('cell-examples').getByRole('button').first().click();
+    await expect.poll(() => page.getByTestId('activations').isVisible(), { timeout: 30_000 }).toBe(true);
+    await expect.poll(() => page.getByTestId('predictions').locator('li .label').first().textContent(), { timeout: 60_000 }).toBe(truth);
+    expect(await page.getByText(`true class ${truth}`).count()).toBeGreaterThan(0);
+  });
+
   it('has no serious or critical accessibility violations in any view', async () => {
     for (const [key, , testid] of VIEWS) {
       await page.keyboard.press(key);

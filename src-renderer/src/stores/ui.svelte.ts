@@ -12,8 +12,8 @@ export type ViewId = (typeof VIEWS)[number]['id'];
 
 export interface PendingImage {
   name: string;
-  /** The file's bytes (a drop, a file picker) or its path (Electron's open dialog and menu). */
-  source: { kind: 'bytes'; data: Uint8Array } | { kind: 'path'; path: string };
+  /** The file's bytes (a drop, a file picker), its path (Electron's open dialog and menu), or a dataset example (a confusion cell's). */
+  source: { kind: 'bytes'; data: Uint8Array } | { kind: 'path'; path: string } | { kind: 'example'; dataset: string; split: 'train' | 'test'; index: number };
   /** Object URL of the original file for display; null for a path the page cannot read itself. */
   url: string | null;
 }
@@ -40,6 +40,12 @@ export function setImage(name: string, bytes: Uint8Array, type = ''): void {
   if (ui.image?.url) URL.revokeObjectURL(ui.image.url);
   const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type }));
   ui.image = { name, source: { kind: 'bytes', data: bytes }, url };
+}
+
+/** One example of a dataset split, as `evaluate` numbers them (the engine reads its stored pixels). */
+export function setImageExample(dataset: string, split: 'train' | 'test', index: number, name: string): void {
+  if (ui.image?.url) URL.revokeObjectURL(ui.image.url);
+  ui.image = { name, source: { kind: 'example', dataset, split, index }, url: null };
 }
 
 export function setImagePath(path: string): void {
