@@ -41,6 +41,8 @@ export const LayerSummarySchema = v.object({
   outputShape: v.array(v.nullable(CountSchema)),
   params: CountSchema,
   trainableParams: CountSchema,
+  /** Convolution and pooling layers: window height x width and stride along each. */
+  window: v.optional(v.object({ size: v.tuple([PositiveIntSchema, PositiveIntSchema]), stride: v.tuple([PositiveIntSchema, PositiveIntSchema]) })),
 });
 export type LayerSummary = v.InferOutput<typeof LayerSummarySchema>;
 

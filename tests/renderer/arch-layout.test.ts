@@ -43,7 +43,7 @@ describe('architecture layout', () => {
     expect(L.totalParams).toBe(62_378_344);
   });
 
-  it('draws a built model from its summary alone, with kernel sizes from the parameter counts', () => {
+  it('draws a built model from its summary alone: conv and pooling windows with their strides', () => {
     const spec = getModelSpec('alexnet');
     const fromSummary = archFromSummary(summarizeSpec(spec), spec.input);
     const L = layoutArchitecture(fromSummary);
@@ -53,5 +53,12 @@ describe('architecture layout', () => {
     expect(L.edges.filter((e) => e.cross).map((e) => e.to.layer)).toEqual(full.edges.filter((e) => e.cross).map((e) => e.to.layer));
     expect(fromSummary.layers.find((l) => l.name === 'conv1')!.config).toBe('96 @ 11x11 / 4, relu');
     expect(fromSummary.layers.find((l) => l.name === 'conv2')!.config).toBe('256 @ 5x5 / 1, 2 groups, relu');
+    expect(fromSummary.layers.find((l) => l.name === 'pool1')!.config).toBe('3x3 / 2 (overlapping)');
+    const plain = archFromSummary(summarizeSpec(getModelSpec('alexnet', { overlap: false })), spec.input);
+    expect(plain.layers.find((l) => l.name === 'pool1')!.config).toBe('2x2 / 2');
+    // Without windows (an older engine's summary) the conv kernel comes from the parameter count.
+    const bare = summarizeSpec(spec);
+    const old = archFromSummary({ ...bare, layers: bare.layers.map(({ window: _w, ...l }) => l) }, spec.input);
+    expect(old.layers.find((l) => l.name === 'conv1')!.config).toBe('96 @ 11x11 / 4, relu');
   });
 });

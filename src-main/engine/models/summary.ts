@@ -15,6 +15,8 @@ export interface LayerSummary {
   outputShape: (number | null)[];
   params: number;
   trainableParams: number;
+  /** Convolution and pooling layers: the window's height x width and the stride along each. */
+  window?: { size: [number, number]; stride: [number, number] };
 }
 
 export interface ModelSummary {
@@ -40,6 +42,7 @@ export function summarizeModel(model: tf.LayersModel): ModelSummary {
         outputShape: [...(shape as (number | null)[])],
         params: layer.countParams(),
         trainableParams: layer.trainableWeights.reduce((sum, w) => sum + sizeOf(w.shape as number[]), 0),
+        ...windowOf(layer),
       };
     });
   return withTotals(model.name, layers);
@@ -57,9 +60,26 @@ export function summarizeSpec(spec: ModelSpec): ModelSummary {
       outputShape: [null, ...info.outputShape],
       params: info.params,
       trainableParams: info.trainableParams,
+      ...(layer.kind === 'conv'
+        ? { window: { size: [layer.kernel, layer.kernel], stride: [layer.stride, layer.stride] } }
+        : layer.kind === 'maxPool' || layer.kind === 'avgPool'
+          ? { window: { size: [layer.size, layer.size], stride: [layer.stride, layer.stride] } }
+          : {}),
     };
   });
   return withTotals(spec.id, layers);
+}
+
+/** A conv or pooling layer's window and stride from its config (a number or [h, w] in tfjs configs). */
+function windowOf(layer: tf.layers.Layer): Pick<LayerSummary, 'window'> {
+  const kind = layerKind(layer);
+  if (kind !== 'conv' && kind !== 'maxPool' && kind !== 'avgPool') return {};
+  const c = layer.getConfig() as { kernelSize?: number | number[]; poolSize?: number | number[]; strides?: number | number[] | null };
+  const pair = (v: number | number[] | null | undefined, fallback: [number, number]): [number, number] =>
+    v === null || v === undefined ? fallback : typeof v === 'number' ? [v, v] : [v[0], v[1] ?? v[0]];
+  const size = pair(kind === 'conv' ? c.kernelSize : c.poolSize, [1, 1]);
+  // Keras' pooling layers default their strides to the pool size.
+  return { window: { size, stride: pair(c.strides, kind === 'conv' ? [1, 1] : size) } };
 }
 
 /** A Keras-like table: one row per layer, then total / trainable / non-trainable counts. */

@@ -107,8 +107,9 @@ export function archFromSpec(spec: ModelSpec): ArchModel {
 }
 
 /**
- * The diagram's description of a built model's summary (a model opened from disk). Kernel sizes are
- * worked out from the parameter counts; a GroupedConv2D is taken to have the 2 groups AlexNet's has.
+ * The diagram's description of a built model's summary (a model opened from disk): windows and strides
+ * as the summary gives them (older engines: conv kernel sizes worked out from the parameter counts). A
+ * GroupedConv2D is taken to have the 2 groups AlexNet's has.
  */
 export function archFromSummary(summary: ModelSummary, input: [number, number, number]): ArchModel {
   let previous: number[] = [...input];
@@ -116,17 +117,18 @@ export function archFromSummary(summary: ModelSummary, input: [number, number, n
   for (const l of summary.layers) {
     const outputShape = l.outputShape.slice(1).map((d) => d ?? 0);
     const groups = l.type === 'GroupedConv2D' ? 2 : 1;
+    const win = l.window ? `${l.window.size[0]}x${l.window.size[1]} / ${l.window.stride[0]}` : null;
     let config = l.type;
     if (l.kind === 'conv' && previous.length === 3 && outputShape.length === 3) {
       const filters = outputShape[2];
       const perFilter = (l.params - filters) / filters / (previous[2] / groups);
       const k = Math.round(Math.sqrt(perFilter));
-      if (k * k === Math.round(perFilter)) {
-        const stride = inferStride(previous[0], outputShape[0], k);
-        config = `${filters} @ ${k}x${k}${stride ? ` / ${stride}` : ''}${groups > 1 ? `, ${groups} groups` : ''}`;
-      } else {
-        config = `${filters} filters`;
-      }
+      const stride = inferStride(previous[0], outputShape[0], k);
+      const inferred = k * k === Math.round(perFilter) ? `${k}x${k}${stride ? ` / ${stride}` : ''}` : null;
+      const shape = win ?? inferred;
+      config = `${filters} ${shape ? `@ ${shape}` : 'filters'}${groups > 1 ? `, ${groups} groups` : ''}`;
+    } else if ((l.kind === 'maxPool' || l.kind === 'avgPool') && l.window) {
+      config = `${win}${l.window.size[0] > l.window.stride[0] ? ' (overlapping)' : ''}`;
     } else if (l.kind === 'dense') {
       config = `${outputShape[0]} units`;
     }
