@@ -102,6 +102,14 @@ try {
   await page.getByTestId('compare-chart').waitFor();
   await page.getByRole('button', { name: 'Evaluate' }).click();
   await page.getByRole('table', { name: /Confusion matrix/ }).waitFor({ timeout: 120_000 });
+  // Open the largest mistake's examples (the biggest off-diagonal cell).
+  const cells = await page.getByRole('button', { name: /images of .* predicted as .*; open them/ }).all();
+  let worst = null;
+  for (const c of cells) {
+    const [, n, truth, predicted] = /^(\d+) images of (.+) predicted as (.+); open them$/.exec(await c.getAttribute('aria-label'));
+    if (truth !== predicted && (!worst || Number(n) > worst.n)) worst = { n: Number(n), c };
+  }
+  if (worst) await worst.c.click();
   await shot(page, 'compare');
 
   await page.keyboard.press('1');
