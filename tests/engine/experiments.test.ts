@@ -6,7 +6,7 @@ import path from 'node:path';
 import { RECIPES, findRecipe } from '../../src-main/engine/experiments/recipes';
 import { armConfigs, runExperiment, runKey, type ArmRun } from '../../src-main/engine/experiments/runner';
 import { writeReport, type MetricsFile } from '../../src-main/engine/experiments/report';
-import { compare, spread } from '../../src-main/engine/experiments/stats';
+import { compare, spread, stalled } from '../../src-main/engine/experiments/stats';
 import { readRunConfig } from '../../src-main/engine/train';
 
 const TINY = { limit: 256, testLimit: 128, epochs: 1, scale: 1, seeds: 1, backend: 'wasm' };
@@ -126,5 +126,15 @@ describe('report statistics', () => {
     expect(compare(a, spread([0.982, 0.984, 0.986]))).toBe('inconclusive');
     expect(compare(a, spread([0.990, 0.991, 0.992]))).toBe('higher');
     expect(compare(a, spread([0.99]))).toBe('single seed');
+  });
+
+  it('tells a stalled run (flat loss, chance accuracy) from a slow or converged one', () => {
+    const ep = (losses: number[], acc: number) => losses.map((loss, i) => ({ epoch: i + 1, loss, accuracy: acc }));
+    // The dropout recipe's relu seed 3 under Keras 2.2's loss: frozen from its first epoch.
+    expect(stalled(ep([14.4351, 14.4351, 14.4351, 14.4351], 0.1044))).toEqual({ epoch: 1, loss: 14.4351, accuracy: 0.1044 });
+    expect(stalled(ep([2.35, 2.3012, 2.30121, 2.3012], 0.1124))).toEqual({ epoch: 2, loss: 2.3012, accuracy: 0.1124 });
+    expect(stalled(ep([0.05, 0.05, 0.05], 0.99))).toBeNull(); // converged, not stalled
+    expect(stalled(ep([2.3, 2.2, 2.1, 2.0], 0.3))).toBeNull(); // slow, but moving
+    expect(stalled(ep([14.4, 14.4], 0.1))).toBeNull(); // too short to tell
   });
 });

@@ -30,9 +30,18 @@ export function experimentNotes(recipe: Recipe, runs: ArmRun[]): string[] {
   for (const r of diverged) {
     notes.push(`- ${r.arm.label}, seed ${r.seed}: diverged (loss ${r.diverged!.loss} at step ${r.diverged!.step}); reported as diverged, not as dead units.`);
   }
+  for (const r of runs.filter((x) => x.stalled)) {
+    const clipped = r.arm.config.loss === 'keras-clipped';
+    notes.push(
+      `- ${r.arm.label}, seed ${r.seed}: stalled from epoch ${r.stalled!.epoch} (train loss ${r.stalled!.loss.toFixed(4)} in every later epoch, train accuracy ${r.stalled!.accuracy.toFixed(4)}), so it is left out of the means and the comparison with the published numbers.` +
+        (clipped
+          ? ` Its softmax saturated on every example: each true-class probability is clipped (below 1e-7 or above 1 - 1e-7), and Keras 2.2’s loss then has exactly zero gradient, so nothing can move the weights again. The notebooks met the same trap: their dropout run’s first epoch averaged 14.41, 16.12 being one clipped example’s loss, and escaped it: with dropout the forward pass changes at every step, so examples can fall back into the unclipped range, while without dropout (and with plain SGD) the weights can never change again.`
+          : ''),
+    );
+  }
   const shortRunNoted = new Set<string>();
   for (const p of recipe.published) {
-    const vals = runs.filter((r) => r.arm.id === p.arm && !r.diverged);
+    const vals = runs.filter((r) => r.arm.id === p.arm && !r.diverged && !r.stalled);
     if (!vals.length) continue;
     const epochsNeeded = recipe.arms({ scale: 1 }).find((a) => a.id === p.arm)?.config.epochs;
     const ran = Math.min(...vals.map((r) => r.epochs.length));

@@ -26,7 +26,7 @@ export interface MetricsFile {
   arms: {
     arm: string;
     label: string;
-    seeds: { seed: number; runDir: string; trainLoss: number[]; testAccuracy: number | null; diverged: ArmRun['diverged']; deadChannels: Record<string, number> | null }[];
+    seeds: { seed: number; runDir: string; trainLoss: number[]; testAccuracy: number | null; diverged: ArmRun['diverged']; stalled: ArmRun['stalled']; deadChannels: Record<string, number> | null }[];
   }[];
   plots: { file: string; series: { name: string; xs: number[]; ys: number[] }[] }[];
 }
@@ -40,6 +40,9 @@ interface Plot {
   logY?: boolean;
   yDomain?: [number, number];
 }
+
+/** Runs whose numbers describe a trained network (not a diverged or stalled one). */
+const trained = (r: ArmRun) => !r.diverged && !r.stalled;
 
 const fmt = (v: number | null | undefined, digits = 4) => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits));
 const fmtSpread = (s: Spread, digits = 4) => (s.n === 0 ? '–' : s.n === 1 ? fmt(s.mean, digits) : `${fmt(s.mean, digits)} ± ${fmt(s.sd, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`);
@@ -141,7 +144,7 @@ function plotsFor(recipe: Recipe, byArm: Map<string, ArmRun[]>): Plot[] {
   const series = (pick: (e: ArmRun['epochs'][number]) => number | null): Series[] =>
     arms
       .map((runs) => {
-        const ys = meanCurve(runs.filter((r) => !r.diverged), pick);
+        const ys = meanCurve(runs.filter(trained), pick);
         return { name: runs[0].arm.label, xs: ys.map((_, i) => i + 1), ys };
       })
       .filter((s) => s.ys.length > 0);
@@ -178,7 +181,7 @@ function plotsFor(recipe: Recipe, byArm: Map<string, ArmRun[]>): Plot[] {
 function publishedRows(recipe: Recipe, byArm: Map<string, ArmRun[]>): string[] {
   if (recipe.published.length === 0) return [];
   const ours = (p: Published): Spread => {
-    const runs = (byArm.get(p.arm) ?? []).filter((r) => !r.diverged);
+    const runs = (byArm.get(p.arm) ?? []).filter(trained);
     return spread(runs.map((r) => (p.metric === 'finalTrainLoss' ? r.epochs.at(-1)?.loss : r.epochs.at(-1)?.testAccuracy)).filter((v): v is number => typeof v === 'number'));
   };
   return [
@@ -199,13 +202,17 @@ function publishedRows(recipe: Recipe, byArm: Map<string, ArmRun[]>): string[] {
 function armTable(recipe: Recipe, byArm: Map<string, ArmRun[]>): string[] {
   const threshold = recipe.lossThreshold;
   const rows = [...byArm.values()].map((runs) => {
-    const ok = runs.filter((r) => !r.diverged);
+    const ok = runs.filter(trained);
     const loss = spread(ok.map((r) => r.epochs.at(-1)?.loss).filter((v): v is number => typeof v === 'number'));
     const acc = spread(ok.map((r) => r.epochs.at(-1)?.testAccuracy).filter((v): v is number => typeof v === 'number'));
     const reach = threshold === null ? [] : ok.map((r) => epochsToReach(r.epochs.map((e) => e.loss), threshold));
     const ips = spread(ok.flatMap((r) => r.epochs.map((e) => e.imagesPerSecond)));
     const div = runs.filter((r) => r.diverged);
-    const divText = div.length ? `diverged in ${div.length}/${runs.length} (${div.map((r) => `step ${r.diverged!.step}`).join(', ')})` : '';
+    const stuck = runs.filter((r) => r.stalled);
+    const divText = [
+      div.length ? `diverged in ${div.length}/${runs.length} (${div.map((r) => `step ${r.diverged!.step}`).join(', ')})` : '',
+      stuck.length ? `stalled in ${stuck.length}/${runs.length} (${stuck.map((r) => `seed ${r.seed} from epoch ${r.stalled!.epoch}`).join(', ')}; left out of the figures)` : '',
+    ].filter(Boolean).join('; ');
     return { runs, loss, acc, reach, ips, divText };
   });
   const head = ['arm', 'epochs', 'final train loss', 'test accuracy', ...(threshold !== null ? [`epochs to loss ≤ ${threshold}`] : []), 'images/s', 'note'];
@@ -266,6 +273,7 @@ export async function writeReport(dir: string, recipe: Recipe, runs: ArmRun[], c
         trainLoss: r.epochs.map((e) => e.loss),
         testAccuracy: r.epochs.at(-1)?.testAccuracy ?? null,
         diverged: r.diverged,
+        stalled: r.stalled,
         deadChannels: lastDeadChannels(r),
       })),
     })),

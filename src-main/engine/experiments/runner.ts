@@ -11,6 +11,7 @@ import type { EpochRecord } from '../train/metrics';
 import type { LayerStatsRecord } from '../train/layer-stats';
 import { RUN_FILES, writeJson } from '../train/run-folder';
 import type { Arm, Recipe, RecipeOptions } from './recipes';
+import { stalled } from './stats';
 
 const OUTCOME_FILE = 'experiment-outcome.json';
 /** Beside the run folder (which must start empty). */
@@ -25,6 +26,8 @@ export interface ArmRun {
   epochs: EpochRecord[];
   layerStats: LayerStatsRecord[];
   diverged: { step: number; epoch: number; loss: number } | null;
+  /** The epoch from which the run no longer learned (see stats.stalled), or null. */
+  stalled: { epoch: number; loss: number; accuracy: number } | null;
   reused: boolean;
   /** The backend of the run's last start or resume. */
   backend: string;
@@ -158,11 +161,13 @@ export async function runExperiment(recipe: Recipe, o: RunExperimentOptions): Pr
     report(null);
     const final = await readRun(runDir);
     const diverged = (await readOutcome(runDir))?.diverged ?? null;
+    const epochs = final.epochs.slice(0, config.epochs);
     results.push({
       arm,
       seed,
       runDir,
-      epochs: final.epochs.slice(0, config.epochs),
+      epochs,
+      stalled: stalled(epochs),
       layerStats: final.layerStats.filter((s) => s.epoch <= config.epochs),
       diverged: diverged && { step: diverged.step, epoch: diverged.epoch, loss: Number(diverged.loss) },
       reused,

@@ -38,3 +38,18 @@ export function epochsToReach(values: readonly number[], threshold: number): num
   const i = values.findIndex((v) => v <= threshold);
   return i < 0 ? null : i + 1;
 }
+
+/**
+ * Where a run stopped learning for good: the same train loss (to 1e-4) in its last three epochs with a
+ * training accuracy below one half. (Keras 2.2's clipped loss does this when the softmax saturates on
+ * every example: each is clipped, so the gradient is exactly zero.) Null for a run that still moves.
+ */
+export function stalled(epochs: readonly { epoch: number; loss: number; accuracy: number }[]): { epoch: number; loss: number; accuracy: number } | null {
+  const tail = epochs.slice(-3);
+  if (tail.length < 3) return null;
+  const flat = tail.every((e) => Math.abs(e.loss - tail[0].loss) < 1e-4);
+  const last = tail[2];
+  if (!flat || last.accuracy >= 0.5) return null;
+  const first = epochs.findIndex((e) => Math.abs(e.loss - last.loss) < 1e-4);
+  return { epoch: epochs[first].epoch, loss: last.loss, accuracy: last.accuracy };
+}
