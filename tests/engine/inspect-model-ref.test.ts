@@ -11,7 +11,7 @@ import { defaultConfig, startRun, type TrainConfig } from '../../src-main/engine
 import type { Preprocessor } from '../../src-main/engine/data/preprocess';
 import { resolveModel } from '../../src-main/engine/inspect/model-ref';
 import { inspectImage } from '../../src-main/engine/inspect/inspect';
-import { openKernelTimeline } from '../../src-main/engine/inspect/kernel-timeline';
+import { loadKernelSnapshot, openKernelTimeline } from '../../src-main/engine/inspect/kernel-timeline';
 import { deadRelus } from '../../src-main/engine/inspect/dead-relu';
 import { evaluateModel } from '../../src-main/engine/inspect/evaluate';
 import { ModelRefError } from '../../src-main/engine/inspect/errors';
@@ -97,6 +97,21 @@ describe('a run folder written by the trainer', () => {
     r.model.dispose();
     await expect(resolveModel(runDir, { checkpoint: step + 1 })).rejects.toThrow(new RegExp(`one checkpoint, at step ${step}`));
     await expect(resolveModel(runDir, { overrides: { width: 1 } })).rejects.toThrow(/--set applies to zoo models/);
+  });
+
+  it('gives step 0 as the run’s initial weights: its first kernel snapshot, exactly', async () => {
+    const r = await resolveModel(runDir, { checkpoint: 0 });
+    expect(r.source).toMatchObject({ kind: 'run', from: 'initial', step: 0 });
+    const timeline = openKernelTimeline(runDir);
+    expect(timeline.snapshots[0].step).toBe(0);
+    const first = loadKernelSnapshot(timeline, 0, 'conv1')[0];
+    expect(Array.from(r.model.getLayer('conv1').getWeights()[0].dataSync())).toEqual(Array.from(first.values));
+    // And it is not the trained network.
+    const { x } = await probeX();
+    const out = (r.model.predict(x) as tf.Tensor).dataSync();
+    expect(Math.max(...Array.from(out, (v, i) => Math.abs(v - trainedOutput[i])))).toBeGreaterThan(1e-3);
+    tf.dispose(x);
+    r.model.dispose();
   });
 
   it('falls back to the saved model without a checkpoint', async () => {

@@ -63,7 +63,9 @@ describe('model sources', () => {
     const run = { runDir: '/runs/20261128-lenet5', runId: null, modelId: 'lenet5', dataset: 'mnist', status: { state: 'finished' as const, updatedAt: '', globalStep: 10, epoch: 1 }, epochs: 1, lastEpoch: null };
     const opened = { ref: { kind: 'file' as const, path: '/m/model.onnx' }, format: 'ONNX', summary: { name: 'm', layers: [], totalParams: 0, trainableParams: 0, nonTrainableParams: 0 }, input: [28, 28, 1] as [number, number, number], classNames: null, warnings: [] };
     const sources = modelSources({ id: 'lenet5', overrides: { activation: 'relu' } }, undefined, [run], [opened]);
-    expect(sources.map((s) => s.key)).toEqual(['zoo', 'run:/runs/20261128-lenet5', 'file:/m/model.onnx']);
+    expect(sources.map((s) => s.key)).toEqual(['zoo', 'run:/runs/20261128-lenet5', 'file:/m/model.onnx', 'run0:/runs/20261128-lenet5']);
+    expect(sources[3].ref).toEqual({ kind: 'run', dir: '/runs/20261128-lenet5', checkpoint: 0 });
+    expect(sources[3].label).toBe('Run 20261128-lenet5 at step 0 (its initial weights)');
     expect(sources[0].ref).toEqual({ kind: 'zoo', id: 'lenet5', overrides: { activation: 'relu' } });
     expect(sources[0].label).toContain('activation=relu');
     expect(sources[1].ref).toEqual({ kind: 'run', dir: '/runs/20261128-lenet5' });

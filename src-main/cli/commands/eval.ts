@@ -49,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
     if (progress) process.stderr.write('\n');
     const dead = values['dead-relus'] ? await deadRelus(resolved.model, heldOut.split, { probeSize, batchSize: Math.min(batchSize, 32) }) : null;
     const src = resolved.source;
-    const where = src.kind === 'run' ? `${src.runDir} (${src.from === 'checkpoint' ? `checkpoint at step ${src.step}` : 'saved model'})` : values.model;
+    const where = src.kind === 'run' ? `${src.runDir} (${src.from === 'checkpoint' ? `checkpoint at step ${src.step}` : src.from === 'initial' ? 'initial weights, step 0' : 'saved model'})` : values.model;
     if (values.json) process.stdout.write(JSON.stringify(toJson(where, heldOut.kind, evaluation, names, dead), null, 2) + '\n');
     else process.stdout.write(formatText(where, `${heldOut.dataset} ${heldOut.kind}`, evaluation, names, dead) + '\n');
     return 0;

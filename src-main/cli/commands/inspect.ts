@@ -16,7 +16,7 @@ Runs one image through the model and shows what every layer computed.
   --model REF          a zoo model (${ZOO_IDS}), a run folder, or a model.json
   --image PATH         any common image (PNG, JPEG, WebP, GIF, ...)
   --set key=value      zoo models: an option, repeatable (e.g. --set width=0.25)
-  --checkpoint N       run folders: the checkpoint at step N (default: the latest)
+  --checkpoint N       run folders: the checkpoint at step N (default: the latest; 0: the run's initial weights)
   --layer NAME         report (and draw) only this layer
   --top K              predictions to show (default 5)
   --class N            the class for saliency and Grad-CAM (default: the top prediction)
@@ -96,7 +96,7 @@ function toJson(inspection: Inspection, layers: LayerReport[]) {
 function formatText(resolved: ResolvedModel, inspection: Inspection, layers: LayerReport[]): string {
   const { input } = inspection;
   const src = resolved.source;
-  const from = src.kind === 'zoo' ? `zoo model ${src.id} (untrained, seed 0)` : src.kind === 'run' ? `run ${src.runDir} (${src.from === 'checkpoint' ? `checkpoint at step ${src.step}` : 'saved model'})` : `model folder ${src.dir}`;
+  const from = src.kind === 'zoo' ? `zoo model ${src.id} (untrained, seed 0)` : src.kind === 'run' ? `run ${src.runDir} (${src.from === 'checkpoint' ? `checkpoint at step ${src.step}` : src.from === 'initial' ? 'initial weights, step 0' : 'saved model'})` : `model folder ${src.dir}`;
   const lines = [
     `model: ${from}`,
     `input: ${input.original.format} ${input.original.width}x${input.original.height} -> ${input.height}x${input.width}x${input.channels}, ${resolved.prepare.description}`,

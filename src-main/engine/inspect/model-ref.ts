@@ -23,7 +23,7 @@ const RUN_DATASET_FILE = 'dataset.json';
 
 export type ModelSource =
   | { kind: 'zoo'; id: string; overrides: Overrides }
-  | { kind: 'run'; runDir: string; from: 'checkpoint' | 'model'; step: number | null; config: TrainConfig; spec: ModelSpec; preprocess: unknown }
+  | { kind: 'run'; runDir: string; from: 'checkpoint' | 'model' | 'initial'; step: number | null; config: TrainConfig; spec: ModelSpec; preprocess: unknown }
   /** `imported`: the folder's model-info.json (a model made by `convscope import`), absent without one. */
   | { kind: 'model-folder'; dir: string; imported?: ImportedModelInfo };
 
@@ -48,7 +48,7 @@ export interface ResolvedModel {
 export interface ResolveOptions {
   /** Zoo models only. */
   overrides?: Overrides;
-  /** Run folders only: the checkpoint at this step (a run keeps its latest). */
+  /** Run folders only: the checkpoint at this step (a run keeps its latest; step 0 is its initial weights, rebuilt from its seed). */
   checkpoint?: number;
   /** Initial weights of a zoo model (default 0). */
   seed?: number;
@@ -111,13 +111,18 @@ async function resolveRun(runDir: string, options: ResolveOptions): Promise<Reso
   const record = existsSync(path.join(runDir, RUN_DATASET_FILE)) ? await readJson<{ classNames?: string[]; storedSize?: number }>(runDir, RUN_DATASET_FILE) : null;
   const classNames = record?.classNames ?? builtinDatasets().find((d) => d.id === config.dataset)?.classNames ?? null;
   const spec = existsSync(path.join(runDir, RUN_SPEC_FILE)) ? await readJson<ModelSpec>(runDir, RUN_SPEC_FILE) : getModelSpec(config.model.id, config.model.overrides);
+  if (options.checkpoint === 0) {
+    // The trainer builds its model from the spec and the run's seed: step 0 is that model, exactly.
+    const model = buildModel(spec, { seed: config.seed });
+    return withInput({ model, source: { kind: 'run', runDir, from: 'initial', step: 0, config, spec, preprocess }, input: spec.input, classNames }, preprocess, fitOf(record, spec.input));
+  }
   const checkpointFile = path.join(runDir, RUN_FILES.checkpoint);
   // The checkpoint is written at least as late as the saved model (the model is saved after the last one).
   const checkpoint = await readCheckpointFile<CheckpointMeta>(checkpointFile);
   if (checkpoint) {
     const step = checkpoint.meta.position.globalStep;
     if (options.checkpoint !== undefined && options.checkpoint !== step) {
-      throw new ModelRefError(`${runDir} keeps one checkpoint, at step ${step}; there is no checkpoint at step ${options.checkpoint}`);
+      throw new ModelRefError(`${runDir} keeps one checkpoint, at step ${step}, and its initial weights (step 0); there is no checkpoint at step ${options.checkpoint}`);
     }
     const model = buildModel(spec, { seed: config.seed });
     try {

@@ -1,5 +1,6 @@
 // The models an image can be inspected with: the zoo model of the Architecture view (untrained), the
-// runs on disk (their latest checkpoint), and model files opened this session.
+// runs on disk (their latest checkpoint), model files opened this session, and each run's initial
+// weights (step 0), so the same image can be seen before and after training side by side.
 import type { ModelRef } from '../../../src-main/contract/common';
 import type { OpenModelResult, ModelInfo } from '../../../src-main/contract/models';
 import type { RunSummary } from '../../../src-main/contract/training';
@@ -34,6 +35,10 @@ export function modelSources(zoo: { id: string; overrides: Record<string, string
     } else if (m.ref.kind === 'file') {
       sources.push({ key: `file:${m.ref.path}`, label: `${m.ref.path.split(/[\\/]/).at(-1)} (${m.format})`, ref: m.ref });
     }
+  }
+  for (const s of sources.filter((x) => x.ref.kind === 'run')) {
+    const dir = (s.ref as { dir: string }).dir;
+    sources.push({ key: `run0:${dir}`, label: `Run ${dir.split(/[\\/]/).at(-1)} at step 0 (its initial weights)`, ref: { kind: 'run', dir, checkpoint: 0 } });
   }
   return sources;
 }
