@@ -17,7 +17,7 @@ the run held out): accuracy, top-1 and top-5 error, confusion matrix.
   --dead-relus     also: per ReLU layer, the channels zero on every one of the first --probe examples
   --probe N        probe set size for --dead-relus (default 256)
   --json           {examples, accuracy, top1Error, top5Error, classNames, confusion:[[...]], misclassified:[{true, predicted, examples}]}
-  --backend B      auto (default), gpu, node, wasm or cpu
+  --backend B      auto (default), gpu, webgpu, node, wasm or cpu
 Progress goes to stderr.`;
 
 const OPTIONS = {

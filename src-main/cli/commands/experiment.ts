@@ -21,7 +21,7 @@ command continues after Ctrl-C or a restart.
   --test-limit N     evaluate on the first N test examples
   --seeds N          repeat every arm with seeds 1..N (default 1)
   --scale X          size multiplier for alexnet-ablations (default 1)
-  --backend B        auto (default), gpu, node, wasm or cpu`;
+  --backend B        auto (default), gpu, webgpu, node, wasm or cpu`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(

@@ -23,7 +23,7 @@ Runs one image through the model and shows what every layer computed.
   --gradcam-layer NAME the layer for Grad-CAM (default: the last convolution)
   --out DIR            write PNGs: input, activations/, kernels/, saliency, Grad-CAM overlay
   --json               {input:{width,height,channels}, predictions:[{label,prob}], layers:[{name,type,shape,stats,deadChannels}]}
-  --backend B          auto (default), gpu, node, wasm or cpu`;
+  --backend B          auto (default), gpu, webgpu, node, wasm or cpu`;
 
 const OPTIONS = {
   model: { type: 'string' },

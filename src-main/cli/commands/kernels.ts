@@ -24,7 +24,7 @@ model's current kernels (DIR/<layer>.png).
   --diff             run folders: draw each snapshot minus the first
   --set key=value    zoo models: an option, repeatable
   --json             print {layers:[{layer, shape, frames:[{step, epoch, file, meanNorm}]}]}
-  --backend B        auto (default), gpu, node, wasm or cpu (zoo models and model.json only)`;
+  --backend B        auto (default), gpu, webgpu, node, wasm or cpu (zoo models and model.json only)`;
 
 const OPTIONS = {
   model: { type: 'string' },

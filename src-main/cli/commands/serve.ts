@@ -15,7 +15,7 @@ a random access token; keep it to yourself).
   --open DIR        a folder whose images, models and datasets the UI may open by path (repeatable)
   --runs DIR        where training runs are written and listed (default ./runs)
   --renderer DIR    the built UI (default out/renderer)
-  --backend B       auto (default), gpu, node, wasm or cpu`;
+  --backend B       auto (default), gpu, webgpu, node, wasm or cpu`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {

@@ -34,7 +34,7 @@ Trains a model and writes a run folder (config, metrics, kernel snapshots, layer
                           augmentation, else round(input * 256 / 224), 256 for inputs 224-227)
   --loss L                logits (default: exact softmax cross-entropy) or keras-clipped (Keras 2.2's, as the
                           seed's notebooks trained: probabilities clipped to [1e-7, 1-1e-7])
-  --backend B             auto (default: the fastest that works), gpu, node, wasm or cpu
+  --backend B             auto (default: the fastest that works), gpu, webgpu, node, wasm or cpu
   --seed N                default 1; the same seed gives the same run
   --out DIR               the run folder (default runs/<timestamp>-<model>)
   --checkpoint-every N    also checkpoint every N steps (default: after every epoch and every 5 minutes)
