@@ -8,6 +8,7 @@ import { tf } from '../../src-main/engine/tf';
 import { importModel, readModelInfo, saveImportedModel } from '../../src-main/engine/import';
 import { getModelSpec, loadModel, layerKind, summarizeModel } from '../../src-main/engine/models';
 import { formulaInput, nchwToNhwc } from '../fixtures/import/reference';
+import { maxAbsDiff } from '../support/arrays';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/import');
 let scratch: string;
@@ -28,12 +29,6 @@ function predict(model: tf.LayersModel, nchw: number[]): Float32Array {
   return tf.tidy(() => (model.predict(tf.tensor4d(x, [nchw[0], nchw[2], nchw[3], nchw[1]])) as tf.Tensor).dataSync() as Float32Array);
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

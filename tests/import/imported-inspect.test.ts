@@ -13,6 +13,7 @@ import { classLabel, inspectImage, resolveModel } from '../../src-main/engine/in
 import { resizedSize } from '../../src-main/engine/inspect/imported-input';
 import { createEngine, type Engine } from '../../src-main/engine/handlers';
 import { call } from '../engine/handlers-support';
+import { maxAbsDiff } from '../support/arrays';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/import/alexnet-torchvision-zoo.onnx');
 const W0 = 300;
@@ -67,12 +68,6 @@ function allLayers(model: tf.LayersModel, values: Float32Array): Map<string, Flo
   return result;
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -14,6 +14,7 @@ import { MODEL_INPUT, type LayerPlan, type PlanLayer } from '../../src-main/engi
 import { matchZoo } from '../../src-main/engine/import/zoo-match';
 import { chainLayers, forward } from '../../src-main/engine/train/forward';
 import { formulaInput, nchwToNhwc } from '../fixtures/import/reference';
+import { maxAbsDiff } from '../support/arrays';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/import/alexnet-torchvision-zoo.onnx');
 const ID = 'alexnet-torchvision';
@@ -37,12 +38,6 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 describe('the zoo entry alexnet-torchvision', () => {
   it('is torchvision.models.alexnet: 61,100,840 params, 224x224x3 in, 6x6x256 before fc6, dropout before fc6 and fc7', () => {
