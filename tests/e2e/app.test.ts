@@ -109,6 +109,7 @@ describe('ConvScope in a browser', () => {
     for (const [key, id] of [['3', 'kernels'], ['4', 'health'], ['1', 'architecture'], ['2', 'activations'], ['6', 'compare'], ['5', 'training']] as const) {
       times.push(await switchView(page, key, `panel-${id}`));
     }
+    console.log(`view switches during training (ms): ${times.map((t) => t.toFixed(0)).join(', ')}`);
     expect(Math.max(...times)).toBeLessThan(200);
     await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 120_000 }).toBe('finished');
     await expect.poll(() => page.getByTestId('loss-chart').locator('path[stroke-width="1.8"]').count()).toBeGreaterThan(0);
