@@ -13,6 +13,7 @@ import {
   PositiveIntSchema,
   Uint32TensorSchema,
   Uint8ArraySchema,
+  Uint8TensorSchema,
 } from './common';
 import { LayerKindSchema, NonlinearitySchema } from './models';
 
@@ -24,6 +25,10 @@ const FOLDER_PREFIX = 'folder:';
 export function datasetFolder(id: string): string | null {
   return id.startsWith(FOLDER_PREFIX) ? id.slice(FOLDER_PREFIX.length) : null;
 }
+
+/** A dataset's training or held-out examples ('test': its test split, or the run's holdout where it has none). */
+export const SplitSchema = v.picklist(['train', 'test']);
+export type Split = v.InferOutput<typeof SplitSchema>;
 
 export const MAX_IMAGE_BYTES = 64 * 2 ** 20;
 
@@ -39,7 +44,7 @@ export const ImageInputSchema = v.variant('kind', [
     name: v.optional(v.pipe(v.string(), v.maxLength(1024))),
   }),
   v.strictObject({ kind: v.literal('path'), path: PathSchema }),
-  v.strictObject({ kind: v.literal('example'), dataset: v.optional(DatasetIdSchema), split: v.picklist(['train', 'test']), index: CountSchema }),
+  v.strictObject({ kind: v.literal('example'), dataset: v.optional(DatasetIdSchema), split: SplitSchema, index: CountSchema }),
 ]);
 export type ImageInput = v.InferOutput<typeof ImageInputSchema>;
 
@@ -170,14 +175,14 @@ export const EvaluateParamsSchema = v.strictObject({
   model: ModelRefSchema,
   dataset: DatasetIdSchema,
   /** Default 'test'. */
-  split: v.optional(v.picklist(['train', 'test'])),
+  split: v.optional(SplitSchema),
   /** The first n examples only. */
   limit: v.optional(PositiveIntSchema),
   batchSize: v.optional(v.pipe(PositiveIntSchema, v.maxValue(4096))),
 });
 export const EvaluateResultSchema = v.object({
   dataset: v.string(),
-  split: v.picklist(['train', 'test']),
+  split: SplitSchema,
   examples: CountSchema,
   classNames: v.array(v.string()),
   accuracy: v.number(),
@@ -193,3 +198,30 @@ export const EvaluateResultSchema = v.object({
   shape: ImageShapeSchema,
 });
 export type EvaluateResult = v.InferOutput<typeof EvaluateResultSchema>;
+
+export const MAX_EXAMPLES = 256;
+
+/** Examples of a dataset split by their `evaluate` numbers (its split, holdout and order), for thumbnails. */
+export const ExamplesParamsSchema = v.strictObject({
+  /** Whose data: a run's own dataset as its trainer opened it; other models' as `evaluate` picks. */
+  model: ModelRefSchema,
+  /** Default: the run's dataset, else the built-in one the model fits. */
+  dataset: v.optional(DatasetIdSchema),
+  split: SplitSchema,
+  indices: v.pipe(v.array(CountSchema), v.minLength(1, 'name at least one example'), v.maxLength(MAX_EXAMPLES, `at most ${MAX_EXAMPLES} examples a request`)),
+});
+export type ExamplesParams = v.InferOutput<typeof ExamplesParamsSchema>;
+
+export const ExamplesResultSchema = v.pipe(
+  v.object({
+    dataset: v.string(),
+    split: SplitSchema,
+    /** The stored pixels (before preprocessing), in the order asked: [n, h, w, c] uint8. */
+    images: Uint8TensorSchema,
+    /** Each example's true class. */
+    labels: Int32ArraySchema,
+    classNames: v.array(v.string()),
+  }),
+  v.check((r) => r.images.shape.length === 4 && r.images.shape[0] === r.labels.length, 'images must be [n, h, w, c] with one label per image'),
+);
+export type ExamplesResult = v.InferOutput<typeof ExamplesResultSchema>;

@@ -106,6 +106,11 @@ function syntheticImage(i: number): Float32Array {
   return Float32Array.from({ length: 64 }, (_, p) => (((i * 37 + p * 5) % 97) / 97) * (i % 2 ? 1 : -1));
 }
 
+/** A synthetic image as stored pixels: [-1, 1] mapped to 0-255. */
+export function syntheticPixels(i: number): Uint8Array {
+  return Uint8Array.from(syntheticImage(i), (x) => Math.round(((x + 1) / 2) * 255));
+}
+
 interface LabRun {
   runId: string;
   runDir: string;
@@ -324,6 +329,14 @@ export function createLabHandlers(options: LabOptions): EngineHandlers {
       }
       const accuracy = (confusion[0] + confusion[3]) / examples;
       return { dataset, split: split ?? 'test', examples, classNames: ['dark', 'bright'], accuracy, top1Error: 1 - accuracy, top5Error: null, confusion: tensor('uint32', [2, 2], confusion), predicted, labels, shape: [8, 8, 1] };
+    },
+
+    examples: async ({ model, dataset = 'synthetic', split, indices }) => {
+      if (dataset !== 'synthetic') throw userError(`the lab has no dataset '${dataset}'`, 'unknown-dataset');
+      await modelFilters(model);
+      const images = new Uint8Array(indices.length * 64);
+      indices.forEach((index, n) => images.set(syntheticPixels(index), n * 64));
+      return { dataset, split, images: tensor('uint8', [indices.length, 8, 8, 1], images), labels: Int32Array.from(indices, (i) => i % 2), classNames: ['dark', 'bright'] };
     },
 
     startTraining: async ({ config }) => {

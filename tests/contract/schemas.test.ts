@@ -5,7 +5,7 @@ describe('contract schemas', () => {
   it('has a params and a result schema for every request the UI needs', () => {
     expect(METHODS.sort()).toEqual(
       [
-        'appDefaults', 'backendInfo', 'deadRelu', 'evaluate', 'inspect', 'kernelTimeline', 'kernels', 'listDatasets', 'listModels', 'listRuns', 'openModel', 'openRun',
+        'appDefaults', 'backendInfo', 'deadRelu', 'evaluate', 'examples', 'inspect', 'kernelTimeline', 'kernels', 'listDatasets', 'listModels', 'listRuns', 'openModel', 'openRun',
         'pauseTraining', 'resumeRun', 'resumeTraining', 'startTraining', 'stopTraining', 'subscribeRun', 'summary', 'watchRuns',
       ].sort(),
     );
@@ -27,6 +27,11 @@ describe('contract schemas', () => {
     expect(() => tensor('float32', [2, 2], new Float32Array(3))).toThrow(RangeError);
     const wrongType = { layers: [{ layer: 'conv1', kernel: { dtype: 'float32', shape: [2], data: new Float64Array(2) } }] };
     expect(checkResult('kernels', wrongType).ok).toBe(false);
+    // Example images: [n, h, w, c] with one label each.
+    const examples = (shape: number[], labels: number) => ({ dataset: 'mnist', split: 'test', images: tensor('uint8', shape, new Uint8Array(shape.reduce((a, b) => a * b, 1))), labels: new Int32Array(labels), classNames: ['0', '1'] });
+    expect(checkResult('examples', examples([2, 28, 28, 1], 2)).ok).toBe(true);
+    expect(checkResult('examples', examples([2, 28, 28, 1], 3)).ok).toBe(false);
+    expect(checkResult('examples', examples([2 * 28, 28, 1], 2)).ok).toBe(false);
   });
 
   it('names every path a request would touch, and the run folders a result hands out', () => {
@@ -36,6 +41,8 @@ describe('contract schemas', () => {
     expect(requestPaths('evaluate', { model: run, dataset: 'folder:/data/cats' })).toEqual(['/runs/a', '/data/cats']);
     expect(requestPaths('inspect', { image: { kind: 'example', dataset: 'folder:/data/cats', split: 'test', index: 3 }, model: run })).toEqual(['/data/cats', '/runs/a']);
     expect(checkParams('inspect', { image: { kind: 'example', split: 'test', index: -1 }, model: run }).ok).toBe(false);
+    expect(requestPaths('examples', { model: run, dataset: 'folder:/data/cats', split: 'test', indices: [1] })).toEqual(['/runs/a', '/data/cats']);
+    expect(requestPaths('examples', { model: run, split: 'train', indices: [1] })).toEqual(['/runs/a']);
     expect(requestPaths('startTraining', { config: { model: { id: 'lenet5', overrides: {} }, dataset: 'folder:/data/x' } })).toEqual(['/data/x']);
     expect(requestPaths('startTraining', { config: { model: { id: 'lenet5', overrides: {} }, dataset: 'mnist' } })).toEqual([]);
     expect(requestPaths('kernelTimeline', { runDir: '/runs/b', layer: 'conv1' })).toEqual(['/runs/b']);

@@ -19,7 +19,7 @@ import {
   type TrainingEvent,
 } from '../../src-main/contract';
 import { serveEngine } from '../../src-main/engine/host';
-import { createLabHandlers, pgm } from './lab-handlers';
+import { createLabHandlers, pgm, syntheticPixels } from './lab-handlers';
 
 let root: string;
 const engines = new AbortController();
@@ -129,7 +129,7 @@ describe.each([
       expect(fromPath.predictions).toEqual(fromBytes.predictions);
     });
 
-    it('kernels, deadRelu, evaluate, backendInfo, listDatasets, appDefaults', async () => {
+    it('kernels, deadRelu, evaluate, examples, backendInfo, listDatasets, appDefaults', async () => {
       const kernels = ok(await api.kernels({ model: tiny(3), layer: 'conv1' }));
       expect(kernels.layers[0].kernel.data).toEqual(Float32Array.from({ length: 27 }, (_, i) => Math.sin(i + 1)));
       expect(await api.kernels({ model: tiny(3), layer: 'conv9' })).toMatchObject({ ok: false, error: { code: 'not-found' } });
@@ -141,6 +141,14 @@ describe.each([
       expect([...evaluation.confusion.data].reduce((a, b) => a + b, 0)).toBe(12);
       expect(evaluation.labels).toEqual(Int32Array.from({ length: 12 }, (_, i) => i % 2));
       expect(await api.evaluate({ model: tiny(2), dataset: 'imagenet' })).toMatchObject({ ok: false, error: { code: 'user-error', reason: 'unknown-dataset' } });
+      // A confusion cell's examples as pixels: uint8 images in the order asked, with their labels.
+      const cell = ok(await api.examples({ model: tiny(2), split: 'test', indices: [5, 0, 5] }));
+      expect(cell.images.dtype).toBe('uint8');
+      expect(cell.images.shape).toEqual([3, 8, 8, 1]);
+      expect(cell.images.data).toBeInstanceOf(Uint8Array);
+      expect([...cell.images.data]).toEqual([...syntheticPixels(5), ...syntheticPixels(0), ...syntheticPixels(5)]);
+      expect(cell.labels).toEqual(Int32Array.from([1, 0, 1]));
+      expect(await api.examples({ model: tiny(2), split: 'test', indices: [] })).toMatchObject({ ok: false, error: { code: 'invalid-request' } });
       expect(ok(await api.backendInfo({})).chosen).toBe('cpu');
       expect(ok(await api.listDatasets({})).datasets.find((d) => d.id === 'mnist')?.available).toBe(false);
       expect(ok(await api.appDefaults({})).samples.map((x) => x.name)).toEqual(['ramp.pgm']);

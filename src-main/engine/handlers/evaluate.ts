@@ -1,9 +1,11 @@
-// deadRelu, evaluate: a model against a dataset opened the way its run's trainer opened it (same
+// deadRelu, evaluate, examples: a model against a dataset opened the way its run's trainer opened it (same
 // preprocessing, same held-out split), or for other models with the model's own preprocessing where it
 // fits the dataset's images, else pixels / 255.
 import sharp from 'sharp';
 import type { EngineHandlers } from '../../contract/api';
 import { tensor } from '../../contract/common';
+import type { Split } from '../../contract/inspect';
+import type { DataSplit, Examples } from '../data/dataset';
 import { builtinDatasets, folderOfId } from '../data/registry';
 import { classLabel, deadRelus, evaluateModel } from '../inspect';
 import { defaultConfig, type PreparedData, type TrainConfig } from '../train';
@@ -13,7 +15,7 @@ import { plainF32, plainI32 } from './convert';
 import { userError } from './errors';
 import { dataSpec, type LoadedModel } from './model-refs';
 
-type EvaluateHandlers = Pick<EngineHandlers, 'deadRelu' | 'evaluate'>;
+type EvaluateHandlers = Pick<EngineHandlers, 'deadRelu' | 'evaluate' | 'examples'>;
 
 export const DEFAULT_PROBE_SIZE = 256;
 
@@ -48,19 +50,39 @@ export function evaluateHandlers(ctx: EngineContext): EvaluateHandlers {
           shape: datasetShape(id, m.input) ?? m.input,
         };
       }),
+
+    examples: async ({ model, dataset, split, indices }) =>
+      ctx.withModel(model, async (m) => {
+        const { prepared, id } = await openData(m, dataset);
+        const { examples, read } = await readStored(prepared, id, split, indices);
+        return {
+          dataset: id,
+          split,
+          images: tensor('uint8', [read.count, ...examples.shape], read.images),
+          labels: plainI32(read.labels),
+          classNames: Array.from({ length: prepared.data.classes }, (_, i) => classLabel(i, prepared.dataset?.classNames ?? m.classNames)),
+        };
+      }),
   };
+}
+
+/** The stored examples at `indices` of a split, numbered as `evaluate` numbers them. */
+async function readStored(prepared: PreparedData, id: string, split: Split, indices: readonly number[]): Promise<{ examples: DataSplit; read: Examples }> {
+  const examples = split === 'test' ? prepared.stored?.test : prepared.stored?.train;
+  if (!examples) throw userError(`${id} has no ${split} examples to open`, 'no-test-split');
+  const bad = indices.find((i) => i >= examples.count);
+  if (bad !== undefined) throw userError(`${id} has ${examples.count} ${split} examples (0 to ${examples.count - 1}); there is no example ${bad}`, 'bad-index');
+  return { examples, read: await examples.read(indices) };
 }
 
 /**
  * One example of a dataset split as a PNG of its stored pixels, numbered as `evaluate` numbers them (the
  * same split, holdout and order), for inspecting through the model's usual input path.
  */
-export async function exampleImage(m: LoadedModel, dataset: string | undefined, split: 'train' | 'test', index: number): Promise<{ bytes: Uint8Array; name: string }> {
+export async function exampleImage(m: LoadedModel, dataset: string | undefined, split: Split, index: number): Promise<{ bytes: Uint8Array; name: string }> {
   const { prepared, id } = await openData(m, dataset);
-  const examples = split === 'test' ? prepared.stored?.test : prepared.stored?.train;
-  if (!examples) throw userError(`${id} has no ${split} examples to open`, 'no-test-split');
-  if (index >= examples.count) throw userError(`${id} has ${examples.count} ${split} examples (0 to ${examples.count - 1}); there is no example ${index}`, 'bad-index');
-  const { images } = await examples.read([index]);
+  const { examples, read } = await readStored(prepared, id, split, [index]);
+  const { images } = read;
   const [height, width, channels] = examples.shape;
   const png = await sharp(Buffer.from(images.buffer, images.byteOffset, images.byteLength), { raw: { width, height, channels: channels as 1 | 3 } }).png().toBuffer();
   return { bytes: new Uint8Array(png.buffer, png.byteOffset, png.byteLength), name: `${id} ${split} example ${index}` };
