@@ -1,13 +1,15 @@
 // The one table of requests between UI and engine: each request's params, its result and, for
 // subscriptions, its events, all as runtime schemas. Types for callers and handlers derive from it.
 import * as v from 'valibot';
-import { type ErrorInfo } from './common';
+import type { ErrorInfo, ModelRef } from './common';
 import {
   DeadReluParamsSchema,
   DeadReluResultSchema,
   datasetFolder,
   EvaluateParamsSchema,
   EvaluateResultSchema,
+  ExamplesParamsSchema,
+  ExamplesResultSchema,
   InspectParamsSchema,
   InspectResultSchema,
   KernelsParamsSchema,
@@ -41,7 +43,6 @@ import {
   WatchRunsParamsSchema,
   WatchRunsResultSchema,
 } from './training';
-import type { ModelRef } from './common';
 
 type AnySchema = v.GenericSchema<unknown, unknown>;
 
@@ -69,6 +70,7 @@ export const REQUESTS = {
   kernelTimeline: request(KernelTimelineParamsSchema, KernelTimelineResultSchema),
   deadRelu: request(DeadReluParamsSchema, DeadReluResultSchema),
   evaluate: request(EvaluateParamsSchema, EvaluateResultSchema),
+  examples: request(ExamplesParamsSchema, ExamplesResultSchema),
   startTraining: request(StartTrainingParamsSchema, RunHandleSchema),
   pauseTraining: request(RunIdParamsSchema, RunStateResultSchema),
   resumeTraining: request(RunIdParamsSchema, RunStateResultSchema),
@@ -102,8 +104,8 @@ export function isSubscription(method: Method): method is SubscriptionMethod {
   return 'event' in REQUESTS[method];
 }
 
-export function eventSchema(method: SubscriptionMethod): AnySchema {
-  return (REQUESTS[method] as SubscriptionDef<AnySchema, AnySchema, AnySchema>).event;
+export function eventSchema<M extends SubscriptionMethod>(method: M): Table[M]['event'] {
+  return REQUESTS[method].event;
 }
 
 // ---- handlers: what the engine implements ----
@@ -154,6 +156,7 @@ const REQUEST_PATHS: { [M in Method]: (p: Params<M>) => string[] } = {
   kernelTimeline: (p) => [p.runDir],
   deadRelu: (p) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
   evaluate: (p) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
+  examples: (p) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
   startTraining: (p) => datasetPaths(p.config.dataset),
   pauseTraining: () => [],
   resumeTraining: () => [],
@@ -170,24 +173,22 @@ const REQUEST_PATHS: { [M in Method]: (p: Params<M>) => string[] } = {
 
 /** Every file or folder a (validated) request would read or write. */
 export function requestPaths<M extends Method>(method: M, params: Params<M>): string[] {
-  return (REQUEST_PATHS[method] as (p: Params<M>) => string[])(params);
+  const paths: (p: Params<M>) => string[] = REQUEST_PATHS[method];
+  return paths(params);
 }
 
-/** Folders a successful result hands to the client for later requests (runs the engine made or listed). */
-export function resultFolders(method: Method, result: unknown): string[] {
-  switch (method) {
-    case 'startTraining':
-    case 'resumeRun':
-      return [(result as Result<'startTraining'>).runDir];
-    case 'listRuns': {
-      const r = result as Result<'listRuns'>;
-      return [r.dir, ...r.runs.map((run) => run.runDir)];
-    }
-    case 'appDefaults': {
-      const r = result as Result<'appDefaults'>;
-      return [...(r.run ? [r.run] : []), ...r.samples.map((s) => s.path)];
-    }
-    default:
-      return [];
-  }
+const RESULT_FOLDERS: { [M in Method]?: (r: Result<M>) => string[] } = {
+  startTraining: (r) => [r.runDir],
+  resumeRun: (r) => [r.runDir],
+  listRuns: (r) => [r.dir, ...r.runs.map((run) => run.runDir)],
+  appDefaults: (r) => [...(r.run ? [r.run] : []), ...r.samples.map((s) => s.path)],
+};
+
+/**
+ * Folders a successful result hands to the client for later requests (runs the engine made or listed).
+ * `result` is the engine's own reply to a request of `method`, taken as that method's result.
+ */
+export function resultFolders<M extends Method>(method: M, result: unknown): string[] {
+  const folders: ((r: Result<M>) => string[]) | undefined = RESULT_FOLDERS[method];
+  return folders ? folders(result as Result<M>) : [];
 }

@@ -55,15 +55,13 @@ export const Uint32ArraySchema = v.custom<Uint32Array>((x) => x instanceof Uint3
 
 const ShapeSchema = v.pipe(v.array(CountSchema), v.maxLength(8, 'a tensor has at most 8 dimensions'));
 
+// The check is typed by the schema's own output, so a uint8 tensor's data stay a Uint8Array for callers.
 function checkedTensor<S extends v.GenericSchema<unknown, Tensor>>(schema: S) {
   return v.pipe(
     schema,
-    v.check(
-      (t: Tensor) => t.data.length === shapeSize(t.shape),
-      (issue) => {
-        const t = issue.input as Tensor;
-        return `tensor data has ${t.data.length} values, its shape ${JSON.stringify(t.shape)} needs ${shapeSize(t.shape)}`;
-      },
+    v.check<v.InferOutput<S>, (issue: v.CheckIssue<v.InferOutput<S>>) => string>(
+      (t) => t.data.length === shapeSize(t.shape),
+      ({ input: t }) => `tensor data has ${t.data.length} values, its shape ${JSON.stringify(t.shape)} needs ${shapeSize(t.shape)}`,
     ),
   );
 }

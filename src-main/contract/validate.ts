@@ -6,9 +6,9 @@ import { describeIssues, issuesOf } from './errors';
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: ErrorInfo };
 
-function check<T>(schema: v.GenericSchema<unknown, unknown>, value: unknown, code: ErrorCode, what: string): Checked<T> {
+function check<S extends v.GenericSchema<unknown, unknown>>(schema: S, value: unknown, code: ErrorCode, what: string): Checked<v.InferOutput<S>> {
   const parsed = v.safeParse(schema, value);
-  if (parsed.success) return { ok: true, value: parsed.output as T };
+  if (parsed.success) return { ok: true, value: parsed.output };
   const issues = issuesOf(parsed.issues);
   return { ok: false, error: { code, message: describeIssues(what, issues), issues } };
 }
