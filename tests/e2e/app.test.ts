@@ -42,6 +42,12 @@ afterAll(async () => {
   await server?.close();
 });
 
+/** The diagram's text line for a layer: its name and one-line config (e.g. "pool1  3x3 / 2 (overlapping)"). */
+async function diagramLine(layer: string): Promise<string | undefined> {
+  const lines = await page.getByTestId('arch-diagram').locator('svg g.row > text').allTextContents();
+  return lines.map((t) => t.replace(/\s+/g, ' ').trim()).find((t) => t.startsWith(`${layer} `));
+}
+
 async function startRun(opts: { limit: number; testLimit: number; epochs: number }): Promise<void> {
   await page.keyboard.press('5');
   await page.getByTestId('train-limit').fill(String(opts.limit));
@@ -67,9 +73,17 @@ describe('ConvScope in a browser', () => {
   });
 
   it('rebuilds the architecture and its parameter count live from the model options', async () => {
+    // Pooling blocks carry their window and stride, as conv blocks carry their kernel and stride.
+    expect(await diagramLine('pool1')).toBe('pool1 2x2 / 2');
     await page.getByTestId('model-select').selectOption('alexnet');
     await expect.poll(() => page.getByTestId('param-count').textContent(), { timeout: 30_000 }).toContain('60,965,224');
     await expect.poll(() => page.getByTestId('arch-diagram').getByText('GPU 2').count()).toBe(1);
+    expect(await diagramLine('conv1')).toBe('conv1 96 @ 11x11 / 4, relu');
+    expect(await diagramLine('pool1')).toBe('pool1 3x3 / 2 (overlapping)');
+    await page.getByLabel('Overlapping pooling').uncheck();
+    await expect.poll(() => diagramLine('pool5'), { timeout: 30_000 }).toBe('pool5 2x2 / 2');
+    await page.getByLabel('Overlapping pooling').check();
+    await expect.poll(() => diagramLine('pool5'), { timeout: 30_000 }).toBe('pool5 3x3 / 2 (overlapping)');
     await page.getByLabel('Grouped (two GPUs)').uncheck();
     await expect.poll(() => page.getByTestId('param-count').textContent(), { timeout: 30_000 }).toContain('62,378,344');
     await page.getByTestId('model-select').selectOption('lenet5');
@@ -156,11 +170,24 @@ describe('ConvScope in a browser', () => {
     const diagonal = compare.getByRole('button', { name: /images of (\S+) predicted as \1; open them/ }).first();
     await diagonal.waitFor({ timeout: 60_000 });
     const truth = /images of (\S+) predicted/.exec((await diagonal.getAttribute('aria-label'))!)![1];
+    const count = Number(/^(\d+) images/.exec((await diagonal.getAttribute('aria-label'))!)![1]);
     await diagonal.click();
-    await page.getByTestId('cell-examples').getByRole('button').first().click();
+    // The cell's examples as thumbnails of their stored pixels (up to 40), each a button.
+    const thumbs = page.getByTestId('cell-examples').getByRole('button');
+    await expect.poll(() => thumbs.count(), { timeout: 30_000 }).toBe(Math.min(count, 40));
+    const drawn = await thumbs.first().locator('canvas').evaluate((c: HTMLCanvasElement) => {
+      const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let lit = 0;
+      for (let i = 0; i < px.length; i += 4) if (px[i] > 128) lit++;
+      return { width: c.width, lit };
+    });
+    expect(drawn.width).toBe(28);
+    expect(drawn.lit).toBeGreaterThan(20); // a digit's strokes, not a blank square
+    await thumbs.first().click();
     await expect.poll(() => page.getByTestId('activations').isVisible(), { timeout: 30_000 }).toBe(true);
     await expect.poll(() => page.getByTestId('predictions').locator('li .label').first().textContent(), { timeout: 60_000 }).toBe(truth);
     expect(await page.getByText(`true class ${truth}`).count()).toBeGreaterThan(0);
+    await expect.poll(() => page.getByRole('img', { name: 'The input as the model sees it' }).count()).toBe(1);
   });
 
   it('has no serious or critical accessibility violations in any view', async () => {

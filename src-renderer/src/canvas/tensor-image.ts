@@ -184,3 +184,15 @@ export function overlayRgba(base: Uint8ClampedArray, map: ArrayLike<number>, sca
   }
   return out;
 }
+
+/** A batch of stored images ([n, h, w, c] bytes, 0-255, 1 or 3 channels) as one RGBA picture each. */
+export function batchToRgba(data: Uint8Array, shape: readonly number[]): { rgba: Uint8ClampedArray; width: number; height: number }[] {
+  const [n, height, width, channels] = shape;
+  if (shape.length !== 4) throw new Error(`batchToRgba: expected [n, h, w, c], got ${JSON.stringify(shape)}`);
+  const size = height * width * channels;
+  return Array.from({ length: n }, (_, i) => ({
+    rgba: imageToRgba({ data: data.subarray(i * size, (i + 1) * size), height, width, channels }, { min: 0, max: 255 }),
+    width,
+    height,
+  }));
+}

@@ -1,4 +1,6 @@
 // What the whole window shares: the current view, the selected layer, and the image to inspect.
+import type { ImageInput } from '../../../src-main/contract/inspect';
+
 export const VIEWS = [
   { id: 'architecture', title: 'Architecture', key: '1' },
   { id: 'activations', title: 'Activations', key: '2' },
@@ -13,7 +15,7 @@ export type ViewId = (typeof VIEWS)[number]['id'];
 export interface PendingImage {
   name: string;
   /** The file's bytes (a drop, a file picker), its path (Electron's open dialog and menu), or a dataset example (a confusion cell's). */
-  source: { kind: 'bytes'; data: Uint8Array } | { kind: 'path'; path: string } | { kind: 'example'; dataset: string; split: 'train' | 'test'; index: number };
+  source: ImageInput;
   /** Object URL of the original file for display; null for a path the page cannot read itself. */
   url: string | null;
 }
@@ -43,9 +45,9 @@ export function setImage(name: string, bytes: Uint8Array, type = ''): void {
 }
 
 /** One example of a dataset split, as `evaluate` numbers them (the engine reads its stored pixels). */
-export function setImageExample(dataset: string, split: 'train' | 'test', index: number, name: string): void {
+export function setImageExample(example: Omit<Extract<ImageInput, { kind: 'example' }>, 'kind'>, name: string): void {
   if (ui.image?.url) URL.revokeObjectURL(ui.image.url);
-  ui.image = { name, source: { kind: 'example', dataset, split, index }, url: null };
+  ui.image = { name, source: { kind: 'example', ...example }, url: null };
 }
 
 export function setImagePath(path: string): void {
