@@ -73,6 +73,8 @@ export interface ArchLayout {
   towerX: number[];
   towerWidth: number;
   textX: number;
+  /** Where activation thumbnails start: after the text column's longest line. */
+  thumbX: number;
   rows: ArchRow[];
   blocks: ArchBlock[];
   edges: ArchEdge[];
@@ -167,10 +169,6 @@ export function layerConfig(layer: LayerSpec): string {
 
 const log2 = (v: number) => Math.log2(Math.max(1, v));
 
-/**
- * Lays out the diagram. Throws the spec walk's SpecShapeError if the spec is impossible.
- * `extraWidth` reserves room on the right (activation thumbnails).
- */
 /** The smallest stride that turns `size` into `out` with a k-wide window, unpadded or 'same'; null if none. */
 export function inferStride(size: number, out: number, k: number): number | null {
   for (let s = 1; s <= k; s++) {
@@ -180,6 +178,7 @@ export function inferStride(size: number, out: number, k: number): number | null
   return null;
 }
 
+/** Lays out the diagram; `extraWidth` reserves room on the right (activation thumbnails). */
 export function layoutArchitecture(model: ArchModel, extraWidth = 0): ArchLayout {
   const towers = towerCount(model);
   const A = LAYOUT.arch;
@@ -248,13 +247,19 @@ export function layoutArchitecture(model: ArchModel, extraWidth = 0): ArchLayout
     total += info.params;
     trainable += info.trainableParams;
   }
+  // Thumbnails start after the longest text line (estimated: the SVG is laid out before it is drawn).
+  const longest = Math.max(
+    ...rows.map((r) => Math.max(r.layer.length + 2 + r.config.length, rowShapeText(r, towers).length + (r.params > 0 ? formatCount(r.params).length + 10 : 0))),
+  );
+  const thumbX = textX + Math.max(A.textMinWidth, Math.ceil(longest * A.charWidth)) + A.textGap;
   return {
-    width: textX + A.textWidth + extraWidth,
+    width: thumbX + extraWidth,
     height: y - A.columnGap + A.padding,
     towers,
     towerX,
     towerWidth,
     textX,
+    thumbX,
     rows,
     blocks,
     edges,

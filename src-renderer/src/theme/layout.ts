@@ -10,8 +10,12 @@ export const LAYOUT = {
     towerGap: 26,
     padding: 24,
     thumbSize: 28,
-    /** The layer text beside the blocks (name, config, shape, params); thumbnails start after it. */
-    textWidth: 270,
+    /** The layer text beside the blocks (name, config, shape, params): at least this wide, else as its longest line. */
+    textMinWidth: 150,
+    /** A character of the diagram's 12 px text, generously (system-ui is DejaVu Sans on Linux). */
+    charWidth: 6.6,
+    /** Between the text column and the thumbnails. */
+    textGap: 16,
   },
   /** Activation grids */
   activations: { mapSize: 72, mapGap: 6, maxChannelsPerPage: 96, zoomSize: 320 },
