@@ -60,6 +60,11 @@ async function train(page, { activation, limit, epochs }) {
 }
 
 async function shot(page, name) {
+  // From the top of the view, without the focus ring of the last control used.
+  await page.evaluate(() => {
+    if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
+    for (const el of document.querySelectorAll('.content')) el.scrollTop = 0;
+  });
   await page.waitForTimeout(600);
   await page.screenshot({ path: path.join(OUT, `${name}.png`) });
   console.log(`wrote docs/screenshots/${name}.png`);
@@ -109,7 +114,10 @@ try {
     const [, n, truth, predicted] = /^(\d+) images of (.+) predicted as (.+); open them$/.exec(await c.getAttribute('aria-label'));
     if (truth !== predicted && (!worst || Number(n) > worst.n)) worst = { n: Number(n), c };
   }
-  if (worst) await worst.c.click();
+  if (worst) {
+    await worst.c.click();
+    await page.getByTestId('cell-examples').locator('canvas').first().waitFor();
+  }
   await shot(page, 'compare');
 
   await page.keyboard.press('1');
