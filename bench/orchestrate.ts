@@ -106,7 +106,6 @@ function runChild(backend: string, measures: string[], o: BenchOptions, into: Ba
     let timer: NodeJS.Timeout | null = null;
     let end: ChildEnd | null = null;
     let stderr = '';
-    let buffer = '';
     const kill = (e: ChildEnd) => {
       end = e;
       child.kill('SIGKILL');
@@ -154,15 +153,7 @@ function runChild(backend: string, measures: string[], o: BenchOptions, into: Ba
           break;
       }
     };
-    child.stdout.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (line.startsWith(MARK)) handle(JSON.parse(line.slice(MARK.length)) as ChildEvent);
-      }
-    });
+    onChildEvents(child.stdout, handle);
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
@@ -292,25 +283,30 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
 }
 
 /** The memory soak in a child of its own; `steps` LeNet-5 steps at batch 32. */
+/** Calls `handle` with each event a measure child writes to `stdout` (its lines that start with MARK). */
+function onChildEvents(stdout: NodeJS.ReadableStream, handle: (event: ChildEvent) => void): void {
+  let buffer = '';
+  stdout.on('data', (d: Buffer) => {
+    buffer += d.toString();
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (line.startsWith(MARK)) handle(JSON.parse(line.slice(MARK.length)) as ChildEvent);
+    }
+  });
+}
+
 export function runSoakChild(backend: string, steps: number, log: (line: string) => void): Promise<MeasureOutcome | { status: 'unavailable'; reason: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'measure-child.ts'), '--backend', backend, '--soak', String(steps)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let outcome: MeasureOutcome | { status: 'unavailable'; reason: string } | null = null;
-    let buffer = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (!line.startsWith(MARK)) continue;
-        const event = JSON.parse(line.slice(MARK.length)) as ChildEvent;
-        if (event.type === 'unavailable') outcome = { status: 'unavailable', reason: event.reason };
-        else if (event.type === 'partial') log(`  soak: step ${event.steps} after ${round(event.seconds)} s [load ${loadAverage()[0]}]`);
-        else if (event.type === 'result') outcome = { status: 'ok', figure: event.figure };
-        else if (event.type === 'error') outcome = { status: 'error', reason: event.message };
-      }
+    onChildEvents(child.stdout, (event) => {
+      if (event.type === 'unavailable') outcome = { status: 'unavailable', reason: event.reason };
+      else if (event.type === 'partial') log(`  soak: step ${event.steps} after ${round(event.seconds)} s [load ${loadAverage()[0]}]`);
+      else if (event.type === 'result') outcome = { status: 'ok', figure: event.figure };
+      else if (event.type === 'error') outcome = { status: 'error', reason: event.message };
     });
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     child.on('close', () => resolve(outcome ?? { status: 'error', reason: `the soak process died: ${stderr.trim().split('\n').slice(-3).join(' | ')}` }));
