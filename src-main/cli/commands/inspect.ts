@@ -2,13 +2,13 @@ import path from 'node:path';
 import { intFlag, parseFlags } from '../args';
 import { UsageError } from '../errors';
 import { initBackend } from '../../engine/backend';
-import { formatShape, layerKind, parseOverrides, listModels } from '../../engine/models';
+import { formatShape, layerKind, parseOverrides, modelIds } from '../../engine/models';
 import { convKernels } from '../../engine/inspect/kernels';
 import { inspectImage, type Inspection, type LayerReport } from '../../engine/inspect/inspect';
 import { resolveModel, type ResolvedModel } from '../../engine/inspect/model-ref';
 import { writeInspectionPngs } from '../../engine/inspect/render/write-inspection';
 
-const ZOO_IDS = listModels().map((m) => m.id).join(', ');
+const ZOO_IDS = modelIds().join(', ');
 
 export const HELP = `usage: convscope inspect --model ID|RUN_DIR|MODEL_JSON --image PATH [options]
 

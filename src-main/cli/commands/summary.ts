@@ -1,9 +1,9 @@
 import { parseFlags } from '../args';
 import { tf } from '../../engine/tf';
-import { buildModel, formatSummary, getModelSpec, parseOverrides, summarizeModel, listModels } from '../../engine/models';
+import { buildModel, formatSummary, getModelSpec, parseOverrides, summarizeModel, modelIds } from '../../engine/models';
 import { UsageError } from '../errors';
 
-const ZOO_IDS = listModels().map((m) => m.id).join(', ');
+const ZOO_IDS = modelIds().join(', ');
 
 export const HELP = `usage: convscope summary --model ID [--set key=value ...] [--json]
 

@@ -2,11 +2,11 @@ import path from 'node:path';
 import { choiceFlag, intFlag, numberFlag, parseFlags } from '../args';
 import { UsageError } from '../errors';
 import { bar, eta, StatusLine } from '../progress';
-import { parseOverrides, listModels } from '../../engine/models';
+import { parseOverrides, modelIds } from '../../engine/models';
 import { ConvscopeError } from '../../engine/errors';
 import { AUGMENT_KINDS, defaultConfig, defaultOptimizer, DivergedError, LOSS_KINDS, PAPER_PLATEAU, resumeRun, startRun, type Progress, type TrainConfig, type Trainer } from '../../engine/train';
 
-const ZOO_IDS = listModels().map((m) => m.id).join(', ');
+const ZOO_IDS = modelIds().join(', ');
 
 export const HELP = `usage: convscope train --model ID --dataset NAME [options]
        convscope train --resume RUN_DIR [--backend B] [--json]

@@ -1,6 +1,6 @@
 // The model zoo's public surface.
 export * from './spec';
-export { listModels, getModelSpec, type ModelInfo, type OptionInfo } from './zoo';
+export { listModels, modelIds, getModelSpec, type ModelInfo, type OptionInfo } from './zoo';
 export { parseOverrides, type Overrides } from './overrides';
 export { buildModel, type BuildOptions } from './builder';
 export { layerKind, layerActivation, type LayerKind } from './layer-kind';

@@ -326,6 +326,11 @@ const alexnetTorchvision: ZooModel = {
 
 const ZOO: readonly ZooModel[] = [lenet5, alexnet, alexnetBlog, alexnetTorchvision];
 
+/** The zoo's model ids, in order. */
+export function modelIds(): string[] {
+  return ZOO.map((m) => m.id);
+}
+
 export function listModels(): ModelInfo[] {
   return ZOO.map((m) => {
     const spec = getModelSpec(m.id);
@@ -346,7 +351,7 @@ export function listModels(): ModelInfo[] {
  */
 export function getModelSpec(id: string, overrides: Overrides = {}): ModelSpec {
   const model = ZOO.find((m) => m.id === id);
-  if (!model) throw new UnknownModelError(id, ZOO.map((m) => m.id));
+  if (!model) throw new UnknownModelError(id, modelIds());
   const resolved: Resolved = Object.fromEntries(model.options.map((d) => [d.key, d.default]));
   for (const [key, raw] of Object.entries(overrides)) {
     const def = model.options.find((d) => d.key === key);
