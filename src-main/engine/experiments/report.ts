@@ -154,12 +154,11 @@ function plotsFor(recipe: Recipe, byArm: Map<string, ArmRun[]>): Plot[] {
     { file: 'test-accuracy', title: `${recipe.title}: test accuracy${seedNote}`, xLabel: 'epoch', yLabel: 'test accuracy', series: series((e) => e.testAccuracy) },
   ];
   if (recipe.name === 'activation') {
-    const firstLayer = (r: ArmRun) => trainableLayers(r)[0];
     const grads: Series[] = arms
-      .map((runs) => runs[0])
-      .filter((r) => firstLayer(r) !== undefined)
-      .map((r) => {
-        const points = r.layerStats.filter((s) => s.epoch === 1).map((s) => ({ x: s.step, y: s.layers.find((l) => l.layer === firstLayer(r))?.gradientNorm ?? NaN }));
+      .map((runs) => ({ r: runs[0], layer: trainableLayers(runs[0])[0] }))
+      .filter(({ layer }) => layer !== undefined)
+      .map(({ r, layer }) => {
+        const points = r.layerStats.filter((s) => s.epoch === 1).map((s) => ({ x: s.step, y: s.layers.find((l) => l.layer === layer)?.gradientNorm ?? NaN }));
         return { name: r.arm.label, xs: points.map((p) => p.x), ys: points.map((p) => p.y) };
       })
       .filter((s) => s.ys.length > 0);
