@@ -91,7 +91,7 @@ describe('convscope import', () => {
 
     const flag = await inProcess(['import', path.join(FIXTURES, 'lenet5.onnx'), '--preprocess', 'vgg']);
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toMatch(/--preprocess must be one of caffe-imagenet, torchvision-imagenet, none/);
+    expect(flag.stderr).toMatch(/--preprocess must be one of caffe-imagenet, torchvision-imagenet, scale, none/);
 
     const busy = path.join(scratch, 'busy');
     await mkdir(busy);

@@ -94,14 +94,14 @@ describe('models', () => {
     model.dispose();
   });
 
-  it('opens an ONNX file through the importer and inspects it with its preprocessing (raw pixels for a grey input)', async () => {
+  it("opens an ONNX file through the importer and inspects it with its preprocessing (a grey PyTorch export: pixels / 255, ToTensor's scale)", async () => {
     const opened = await call(engine.handlers, 'openModel', { path: ONNX_LENET });
     expect(opened.format).toBe('ONNX');
     expect(opened.ref).toEqual({ kind: 'file', path: ONNX_LENET });
     expect(opened.summary.totalParams).toBe(44_426);
     expect(opened.input).toEqual([28, 28, 1]);
     const result = await call(engine.handlers, 'inspect', { image: { kind: 'bytes', data: digit }, model: opened.ref });
-    expect(Array.from(result.input.data)).toEqual(Array.from(digitPixels));
+    expect(Array.from(result.input.data)).toEqual(Array.from(digitPixels, (v) => Math.fround(v / 255)));
   });
 });
 

@@ -138,7 +138,8 @@ describe('BVLC AlexNet layout from Caffe', () => {
     expect(lrn.alpha).toBeCloseTo(0.5 / 5, 7);
     expect(info.zoo?.patched).toEqual([expect.stringMatching(/^lrn1: depthRadius 2, bias 1, alpha 0\.1/), expect.stringMatching(/^lrn2: /)]);
     expect(summarizeModel(model).totalParams).toBe(countParams(spec).total);
-    expect(info.preprocessing).toMatchObject({ preset: 'caffe-imagenet', channelOrder: 'RGB', resizeShorterSide: 256 });
+    // The shorter side scales with the input as in training: round(99 * 256 / 224).
+    expect(info.preprocessing).toMatchObject({ preset: 'caffe-imagenet', channelOrder: 'RGB', resizeShorterSide: 113 });
     expect(info.classNames).toBeNull(); // 10 classes: not ImageNet
     // model.json's metadata says the same preprocessing in data/preprocess's terms, for readers of model.json alone.
     const pre = parsePreprocessor((model.getUserDefinedMetadata() as { preprocess: unknown }).preprocess);

@@ -82,7 +82,9 @@ describe('zoo matching', () => {
     const { model, info } = await importModel(path.join(FIXTURES, 'lenet5.onnx'));
     expect(info.zoo).toEqual({ id: 'lenet5', options: {}, patched: [] });
     expect(summarizeModel(model).totalParams).toBe(44_426);
-    expect(info.preprocessing).toMatchObject({ preset: 'none', channelOrder: 'gray' });
+    // A grey PyTorch export: pixels scaled to 0-1 as torchvision's ToTensor does (a guess, and noted as one).
+    expect(info.preprocessing).toMatchObject({ preset: 'scale', channelOrder: 'gray', scale: 1 / 255 });
+    expect(info.notes).toContainEqual(expect.stringMatching(/^the preprocessing 'scale' is a guess/));
     model.dispose();
   });
 

@@ -3,17 +3,22 @@ import path from 'node:path';
 import { parseFlags, choiceFlag } from '../args';
 import { tf } from '../../engine/tf';
 import { summarizeModel } from '../../engine/models';
-import { importModel, saveImportedModel, PRESET_NAMES, MODEL_INFO_JSON, type ImportedModelInfo } from '../../engine/import';
+import { importModel, saveImportedModel, NAMED_PRESETS, MODEL_INFO_JSON, type ImportedModelInfo, type PreprocessChoice } from '../../engine/import';
 import { UsageError } from '../errors';
 
 export const HELP = `usage: convscope import FILE [--prototxt FILE] [--out DIR] [--json]
-                        [--preprocess caffe-imagenet|torchvision-imagenet|none] [--classes FILE]
+                        [--preprocess caffe-imagenet|torchvision-imagenet|scale|none | --mean M[,M,M] --std S[,S,S]]
+                        [--classes FILE]
 
 Converts a pretrained model into a ConvScope model folder (model.json + weights.bin + ${MODEL_INFO_JSON}).
   FILE              an ONNX model (.onnx), Caffe weights (.caffemodel) or a TensorFlow.js LayersModel (model.json or its folder)
   --prototxt FILE   Caffe: the deploy prototxt (structure and input size) for the caffemodel
   --out DIR         where to write the folder (default: ./imported/<model name>); an existing model folder is replaced
-  --preprocess P    override the input preprocessing guessed from the source
+  --preprocess P    override the input preprocessing guessed from the source: caffe-imagenet (BGR minus the ImageNet
+                    mean) or torchvision-imagenet (RGB 0-1, ImageNet mean/std) for 3-channel models; scale (pixels / 255)
+                    or none (pixels 0-255) for any
+  --mean, --std     instead of --preprocess: pixels scaled to 0-1, then (x - mean) / std per channel (torchvision's
+                    Normalize), one value per input channel, e.g. --mean 0.1307 --std 0.3081 for MNIST
   --classes FILE    class names, one per line in output order (ImageNet names are attached to 1000-class ImageNet models)
   --json            print {source, out, name, zoo, params, input, preprocessing, classes, notes} as JSON`;
 
@@ -25,12 +30,14 @@ export async function run(argv: string[]): Promise<number> {
       out: { type: 'string' },
       json: { type: 'boolean' },
       preprocess: { type: 'string' },
+      mean: { type: 'string' },
+      std: { type: 'string' },
       classes: { type: 'string' },
     },
     true,
   );
   if (positionals.length !== 1) throw new UsageError(`give one model FILE to import (got ${positionals.length}); see convscope import --help`);
-  const preprocess = values.preprocess === undefined ? undefined : choiceFlag('preprocess', values.preprocess, PRESET_NAMES, 'none');
+  const preprocess = preprocessChoice(values.preprocess, values.mean, values.std);
 
   await tf.setBackend('cpu');
   const started = performance.now();
@@ -68,6 +75,22 @@ export async function run(argv: string[]): Promise<number> {
     imported.model.dispose();
   }
   return 0;
+}
+
+/** --preprocess NAME, or --mean/--std (either alone: the other is 0 / 1 for every channel it gives). */
+function preprocessChoice(name: string | undefined, mean: string | undefined, std: string | undefined): PreprocessChoice | undefined {
+  if (mean === undefined && std === undefined) return name === undefined ? undefined : choiceFlag('preprocess', name, NAMED_PRESETS, 'none');
+  if (name !== undefined) throw new UsageError('give either --preprocess or --mean/--std, not both');
+  const m = mean === undefined ? undefined : numberList('mean', mean);
+  const s = std === undefined ? undefined : numberList('std', std);
+  return { mean: m ?? s!.map(() => 0), std: s ?? m!.map(() => 1) };
+}
+
+function numberList(flag: string, text: string): number[] {
+  const values = text.split(',').map((t) => t.trim());
+  const numbers = values.map(Number);
+  if (values.some((t) => t === '') || !numbers.every(Number.isFinite)) throw new UsageError(`--${flag} must be numbers separated by commas (one per input channel), got '${text}'`);
+  return numbers;
 }
 
 /** The output folder must be new, empty or a model folder (re-importing replaces it). */

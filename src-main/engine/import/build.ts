@@ -36,6 +36,11 @@ function toTfLayer(l: PlanLayer): tf.layers.Layer {
   const c = l.config;
   switch (c.kind) {
     case 'conv': {
+      if (c.dilation) {
+        // The lowering pads dilated convolutions explicitly: only 'valid' and 'same' reach here.
+        if (typeof c.padding !== 'string') throw new UnsupportedModelError(`${l.source}: a dilated convolution needs explicit padding`);
+        return tf.layers.conv2d({ name, filters: c.filters, kernelSize: c.kernel, strides: c.strides, dilationRate: c.dilation, padding: c.padding, activation: c.activation, useBias: c.useBias, kernelInitializer: 'zeros' });
+      }
       const square = c.kernel[0] === c.kernel[1] && c.strides[0] === c.strides[1];
       const padding = square ? canonicalPadding(c.kernel[0], c.strides[0], c.padding) : c.padding;
       if (c.groups === 1 && typeof padding === 'string') {
@@ -44,6 +49,8 @@ function toTfLayer(l: PlanLayer): tf.layers.Layer {
       if (!square) throw new UnsupportedModelError(`${l.source}: a grouped or padded convolution needs a square kernel and equal strides, got ${c.kernel.join('x')} / ${c.strides.join('x')}`);
       return new GroupedConv2D({ name, filters: c.filters, kernelSize: c.kernel[0], strides: c.strides[0], padding, groups: c.groups, activation: c.activation, useBias: c.useBias, kernelInitializer: tf.initializers.zeros() });
     }
+    case 'relu':
+      return tf.layers.reLU({ name, maxValue: c.maxValue });
     case 'zeroPad':
       return tf.layers.zeroPadding2d({ name, padding: c.pads });
     case 'dense':

@@ -15,3 +15,11 @@ export class UnsupportedModelError extends ConvscopeError {
     this.name = 'UnsupportedModelError';
   }
 }
+
+/** Import options that do not fit the model (a preprocessing for other channels, a bad mean or std). */
+export class ImportOptionsError extends ConvscopeError {
+  constructor(message: string) {
+    super(message, 'invalid-input');
+    this.name = 'ImportOptionsError';
+  }
+}

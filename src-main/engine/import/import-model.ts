@@ -9,20 +9,21 @@ import { saveModel, type SavedModelInfo } from '../models/io';
 import { buildFromPlan } from './build';
 import { readCaffe } from './caffe';
 import { ImportFileError } from './errors';
+import { externalDataFiles } from './external-data';
 import type { IrGraph } from './ir';
 import { lowerGraph } from './lower';
 import { MODEL_INFO_JSON, type ImportedModelInfo } from './model-info';
 import { readOnnx } from './onnx';
 import { MODEL_INPUT, type LayerPlan } from './plan';
-import { asRgb, imagenetClassNames, preset, toDataPreprocessor, type PresetName, type Preprocessing } from './preprocess';
+import { asRgb, imagenetClassNames, preprocessingFor, toDataPreprocessor, type NamedPreset, type PreprocessChoice, type Preprocessing } from './preprocess';
 import { readTfjsModel } from './tfjs-model';
 import { buildZooModel, matchZoo, type ZooMatch } from './zoo-match';
 
 export interface ImportOptions {
   /** Caffe: the deploy prototxt that defines the structure (the caffemodel's own net is used without it). */
   prototxt?: string;
-  /** Overrides the preprocessing guessed from the source. */
-  preprocess?: PresetName;
+  /** Overrides the preprocessing guessed from the source (refused when it does not fit the model's channels). */
+  preprocess?: PreprocessChoice;
   /** A text file with one class name per line, in output order. */
   classNamesFile?: string;
 }
@@ -45,7 +46,13 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
   const fileName = path.basename(file);
   let graphSource: { graph: IrGraph; producer?: string; opset?: number; notes: string[]; format: 'onnx' | 'caffe'; prototxt?: string };
   if (format === 'onnx') {
-    const onnx = readOnnx(bytes, fileName);
+    const external = externalDataFiles(file);
+    let onnx: ReturnType<typeof readOnnx>;
+    try {
+      onnx = readOnnx(bytes, fileName, external.read);
+    } finally {
+      external.close();
+    }
     graphSource = { graph: onnx.graph, producer: onnx.producer || undefined, opset: onnx.opset, notes: [], format };
   } else {
     const prototxt = options.prototxt ? { text: await readText(options.prototxt), name: path.basename(options.prototxt) } : undefined;
@@ -74,8 +81,9 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
   }
   const [height, width, channels] = plan.input;
 
-  const chosen = choosePreset(graphSource.format, graphSource.producer, zoo, channels, options.preprocess);
+  const chosen = choosePreprocessing(graphSource.format, graphSource.producer, zoo, plan.input, options.preprocess);
   let preprocessing: Preprocessing = chosen.preprocessing;
+  if (chosen.guessed) notes.push(guessNote(preprocessing, chosen.basis));
   if (preprocessing.channelOrder === 'BGR') {
     if (reverseInputChannels(plan)) {
       preprocessing = asRgb(preprocessing);
@@ -126,8 +134,8 @@ async function importTfjs(file: string, options: ImportOptions): Promise<Importe
   const classes = model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 0;
   const last = model.layers[model.layers.length - 1];
   const chosen = options.preprocess
-    ? { preprocessing: preset(options.preprocess, channels), basis: 'given with --preprocess' }
-    : { preprocessing: preset('none', channels), basis: 'a TensorFlow.js model does not record its preprocessing; pass --preprocess if it needs one' };
+    ? { preprocessing: preprocessingFor(options.preprocess, [height, width, channels]), basis: GIVEN }
+    : { preprocessing: preprocessingFor('none', [height, width, channels]), basis: 'a TensorFlow.js model does not record its preprocessing' };
   const info: ImportedModelInfo = {
     format: 'convscope-model-info',
     version: 1,
@@ -138,7 +146,7 @@ async function importTfjs(file: string, options: ImportOptions): Promise<Importe
     preprocessing: { ...chosen.preprocessing, basis: chosen.basis },
     output: { classes, softmax: layerActivation(last) === 'softmax' },
     classNames: await classNamesFor(classes, chosen.preprocessing.preset, options.classNamesFile),
-    notes: [],
+    notes: options.preprocess ? [] : [guessNote(chosen.preprocessing, chosen.basis)],
   };
   const own = (model.getUserDefinedMetadata() ?? {}) as { classNames?: unknown };
   if (!info.classNames && Array.isArray(own.classNames) && own.classNames.length === classes && own.classNames.every((n) => typeof n === 'string')) {
@@ -173,25 +181,47 @@ async function detectFormat(file: string, isDir: boolean, options: ImportOptions
   throw new ImportFileError(`${file} is neither an ONNX model, a Caffe model nor a TensorFlow.js model.json (or it is truncated)`);
 }
 
-function choosePreset(format: 'onnx' | 'caffe', producer: string | undefined, zoo: ZooMatch | null, channels: number, override?: PresetName): { preprocessing: Preprocessing; basis: string } {
-  if (override) return { preprocessing: preset(override, channels), basis: 'given with --preprocess' };
-  if (channels !== 3) return { preprocessing: preset('none', channels), basis: `a ${channels}-channel input: pixels are used as they are; pass --preprocess if the model needs more` };
-  if (format === 'caffe') return { preprocessing: preset('caffe-imagenet', 3), basis: 'Caffe models take BGR pixels (0-255) minus the ImageNet mean (the BVLC convention)' };
-  const bvlcLayout = zoo?.spec.id === 'alexnet' && zoo.spec.options.lrn === true;
-  if (bvlcLayout || /caffe/i.test(producer ?? '')) {
-    return { preprocessing: preset('caffe-imagenet', 3), basis: bvlcLayout ? "BVLC AlexNet's layout (converted from Caffe): BGR pixels minus the ImageNet mean" : `producer '${producer}' (converted from Caffe): BGR pixels minus the ImageNet mean` };
+const GIVEN = 'given with --preprocess / --mean --std';
+
+/**
+ * The preprocessing: the user's; else, in this order, what the source format or the ONNX producer says
+ * (a PyTorch export is never taken for a Caffe model, whatever its layout), then the layout alone (BVLC
+ * AlexNet's, for an unknown producer), then pixels as they are. Everything but the user's is a guess.
+ */
+function choosePreprocessing(
+  format: 'onnx' | 'caffe',
+  producer: string | undefined,
+  zoo: ZooMatch | null,
+  input: readonly [number, number, number],
+  choice?: PreprocessChoice,
+): { preprocessing: Preprocessing; basis: string; guessed: boolean } {
+  const guess = (name: NamedPreset, basis: string) => ({ preprocessing: preprocessingFor(name, input), basis, guessed: true });
+  if (choice) return { preprocessing: preprocessingFor(choice, input), basis: GIVEN, guessed: false };
+  const channels = input[2];
+  const pytorch = /pytorch/i.test(producer ?? '');
+  if (pytorch && channels === 3) return guess('torchvision-imagenet', `exported from PyTorch (producer '${producer}'): torchvision's ImageNet normalisation (RGB, mean/std)`);
+  if (pytorch && channels === 1) return guess('scale', `exported from PyTorch (producer '${producer}'): pixels scaled to 0-1 as torchvision's ToTensor does`);
+  if (channels !== 3) return guess('none', `a ${channels}-channel input: pixels are used as they are (0-255)`);
+  if (format === 'caffe') return guess('caffe-imagenet', 'Caffe models take BGR pixels (0-255) minus the ImageNet mean (the BVLC convention)');
+  if (/caffe/i.test(producer ?? '')) return guess('caffe-imagenet', `producer '${producer}' (converted from Caffe): BGR pixels minus the ImageNet mean`);
+  const who = producer ? `producer '${producer}'` : 'no producer recorded';
+  if (zoo?.spec.id === 'alexnet' && zoo.spec.options.lrn === true) {
+    return guess('caffe-imagenet', `${who}; BVLC AlexNet's layout (LRN, grouped convolutions) suggests a Caffe conversion: BGR pixels minus the ImageNet mean`);
   }
-  if (/pytorch/i.test(producer ?? '')) return { preprocessing: preset('torchvision-imagenet', 3), basis: "exported from PyTorch: torchvision's ImageNet normalisation (RGB, mean/std)" };
-  return { preprocessing: preset('none', 3), basis: `unknown producer${producer ? ` '${producer}'` : ''}: pixels are used as they are; pass --preprocess` };
+  return guess('none', `${who}: pixels are used as they are (0-255)`);
 }
 
-async function classNamesFor(classes: number, presetName: PresetName, file?: string): Promise<string[] | null> {
+function guessNote(p: Preprocessing, basis: string): string {
+  return `the preprocessing '${p.preset}' is a guess (${basis}); if the model was trained otherwise, import again with --preprocess or --mean/--std`;
+}
+
+async function classNamesFor(classes: number, presetName: Preprocessing['preset'], file?: string): Promise<string[] | null> {
   if (file) {
     const names = (await readText(file)).split('\n').map((l) => l.trim()).filter(Boolean);
     if (names.length !== classes) throw new ImportFileError(`${file} has ${names.length} class names but the model has ${classes} outputs`);
     return names;
   }
-  if (classes === 1000 && presetName !== 'none') return imagenetClassNames();
+  if (classes === 1000 && (presetName === 'caffe-imagenet' || presetName === 'torchvision-imagenet')) return imagenetClassNames();
   return null;
 }
 

@@ -35,8 +35,8 @@ export interface IrNode {
 
 export interface IrGraph {
   name: string;
-  /** The one image input: its value name and [channels, height, width]. */
-  input: { name: string; shape: [number, number, number] };
+  /** The one image input: its value name, [channels, height, width], and its batch size where the file fixes one. */
+  input: { name: string; shape: [number, number, number]; batch?: number };
   output: string;
   nodes: IrNode[];
   /** Initializers and other constant values by name. */

@@ -13,7 +13,7 @@ import { MODEL_INPUT, type LayerPlan, type PlanLayer, type PlanLayerConfig, type
 /** Every op the importer turns into layers (besides the foldable shape ops and Shape). */
 export const LAYER_OPS = [
   'Conv', 'Gemm', 'MatMul', 'Relu', 'Tanh', 'Sigmoid', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool',
-  'LRN', 'BatchNormalization', 'Dropout', 'Flatten', 'Reshape', 'Softmax', 'Concat', 'Add', 'Sum', 'Identity',
+  'LRN', 'BatchNormalization', 'Dropout', 'Flatten', 'Reshape', 'Softmax', 'Concat', 'Add', 'Sum', 'Identity', 'Pad', 'Clip',
 ] as const;
 const SUPPORTED = new Set<string>([...LAYER_OPS, ...FOLDABLE_OPS, 'Shape']);
 
@@ -52,6 +52,7 @@ class Lowering {
   private readonly uses = new Map<string, number>();
   private readonly names = new Set<string>();
   private readonly notes: string[] = [];
+  private readonly dilatedConvs: string[] = [];
 
   constructor(private readonly graph: IrGraph) {
     for (const [name, tensor] of graph.constants) this.values.set(name, { kind: 'const', tensor });
@@ -63,6 +64,9 @@ class Lowering {
 
   run(): LayerPlan {
     for (const node of this.graph.nodes) this.lower(node);
+    if (this.dilatedConvs.length) {
+      this.notes.push(`dilated convolutions (${this.dilatedConvs.join(', ')}): TensorFlow.js computes them but not their gradients, so saliency, Grad-CAM and training do not work with this model`);
+    }
     const out = this.values.get(this.graph.output);
     if (!out) throw new ImportFileError(`no node computes the graph output ${this.graph.output}`);
     if (out.kind !== 'tensor' || out.layer === MODEL_INPUT) throw new UnsupportedModelError(`the graph output ${this.graph.output} is not computed by any layer`);
@@ -122,6 +126,10 @@ class Lowering {
         const ratio = inputs[1]?.kind === 'const' ? floats(inputs[1].tensor as FloatTensor)[0] : num(a.ratio, 0.5);
         return this.add(node, [x], { kind: 'dropout', rate: ratio }, [], x.shape, x.perm, x.nonNegative);
       }
+      case 'Clip':
+        return this.clip(node, inputs);
+      case 'Pad':
+        return this.pad(node, inputs);
       case 'Conv':
         return this.conv(node, inputs);
       case 'MaxPool':
@@ -182,12 +190,19 @@ class Lowering {
     if (kernelAttr && (kernelAttr[0] !== kh || kernelAttr[1] !== kw)) this.mismatch(node, `kernel_shape ${kernelAttr.join('x')} disagrees with its ${kh}x${kw} weights`);
     if (c % groups !== 0 || m % groups !== 0) this.fail(node, `${c} input channels and ${m} filters cannot be split into ${groups} groups`);
     if (cg !== c / groups) this.mismatch(node, `its weights expect ${cg * groups} input channels (${cg} per group x ${groups}) but it receives ${c}`);
-    const dil = ints(node.attrs.dilations) ?? [1, 1];
-    if (dil.some((d) => d !== 1)) this.fail(node, `dilated convolution (dilations ${dil.join(',')}) is not supported`);
+    const dilation = (ints(node.attrs.dilations) ?? [1, 1]) as [number, number];
+    const dilated = dilation.some((d) => d !== 1);
     const strides = (ints(node.attrs.strides) ?? [1, 1]) as [number, number];
-    const pads = this.explicitPads(node, [h, wd], [kh, kw], strides);
-    const oh = Math.floor((h + pads[0] + pads[2] - kh) / strides[0]) + 1;
-    const ow = Math.floor((wd + pads[1] + pads[3] - kw) / strides[1]) + 1;
+    if (dilated) {
+      if (dilation.length !== 2 || dilation.some((d) => !(Number.isInteger(d) && d >= 1))) this.fail(node, `dilations must be two whole numbers >= 1, got ${dilation.join(',')}`);
+      if (groups > 1) this.fail(node, `a dilated grouped convolution (dilations ${dilation.join(',')}, ${groups} groups) is not supported`);
+      if (strides.some((s) => s !== 1)) this.fail(node, `a dilated convolution with strides ${strides.join(',')} is not supported (tfjs takes dilation or stride, not both)`);
+    }
+    // The window a dilated kernel spans.
+    const [ekh, ekw] = [(kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1];
+    const pads = this.explicitPads(node, [h, wd], [ekh, ekw], strides);
+    const oh = Math.floor((h + pads[0] + pads[2] - ekh) / strides[0]) + 1;
+    const ow = Math.floor((wd + pads[1] + pads[3] - ekw) / strides[1]) + 1;
     if (!(oh >= 1 && ow >= 1)) this.fail(node, `its ${kh}x${kw} kernel does not fit the ${h}x${wd} input`);
 
     const bias = inputs[2] ? this.floatConst(node, inputs, 2, 'bias') : null;
@@ -199,15 +214,66 @@ class Lowering {
     let src: TensorValue = x;
     const symmetric = pads[0] === pads[2] && pads[1] === pads[3] && pads[0] === pads[1];
     if (pads.every((p) => p === 0)) padding = 'valid';
-    else if (symmetric && kh === kw) padding = pads[0];
-    else if (pads[0] === pads[2] && pads[1] === pads[3] && strides[0] === 1 && strides[1] === 1 && 2 * pads[0] === kh - 1 && 2 * pads[1] === kw - 1) padding = 'same';
+    else if (symmetric && kh === kw && !dilated) padding = pads[0];
+    else if (pads[0] === pads[2] && pads[1] === pads[3] && strides[0] === 1 && strides[1] === 1 && 2 * pads[0] === ekh - 1 && 2 * pads[1] === ekw - 1) padding = 'same';
     else {
       src = this.add({ ...node, name: `${node.name}_pad` }, [x], { kind: 'zeroPad', pads: [[pads[0], pads[2]], [pads[1], pads[3]]] }, [], [c, h + pads[0] + pads[2], wd + pads[1] + pads[3]], null, false);
       padding = 'valid';
     }
     if (groups > 1 && kh !== kw) this.fail(node, `a grouped convolution with a non-square ${kh}x${kw} kernel is not supported`);
-    const config: PlanLayerConfig = { kind: 'conv', filters: m, kernel: [kh, kw], strides, padding, groups, activation: 'linear', useBias: bias !== null };
+    const config: PlanLayerConfig = { kind: 'conv', filters: m, kernel: [kh, kw], strides, padding, groups, activation: 'linear', useBias: bias !== null, ...(dilated ? { dilation } : {}) };
+    if (dilated) this.dilatedConvs.push(node.name);
     return this.add(node, [src], config, weights, [m, oh, ow], null, false);
+  }
+
+  /** ReLU6 and other clips at 0 from below: a ReLU layer with a ceiling. */
+  private clip(node: IrNode, inputs: (Value | null)[]): Value {
+    const x = this.tensor(node, inputs, 0);
+    const bound = (i: number, attr: string): number | null => {
+      if (this.graph.opset < 11) return typeof node.attrs[attr] === 'number' ? (node.attrs[attr] as number) : null;
+      const v = inputs[i];
+      if (!v) return null;
+      if (v.kind !== 'const' || v.tensor.kind !== 'float' || elementCount(v.tensor.dims) !== 1) return this.fail(node, `its ${attr} must be a constant number`);
+      return floats(v.tensor)[0];
+    };
+    const lo = bound(1, 'min');
+    const hi = bound(2, 'max');
+    if (lo !== 0 || (hi !== null && !(hi > 0))) {
+      this.fail(node, `clipping to [${lo ?? '-inf'}, ${hi ?? 'inf'}] is not supported (only clips from 0, as ReLU and ReLU6)`);
+    }
+    if (hi === null || hi === Infinity) return this.add(node, [x], { kind: 'activation', activation: 'relu' }, [], x.shape, x.perm, true);
+    return this.add(node, [x], { kind: 'relu', maxValue: hi }, [], x.shape, x.perm, true);
+  }
+
+  /** Constant zero padding of the spatial axes: a ZeroPadding2D layer, or nothing when every pad is 0 (torch's default AvgPool2d). */
+  private pad(node: IrNode, inputs: (Value | null)[]): Value {
+    const x = this.spatial(node, inputs, 0);
+    const mode = typeof node.attrs.mode === 'string' ? node.attrs.mode : 'constant';
+    if (mode !== 'constant') this.fail(node, `${mode} padding is not supported (only constant zero padding)`);
+    let pads: number[];
+    let value = 0;
+    if (this.graph.opset < 11) {
+      pads = ints(node.attrs.pads) ?? this.fail(node, 'it has no pads');
+      value = num(node.attrs.value, 0);
+    } else {
+      const p = inputs[1];
+      if (!p || p.kind !== 'const' || p.tensor.kind !== 'int') return this.fail(node, 'its pads must be an integer constant');
+      pads = p.tensor.data.map((d) => (d === 'N' ? this.fail(node, 'its pads depend on the batch size') : d));
+      const v = inputs[2];
+      if (v) {
+        if (v.kind !== 'const' || v.tensor.kind !== 'float' || elementCount(v.tensor.dims) !== 1) this.fail(node, 'its constant_value must be a constant number');
+        value = floats(v.tensor as FloatTensor)[0];
+      }
+      if (inputs[3]) this.fail(node, 'padding with an axes input is not supported');
+    }
+    if (pads.length !== 8) this.fail(node, `pads must have 8 values for a 4-D tensor, got ${pads.length}`);
+    if (value !== 0) this.fail(node, `padding with ${value} is not supported (only zeros)`);
+    const [nb, cb, top, left, ne, ce, bottom, right] = pads;
+    if (nb || cb || ne || ce) this.fail(node, 'padding the batch or channel axis is not supported');
+    if ([top, left, bottom, right].some((p) => !(Number.isInteger(p) && p >= 0))) this.fail(node, `negative pads (cropping) are not supported, got ${pads.join(',')}`);
+    if (top + left + bottom + right === 0) return x;
+    const [c, h, w] = x.shape;
+    return this.add(node, [x], { kind: 'zeroPad', pads: [[top, bottom], [left, right]] }, [], [c, h + top + bottom, w + left + right], null, x.nonNegative);
   }
 
   private pool(node: IrNode, inputs: (Value | null)[]): Value {
@@ -229,14 +295,17 @@ class Lowering {
     const excludesPad = num(node.attrs.count_include_pad, 0) === 0;
     if (fits('valid')) return this.add(node, [x], { kind, size: kernel, strides, padding: 'valid' }, [], shape, null, x.nonNegative);
     if (fits('same') && (isMax || excludesPad)) return this.add(node, [x], { kind, size: kernel, strides, padding: 'same' }, [], shape, null, x.nonNegative);
-    if (isMax && x.nonNegative) {
-      // Zero padding acts as -inf padding on values >= 0; pad the end so that a valid pool yields `out` windows.
+    if ((!isMax && !excludesPad) || (isMax && x.nonNegative)) {
+      // Padded zeros count in the average (count_include_pad), and act as -inf for max-pooling of values >= 0.
+      // Pad the end so that a valid pool yields `out` windows.
       const end = [0, 1].map((i) => Math.max(0, (out[i] - 1) * strides[i] + kernel[i] - [h, w][i] - pads[i]));
+      // Ceil mode's last window past the end padding averages fewer values in the source: not zeros.
+      if (!isMax && end.some((e, i) => e > pads[i + 2])) this.fail(node, `average pooling in ceil mode past its padding (${pads.join(',')}) has no tfjs equivalent`);
       const ph = h + pads[0] + end[0];
       const pw = w + pads[1] + end[1];
       const padded = this.add({ ...node, name: `${node.name}_pad` }, [x], { kind: 'zeroPad', pads: [[pads[0], end[0]], [pads[1], end[1]]] }, [], [c, ph, pw], null, true);
       if (poolOutput(ph, kernel[0], strides[0], 0, 0, false) === out[0] && poolOutput(pw, kernel[1], strides[1], 0, 0, false) === out[1]) {
-        return this.add(node, [padded], { kind, size: kernel, strides, padding: 'valid' }, [], shape, null, true);
+        return this.add(node, [padded], { kind, size: kernel, strides, padding: 'valid' }, [], shape, null, x.nonNegative);
       }
     }
     return this.fail(node, `its padding (${pads.join(',')}${ceil ? ', ceil mode' : ''}) has no tfjs equivalent for this input`);
@@ -269,7 +338,11 @@ class Lowering {
     const full = [1, ...x.shape];
     const size = elementCount(x.shape);
     const dims = target.data.map((d, i) => (d === 'N' ? 1 : d === 0 ? full[i] : d));
-    if (dims.length === 0 || !(dims[0] === 1 || dims[0] === -1)) this.fail(node, `reshaping across the batch axis (to ${target.data.join('x')}) is not supported`);
+    if (dims.length === 0 || !(dims[0] === 1 || dims[0] === -1)) {
+      const batch = this.graph.input.batch;
+      const baked = batch !== undefined && batch > 1 && dims[0] === batch ? ` (the file was exported with a fixed batch of ${batch}, which x.view(x.size(0), -1) turned into a constant)` : '';
+      this.fail(node, `reshaping across the batch axis (to ${target.data.join('x')}) is not supported${baked}; export the model with batch 1 (an input of torch.randn(1, ...)) or with a dynamic batch axis (dynamic_axes={'input': {0: 'batch'}})`);
+    }
     const rest = dims.slice(1);
     const known = rest.filter((d) => d !== -1).reduce((p, d) => p * d, 1);
     const resolved = rest.map((d) => (d === -1 ? size / known : d));

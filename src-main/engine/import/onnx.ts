@@ -3,6 +3,7 @@ import protobuf from 'protobufjs';
 import { ImportFileError, UnsupportedModelError } from './errors';
 import { elementCount, float32Value, type AttrValue, type ConstTensor, type IrGraph, type IrNode } from './ir';
 import { assertSupportedOps } from './lower';
+import type { ExternalDataReader } from './external-data';
 import { ONNX_DTYPE, onnxModelType } from './onnx-schema';
 
 /** What the importer keeps of the file besides the graph. */
@@ -18,7 +19,8 @@ type Num = number | Long | null | undefined;
 
 const DTYPE_NAMES: Record<number, string> = { 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 8: 'string', 9: 'bool', 10: 'float16', 12: 'uint32', 13: 'uint64', 16: 'bfloat16' };
 
-export function readOnnx(bytes: Uint8Array, fileName: string): OnnxModelInfo {
+/** `externalData` reads tensors kept outside the file; without it such a model is refused. */
+export function readOnnx(bytes: Uint8Array, fileName: string, externalData?: ExternalDataReader): OnnxModelInfo {
   if (bytes.byteLength === 0) throw new ImportFileError(`${fileName} is empty`);
   let model: any; // protobufjs messages are untyped
   try {
@@ -37,7 +39,7 @@ export function readOnnx(bytes: Uint8Array, fileName: string): OnnxModelInfo {
   // Unsupported operations first: a quantised model's uint8 weights would otherwise be the first complaint.
   assertSupportedOps((graph.node as any[]).map((n) => n.op_type));
   const constants = new Map<string, ConstTensor>();
-  for (const t of graph.initializer) constants.set(t.name, readTensor(t, `initializer ${t.name}`));
+  for (const t of graph.initializer) constants.set(t.name, readTensor(t, `initializer ${t.name}`, externalData));
 
   const inputs = (graph.input as any[]).filter((v) => !constants.has(v.name));
   if (inputs.length !== 1) {
@@ -70,7 +72,7 @@ export function readOnnx(bytes: Uint8Array, fileName: string): OnnxModelInfo {
     opset,
     graph: {
       name: graph.name || 'onnx',
-      input: { name: input.name, shape: [fixed[1]!, fixed[2]!, fixed[3]!] },
+      input: { name: input.name, shape: [fixed[1]!, fixed[2]!, fixed[3]!], ...(fixed[0] ? { batch: fixed[0] } : {}) },
       output: graph.output[0].name,
       nodes,
       constants,
@@ -98,13 +100,14 @@ function readAttribute(a: any, where: string): AttrValue | undefined {
   }
 }
 
-function readTensor(t: any, where: string): ConstTensor {
-  if (t.data_location === 1 || t.external_data?.length) {
-    throw new UnsupportedModelError(`${where} keeps its values in an external file; save the model with its weights inside (onnx.save without external data)`);
+function readTensor(t: any, where: string, externalData?: ExternalDataReader): ConstTensor {
+  const external = t.data_location === 1 || t.external_data?.length > 0;
+  if (external && !externalData) {
+    throw new UnsupportedModelError(`${where} keeps its values in an external file; import the .onnx file itself (its data file beside it)`);
   }
   const dims = (t.dims as Num[]).map(toNum);
   const count = elementCount(dims);
-  const raw: Uint8Array | undefined = t.raw_data?.byteLength ? t.raw_data : undefined;
+  const raw: Uint8Array | undefined = external ? readExternal(t, where, externalData!) : t.raw_data?.byteLength ? t.raw_data : undefined;
   const sizeError = (held: number) => new ImportFileError(`${where}: its dims ${dims.join('x')} need ${count} values but the file holds ${held} (truncated or corrupt)`);
   switch (t.data_type) {
     case ONNX_DTYPE.FLOAT: {
@@ -143,6 +146,20 @@ function readTensor(t: any, where: string): ConstTensor {
     default:
       throw new UnsupportedModelError(`${where} has element type ${DTYPE_NAMES[t.data_type] ?? t.data_type}; ConvScope reads float32, float64, int32 and int64 tensors`);
   }
+}
+
+/** An external tensor's bytes (raw little-endian, as raw_data): its entries name the file, offset and length. */
+function readExternal(t: any, where: string, read: ExternalDataReader): Uint8Array {
+  const entries = new Map<string, string>((t.external_data as { key: string; value: string }[]).map((e) => [e.key, e.value]));
+  const location = entries.get('location');
+  if (!location) throw new ImportFileError(`${where} keeps its values in an external file but names none (no 'location')`);
+  const int = (key: string): number | null => {
+    const v = entries.get(key);
+    if (v === undefined) return null;
+    if (!/^\d+$/.test(v)) throw new ImportFileError(`${where}: its external data ${key} '${v}' is not a whole number`);
+    return Number(v);
+  };
+  return read({ location, offset: int('offset') ?? 0, length: int('length') }, where);
 }
 
 /** A packed repeated int32 field's payload. */

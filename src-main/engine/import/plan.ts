@@ -5,7 +5,9 @@ import type { LrnParams } from '../models/layers/lrn';
 export type PlanPadding = 'valid' | 'same' | number;
 
 export type PlanLayerConfig =
-  | { kind: 'conv'; filters: number; kernel: [number, number]; strides: [number, number]; padding: PlanPadding; groups: number; activation: Activation; useBias: boolean }
+  | { kind: 'conv'; filters: number; kernel: [number, number]; strides: [number, number]; padding: PlanPadding; groups: number; activation: Activation; useBias: boolean; dilation?: [number, number] }
+  /** ReLU with a ceiling (ReLU6: ONNX Clip from 0 to 6). */
+  | { kind: 'relu'; maxValue: number }
   | { kind: 'zeroPad'; pads: [[number, number], [number, number]] }
   | { kind: 'dense'; units: number; activation: Activation; useBias: boolean }
   | { kind: 'maxPool' | 'avgPool'; size: [number, number]; strides: [number, number]; padding: 'valid' | 'same' }

@@ -3,9 +3,18 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { resourcesDir } from '../paths';
 import type { Preprocessor } from '../data/preprocess';
+import { shorterSideFor } from '../data/folder';
+import { ImportOptionsError } from './errors';
 
-export type PresetName = 'caffe-imagenet' | 'torchvision-imagenet' | 'none';
-export const PRESET_NAMES: readonly PresetName[] = ['caffe-imagenet', 'torchvision-imagenet', 'none'];
+export type PresetName = 'caffe-imagenet' | 'torchvision-imagenet' | 'scale' | 'normalize' | 'none';
+/** Every preset a model-info.json may record. */
+export const PRESET_NAMES: readonly PresetName[] = ['caffe-imagenet', 'torchvision-imagenet', 'scale', 'normalize', 'none'];
+/** The presets `--preprocess` names on its own ('normalize' comes with its mean and std: `--mean`, `--std`). */
+export const NAMED_PRESETS = ['caffe-imagenet', 'torchvision-imagenet', 'scale', 'none'] as const;
+export type NamedPreset = (typeof NAMED_PRESETS)[number];
+
+/** What an import is told to use: a named preset, or torchvision's Normalize(mean, std) on pixels scaled to 0-1, one value per channel. */
+export type PreprocessChoice = NamedPreset | { mean: number[]; std: number[] };
 
 /**
  * Per pixel and channel: x = (v * scale - mean[c]) / std[c], v the 8-bit value (0-255), channels in
@@ -24,15 +33,45 @@ export interface Preprocessing {
 /** BVLC's per-channel ILSVRC-2012 mean (of Caffe's ilsvrc_2012_mean.npy), in Caffe's BGR order. */
 export const CAFFE_IMAGENET_MEAN_BGR = [104.00698793, 116.66876762, 122.67891434];
 
-export function preset(name: PresetName, channels: number): Preprocessing {
+/**
+ * A named preset for a model with `channels` input channels whose input's shorter side is `side`. The
+ * ImageNet presets resize the image's shorter side to S = round(side * 256 / 224) (256 for 224-227, as in
+ * training) and crop the centre; the others resize the whole image to the input size.
+ */
+export function preset(name: NamedPreset, channels: number, side = 224): Preprocessing {
+  const plain = channels === 1 ? 'gray' : 'RGB';
   switch (name) {
     case 'caffe-imagenet':
-      return { preset: name, channelOrder: 'BGR', scale: 1, mean: [...CAFFE_IMAGENET_MEAN_BGR], std: [1, 1, 1], resizeShorterSide: 256 };
+      return { preset: name, channelOrder: 'BGR', scale: 1, mean: [...CAFFE_IMAGENET_MEAN_BGR], std: [1, 1, 1], resizeShorterSide: shorterSideFor(side) };
     case 'torchvision-imagenet':
-      return { preset: name, channelOrder: 'RGB', scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], resizeShorterSide: 256 };
+      return { preset: name, channelOrder: 'RGB', scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], resizeShorterSide: shorterSideFor(side) };
+    case 'scale':
+      return { preset: name, channelOrder: plain, scale: 1 / 255, mean: new Array(channels).fill(0), std: new Array(channels).fill(1), resizeShorterSide: null };
     case 'none':
-      return { preset: name, channelOrder: channels === 1 ? 'gray' : 'RGB', scale: 1, mean: new Array(channels).fill(0), std: new Array(channels).fill(1), resizeShorterSide: null };
+      return { preset: name, channelOrder: plain, scale: 1, mean: new Array(channels).fill(0), std: new Array(channels).fill(1), resizeShorterSide: null };
   }
+}
+
+/**
+ * The preprocessing a choice gives a model whose input is [height, width, channels]; throws
+ * ImportOptionsError when it does not fit those channels (the ImageNet presets need 3; a mean and std
+ * need one value per channel, std > 0).
+ */
+export function preprocessingFor(choice: PreprocessChoice, input: readonly [number, number, number]): Preprocessing {
+  const [height, width, channels] = input;
+  if (typeof choice === 'string') {
+    if ((choice === 'caffe-imagenet' || choice === 'torchvision-imagenet') && channels !== 3) {
+      throw new ImportOptionsError(`--preprocess ${choice} is for 3-channel (RGB) models; this model takes ${channels} channel${channels === 1 ? '' : 's'}: use scale, none, or --mean/--std with ${channels} value${channels === 1 ? '' : 's'} each`);
+    }
+    return preset(choice, channels, Math.min(height, width));
+  }
+  const { mean, std } = choice;
+  if (mean.length !== channels || std.length !== channels) {
+    throw new ImportOptionsError(`--mean and --std need one value per input channel: this model takes ${channels}, given ${mean.length} mean${mean.length === 1 ? '' : 's'} and ${std.length} std${std.length === 1 ? '' : 's'}`);
+  }
+  if (channels !== 1 && channels !== 3) throw new ImportOptionsError(`ConvScope feeds images to 1-channel (grey) or 3-channel (RGB) models; this model takes ${channels} channels`);
+  if (!mean.every(Number.isFinite) || !std.every((s) => Number.isFinite(s) && s > 0)) throw new ImportOptionsError(`--mean needs finite numbers and --std numbers > 0, got mean ${mean.join(',')} and std ${std.join(',')}`);
+  return { preset: 'normalize', channelOrder: channels === 1 ? 'gray' : 'RGB', scale: 1 / 255, mean: [...mean], std: [...std], resizeShorterSide: null };
 }
 
 /** The same preprocessing for a model whose first layer now takes RGB where it took BGR. */

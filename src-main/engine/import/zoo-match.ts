@@ -99,7 +99,7 @@ function sameLayer(s: LayerSpec, p: PlanLayer, output: boolean): boolean {
   switch (s.kind) {
     case 'conv':
       return (
-        c.kind === 'conv' && c.useBias && c.kernel[0] === s.kernel && c.kernel[1] === s.kernel && c.strides[0] === s.stride && c.strides[1] === s.stride &&
+        c.kind === 'conv' && !c.dilation && c.useBias && c.kernel[0] === s.kernel && c.kernel[1] === s.kernel && c.strides[0] === s.stride && c.strides[1] === s.stride &&
         c.filters === s.filters && c.groups === s.groups && c.activation === s.activation &&
         canonicalPadding(s.kernel, s.stride, c.padding) === canonicalPadding(s.kernel, s.stride, s.padding)
       );
