@@ -102,4 +102,27 @@ describe('convscope import', () => {
 
     expect((await inProcess(['import'])).code).toBe(2);
   });
+
+  it('--mean/--std and --preprocess scale for a 1-channel model; a preset that does not fit its channels is refused in one line', async () => {
+    const mnist = path.join(FIXTURES, 'mnist-01.onnx');
+    const normalised = await inProcess(['import', mnist, '--out', path.join(scratch, 'mnist-norm'), '--mean', '0.1307', '--std', '0.3081', '--json']);
+    expect(normalised.code, normalised.stderr).toBe(0);
+    expect(JSON.parse(normalised.stdout).preprocessing).toMatchObject({ preset: 'normalize', channelOrder: 'gray', scale: 1 / 255, mean: [0.1307], std: [0.3081], resizeShorterSide: null });
+    const scaled = await inProcess(['import', mnist, '--out', path.join(scratch, 'mnist-scale'), '--preprocess', 'scale']);
+    expect(scaled.code, scaled.stderr).toBe(0);
+    expect(scaled.stdout).toMatch(/preprocess\s+scale: gray, x = \(pixel \* 0\.003922 - \[0\]\) \/ \[1\]/);
+
+    const wrong = await inProcess(['import', mnist, '--out', path.join(scratch, 'mnist-wrong'), '--preprocess', 'torchvision-imagenet']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr.trim()).toBe('convscope import: --preprocess torchvision-imagenet is for 3-channel (RGB) models; this model takes 1 channel: use scale, none, or --mean/--std with 1 value each');
+    const three = await inProcess(['import', mnist, '--out', path.join(scratch, 'mnist-three'), '--mean', '0.5,0.5,0.5', '--std', '0.2,0.2,0.2']);
+    expect(three.code).toBe(2);
+    expect(three.stderr).toMatch(/this model takes 1, given 3 means and 3 stds/);
+    const bad = await inProcess(['import', mnist, '--mean', '0.1,x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--mean must be numbers separated by commas/);
+    const both = await inProcess(['import', mnist, '--preprocess', 'scale', '--std', '0.3']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/either --preprocess or --mean\/--std, not both/);
+  });
 });

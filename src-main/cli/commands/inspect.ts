@@ -13,7 +13,8 @@ const ZOO_IDS = modelIds().join(', ');
 export const HELP = `usage: convscope inspect --model ID|RUN_DIR|MODEL_JSON --image PATH [options]
 
 Runs one image through the model and shows what every layer computed.
-  --model REF          a zoo model (${ZOO_IDS}), a run folder, or a model.json
+  --model REF          a zoo model (${ZOO_IDS}), a run folder, a model folder or model.json, or an .onnx or
+                       .caffemodel file (imported on the fly into ~/.cache/convscope/imports, keyed by its content)
   --image PATH         any common image (PNG, JPEG, WebP, GIF, ...)
   --set key=value      zoo models: an option, repeatable (e.g. --set width=0.25)
   --checkpoint N       run folders: the checkpoint at step N (default: the latest; 0: the run's initial weights)
@@ -41,7 +42,7 @@ const OPTIONS = {
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, OPTIONS);
-  if (!values.model) throw new UsageError('--model is required (a zoo id, a run folder or a model.json)');
+  if (!values.model) throw new UsageError('--model is required (a zoo id, a run folder, a model.json or an .onnx file)');
   if (!values.image) throw new UsageError('--image is required');
   const checkpoint = values.checkpoint === undefined ? undefined : intFlag('checkpoint', values.checkpoint, 0, 0);
   const classIndex = values.class === undefined ? undefined : intFlag('class', values.class, 0, 0);
@@ -96,7 +97,7 @@ function toJson(inspection: Inspection, layers: LayerReport[]) {
 function formatText(resolved: ResolvedModel, inspection: Inspection, layers: LayerReport[]): string {
   const { input } = inspection;
   const src = resolved.source;
-  const from = src.kind === 'zoo' ? `zoo model ${src.id} (untrained, seed 0)` : src.kind === 'run' ? `run ${src.runDir} (${src.from === 'checkpoint' ? `checkpoint at step ${src.step}` : src.from === 'initial' ? 'initial weights, step 0' : 'saved model'})` : `model folder ${src.dir}`;
+  const from = src.kind === 'zoo' ? `zoo model ${src.id} (untrained, seed 0)` : src.kind === 'run' ? `run ${src.runDir} (${src.from === 'checkpoint' ? `checkpoint at step ${src.step}` : src.from === 'initial' ? 'initial weights, step 0' : 'saved model'})` : src.importedFrom ? `${src.importedFrom}, imported into ${src.dir}` : `model folder ${src.dir}`;
   const lines = [
     `model: ${from}`,
     `input: ${input.original.format} ${input.original.width}x${input.original.height} -> ${input.height}x${input.width}x${input.channels}, ${resolved.prepare.description}`,

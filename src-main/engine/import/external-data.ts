@@ -10,6 +10,8 @@ export type ExternalDataReader = (entry: { location: string; offset: number; len
 
 export interface ExternalDataFiles {
   read: ExternalDataReader;
+  /** The files read so far, relative to the model's folder. */
+  locations(): string[];
   close(): void;
 }
 
@@ -17,6 +19,7 @@ export interface ExternalDataFiles {
 export function externalDataFiles(modelFile: string): ExternalDataFiles {
   const dir = path.dirname(path.resolve(modelFile));
   const fds = new Map<string, { fd: number; size: number }>();
+  const read = new Set<string>();
   const open = (location: string, where: string) => {
     const parts = location.split(/[\\/]/);
     if (!location || path.isAbsolute(location) || /^[A-Za-z]:/.test(location) || parts.includes('..') || location.includes('\0')) {
@@ -47,6 +50,7 @@ export function externalDataFiles(modelFile: string): ExternalDataFiles {
   return {
     read({ location, offset, length }, where) {
       const { fd, size } = open(location, where);
+      read.add(path.normalize(location));
       const n = length ?? size - offset;
       if (!(Number.isSafeInteger(offset) && offset >= 0 && Number.isSafeInteger(n) && n >= 0 && offset + n <= size)) {
         throw new ImportFileError(`${where}: its external data (offset ${offset}, length ${length ?? 'to the end'}) lies outside '${location}' (${size} bytes; truncated?)`);
@@ -59,6 +63,7 @@ export function externalDataFiles(modelFile: string): ExternalDataFiles {
       }
       return out;
     },
+    locations: () => [...read],
     close() {
       for (const { fd } of fds.values()) closeSync(fd);
       fds.clear();

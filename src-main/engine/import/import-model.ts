@@ -44,7 +44,7 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
 
   const bytes = await readFile(file);
   const fileName = path.basename(file);
-  let graphSource: { graph: IrGraph; producer?: string; opset?: number; notes: string[]; format: 'onnx' | 'caffe'; prototxt?: string };
+  let graphSource: { graph: IrGraph; producer?: string; opset?: number; notes: string[]; format: 'onnx' | 'caffe'; prototxt?: string; externalData?: string[] };
   if (format === 'onnx') {
     const external = externalDataFiles(file);
     let onnx: ReturnType<typeof readOnnx>;
@@ -53,7 +53,8 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
     } finally {
       external.close();
     }
-    graphSource = { graph: onnx.graph, producer: onnx.producer || undefined, opset: onnx.opset, notes: [], format };
+    const externalData = external.locations();
+    graphSource = { graph: onnx.graph, producer: onnx.producer || undefined, opset: onnx.opset, notes: [], format, ...(externalData.length ? { externalData } : {}) };
   } else {
     const prototxt = options.prototxt ? { text: await readText(options.prototxt), name: path.basename(options.prototxt) } : undefined;
     const caffe = readCaffe(bytes, fileName, prototxt);
@@ -101,7 +102,7 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
     format: 'convscope-model-info',
     version: 1,
     name,
-    source: { format: graphSource.format, file: fileName, ...(graphSource.prototxt ? { prototxt: graphSource.prototxt } : {}), ...(graphSource.producer ? { producer: graphSource.producer } : {}), ...(graphSource.opset ? { opset: graphSource.opset } : {}) },
+    source: { format: graphSource.format, file: fileName, ...(graphSource.prototxt ? { prototxt: graphSource.prototxt } : {}), ...(graphSource.producer ? { producer: graphSource.producer } : {}), ...(graphSource.opset ? { opset: graphSource.opset } : {}), ...(graphSource.externalData ? { externalData: graphSource.externalData } : {}) },
     zoo: zoo ? { id: zoo.spec.id, options: zoo.overrides, patched: zoo.patched } : null,
     input: { height, width, channels },
     preprocessing: { ...preprocessing, basis: chosen.basis },

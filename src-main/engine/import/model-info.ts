@@ -13,7 +13,8 @@ export interface ImportedModelInfo {
   version: 1;
   /** The tfjs model's name: the zoo id when the graph matched a zoo model, else from the file name. */
   name: string;
-  source: { format: 'onnx' | 'caffe' | 'tfjs'; file: string; prototxt?: string; producer?: string; opset?: number };
+  /** `externalData`: ONNX external data files read, relative to the model's folder. */
+  source: { format: 'onnx' | 'caffe' | 'tfjs'; file: string; prototxt?: string; producer?: string; opset?: number; externalData?: string[] };
   /** Set when the graph is exactly a zoo model: its id and options, and the constants taken from the source. */
   zoo: { id: string; options: Record<string, OptionValue>; patched: string[] } | null;
   input: { height: number; width: number; channels: number };

@@ -1,7 +1,8 @@
 // What `--model` names, turned into a model ready to inspect: a zoo id (+ overrides), a run folder (its
 // latest checkpoint, or its saved model), a model folder, or a model.json path (tfjs layers model, e.g. a
 // Keras model from tensorflowjs_converter, with its weight shards beside it). A model folder written by
-// `convscope import` carries model-info.json: its preprocessing and class names apply.
+// `convscope import` carries model-info.json: its preprocessing and class names apply. An .onnx or
+// .caffemodel file is imported on the fly into the import cache (keyed by its content) and opened from there.
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { tf } from '../tf';
@@ -13,6 +14,7 @@ import type { CheckpointMeta } from '../train/trainer';
 import { builtinDatasets } from '../data/registry';
 import { parsePreprocessor, type Preprocessor } from '../data/preprocess';
 import { readModelInfo, type ImportedModelInfo } from '../import/model-info';
+import { importedFolder } from '../import/import-cache';
 import { ModelRefError } from './errors';
 import { importedInputs } from './imported-input';
 import { defaultPreprocessor, inputPreparer, type InputFit, type InputPreparer } from './input';
@@ -24,8 +26,11 @@ const RUN_DATASET_FILE = 'dataset.json';
 export type ModelSource =
   | { kind: 'zoo'; id: string; overrides: Overrides }
   | { kind: 'run'; runDir: string; from: 'checkpoint' | 'model' | 'initial'; step: number | null; config: TrainConfig; spec: ModelSpec; preprocess: unknown }
-  /** `imported`: the folder's model-info.json (a model made by `convscope import`), absent without one. */
-  | { kind: 'model-folder'; dir: string; imported?: ImportedModelInfo };
+  /**
+   * `imported`: the folder's model-info.json (a model made by `convscope import`), absent without one;
+   * `importedFrom`: the model file that was imported into this (cache) folder on the fly.
+   */
+  | { kind: 'model-folder'; dir: string; imported?: ImportedModelInfo; importedFrom?: string };
 
 export interface ResolvedModel {
   model: tf.LayersModel;
@@ -52,7 +57,12 @@ export interface ResolveOptions {
   checkpoint?: number;
   /** Initial weights of a zoo model (default 0). */
   seed?: number;
+  /** Where .onnx / .caffemodel files are imported to (default: the user's cache folder, convscope/imports). */
+  importCacheDir?: string;
 }
+
+/** Model files imported on the fly rather than opened as a folder. */
+const IMPORTABLE_EXTENSIONS = ['.onnx', '.caffemodel'];
 
 /** True when `dir` is a ConvScope run folder. */
 export function isRunFolder(dir: string): boolean {
@@ -61,7 +71,7 @@ export function isRunFolder(dir: string): boolean {
 
 export async function resolveModel(ref: string, options: ResolveOptions = {}): Promise<ResolvedModel> {
   const onDisk = existsSync(ref);
-  if (!onDisk && (ref.includes('/') || ref.includes(path.sep) || ref.endsWith('.json'))) {
+  if (!onDisk && (ref.includes('/') || ref.includes(path.sep) || ref.endsWith('.json') || IMPORTABLE_EXTENSIONS.includes(path.extname(ref).toLowerCase()))) {
     throw new ModelRefError(`no file or folder at ${ref}`);
   }
   const usesOverrides = options.overrides && Object.keys(options.overrides).length > 0;
@@ -72,7 +82,13 @@ export async function resolveModel(ref: string, options: ResolveOptions = {}): P
   }
   if (usesOverrides) throw new ModelRefError(`--set applies to zoo models; ${ref} is a saved model whose layers are fixed`);
   if (statSync(ref).isFile()) {
-    if (path.basename(ref) !== MODEL_JSON) throw new ModelRefError(`${ref}: expected a ${MODEL_JSON} file (a tfjs layers model), a run folder or a model folder`);
+    if (IMPORTABLE_EXTENSIONS.includes(path.extname(ref).toLowerCase())) {
+      if (options.checkpoint !== undefined) throw new ModelRefError(`--checkpoint applies to run folders; ${ref} holds one model`);
+      const dir = await importedFolder(ref, options.importCacheDir);
+      const resolved = await resolveModelFolder(dir, options);
+      return { ...resolved, source: { ...(resolved.source as Extract<ModelSource, { kind: 'model-folder' }>), importedFrom: ref } };
+    }
+    if (path.basename(ref) !== MODEL_JSON) throw new ModelRefError(`${ref}: expected a ${MODEL_JSON} file (a tfjs layers model), an .onnx or .caffemodel file, a run folder or a model folder`);
     return resolveModelFolder(path.dirname(ref), options);
   }
   if (isRunFolder(ref)) return resolveRun(ref, options);
