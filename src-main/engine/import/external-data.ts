@@ -33,6 +33,7 @@ export function externalDataFiles(modelFile: string): ExternalDataFiles {
       throw new ImportFileError(`${where}: its external data file '${location}' does not exist beside the model (${dir})`);
     }
     const realDir = realpathSync(dir);
+    if (real === realDir) throw new ImportFileError(`${where}: its external data location '${location}' is the model's folder, not a file`);
     if (!real.startsWith(realDir + path.sep)) throw new ImportFileError(`${where}: its external data file '${location}' leads outside the model's folder (a symbolic link)`);
     let known = fds.get(real);
     if (!known) {
