@@ -81,6 +81,14 @@ describe('convscope inspect --model FILE.onnx', () => {
     expect(before.predictions[0].prob).not.toBeCloseTo(1 / 4, 3);
   });
 
+  it('--out on a model with dilated convolutions writes its images without saliency and Grad-CAM, and says why', async () => {
+    const out = path.join(scratch, 'dilated-out');
+    const r = await runCliInProcess(['inspect', '--model', path.join(FIXTURES, 'dilated.onnx'), '--image', image, '--out', out, '--backend', 'cpu']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^note: saliency and Grad-CAM need gradients, which TensorFlow\.js does not compute through dilated convolutions/);
+    expect((await readdir(out)).sort()).toEqual(['activations', 'input.png', 'kernels']);
+  });
+
   it('a missing .onnx file is one line naming it, not a zoo lookup', async () => {
     const r = await runCliInProcess(['inspect', '--model', 'absent.onnx', '--image', image]);
     expect(r.code).toBe(2);

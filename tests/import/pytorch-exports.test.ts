@@ -8,11 +8,12 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../src-main/engine/tf';
 import { importModel, ImportOptionsError, saveImportedModel, type ImportOptions } from '../../src-main/engine/import';
 import { onnxModelType } from '../../src-main/engine/import/onnx-schema';
 import { preprocessingFor } from '../../src-main/engine/import/preprocess';
-import { resolveModel } from '../../src-main/engine/inspect';
+import { gradCam, InspectModelError, resolveModel, saliency } from '../../src-main/engine/inspect';
 import { layerKind } from '../../src-main/engine/models';
 import { formulaInput, nchwToNhwc } from '../fixtures/import/reference';
 import { maxAbsDiff } from '../support/arrays';
@@ -75,7 +76,27 @@ describe('PyTorch exports that were refused', () => {
     expect(worst).toBeLessThan(1e-4);
     expect(imported.model.layers.filter((l) => l.getClassName() === 'Conv2D').map((l) => l.getConfig().dilationRate)).toEqual([[2, 2], [2, 2], [1, 3]]);
     expect(imported.info.notes.join('\n')).toMatch(/dilated convolutions .*not their gradients/);
+    // Saliency and Grad-CAM refuse in one line instead of failing inside tfjs' gradient with a stack.
+    const x = tf.zeros([1, 20, 20, 3]) as tf.Tensor4D;
+    await expect(saliency(imported.model, x)).rejects.toThrow(InspectModelError);
+    await expect(gradCam(imported.model, x)).rejects.toThrow(/^saliency and Grad-CAM need gradients, which TensorFlow\.js does not compute through dilated convolutions \(conv1_Conv, conv2_Conv, conv3_Conv\)$/);
+    x.dispose();
     imported.model.dispose();
+  });
+
+  it('dilated convolutions and ReLU6 compute the same on the wasm backend (dilation is supported for inference there)', async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+    try {
+      for (const name of ['dilated', 'mobilenet-relu6']) {
+        const { imported, worst } = await importAndCompare(name);
+        expect(tf.getBackend()).toBe('wasm');
+        expect(worst).toBeLessThan(1e-4);
+        imported.model.dispose();
+      }
+    } finally {
+      await tf.setBackend('cpu');
+    }
   });
 
   it('weights in an external data file beside the model', async () => {

@@ -5,6 +5,7 @@ import { initBackend } from '../../engine/backend';
 import { formatShape, layerKind, parseOverrides, modelIds } from '../../engine/models';
 import { convKernels } from '../../engine/inspect/kernels';
 import { inspectImage, type Inspection, type LayerReport } from '../../engine/inspect/inspect';
+import { gradientsUnavailable } from '../../engine/inspect/gradients';
 import { resolveModel, type ResolvedModel } from '../../engine/inspect/model-ref';
 import { writeInspectionPngs } from '../../engine/inspect/render/write-inspection';
 
@@ -56,10 +57,13 @@ export async function run(argv: string[]): Promise<number> {
       if (name !== undefined && !names.includes(name)) throw new UsageError(`--${flag}: the model has no layer '${name}' (layers: ${names.join(', ')})`);
     }
     const drawing = values.out !== undefined;
+    const noGradients = drawing ? gradientsUnavailable(resolved.model) : null;
+    if (noGradients) process.stderr.write(`note: ${noGradients}: --out writes the other images\n`);
+    const gradients = drawing && !noGradients;
     const inspection = await inspectImage(resolved, values.image, {
       topK: top,
-      saliency: drawing && { classIndex },
-      gradCam: drawing && { classIndex, layer: values['gradcam-layer'] },
+      saliency: gradients && { classIndex },
+      gradCam: gradients && { classIndex, layer: values['gradcam-layer'] },
     });
     const layers = values.layer === undefined ? inspection.layers : inspection.layers.filter((l) => l.name === values.layer);
     if (values.json) process.stdout.write(JSON.stringify(toJson(inspection, layers), null, 2) + '\n');

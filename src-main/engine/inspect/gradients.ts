@@ -3,7 +3,7 @@
 // Activation softmax layer), else the probability.
 import { tf } from '../tf';
 import { layerActivation, layerKind } from '../models/layer-kind';
-import { ClassChoiceError, LayerChoiceError } from './errors';
+import { ClassChoiceError, InspectModelError, LayerChoiceError } from './errors';
 import { downstreamOf, layerOutput, modelGraph, outputStep, runGraph, type ModelGraph, type Values } from './graph';
 
 export type ScoreKind = 'logit' | 'probability';
@@ -80,8 +80,27 @@ function classScore(graph: ModelGraph, values: Values, kind: ScoreKind, c: numbe
   return tf.reshape(tf.slice(tf.reshape(s, [-1]), [c], [1]), []) as tf.Scalar;
 }
 
+/**
+ * Why saliency and Grad-CAM cannot run on this model, or null: TensorFlow.js computes dilated convolutions
+ * (imported ones) but not their gradients.
+ */
+export function gradientsUnavailable(model: tf.LayersModel): string | null {
+  const dilated = model.layers.filter((l) => {
+    const rate = (l.getConfig() as { dilationRate?: number | number[] }).dilationRate;
+    return rate !== undefined && [rate].flat().some((r) => r !== 1);
+  });
+  if (dilated.length === 0) return null;
+  return `saliency and Grad-CAM need gradients, which TensorFlow.js does not compute through dilated convolutions (${dilated.map((l) => l.name).join(', ')})`;
+}
+
+function assertGradients(model: tf.LayersModel): void {
+  const why = gradientsUnavailable(model);
+  if (why) throw new InspectModelError(why);
+}
+
 /** |d score / d input|, the maximum over the input's channels: one value per input pixel. */
 export async function saliency(model: tf.LayersModel, x: tf.Tensor4D, options: GradientOptions = {}): Promise<SaliencyResult> {
+  assertGradients(model);
   const graph = modelGraph(model);
   const kind = scoreKind(model);
   const classIndex = await chooseClass(graph, x, options.classIndex);
@@ -117,6 +136,7 @@ function defaultCamLayer(graph: ModelGraph): string {
  * d score / d A_k. Default layer: the last convolution.
  */
 export async function gradCam(model: tf.LayersModel, x: tf.Tensor4D, options: GradientOptions & { layer?: string } = {}): Promise<GradCamResult> {
+  assertGradients(model);
   const graph = modelGraph(model);
   const kind = scoreKind(model);
   const layerName = options.layer ?? defaultCamLayer(graph);

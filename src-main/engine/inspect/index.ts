@@ -6,7 +6,7 @@ export { inputPreparer, defaultPreprocessor, type InputPreparer, type PreparedIn
 export { computeActivations, activationProbe, type LayerActivation } from './activations';
 export { activationStats, zeroChannels, saturatedFraction, type ActivationStats } from './layer-stats';
 export { topK, toProbabilities, classLabel, type Prediction } from './predictions';
-export { saliency, gradCam, scoreKind, spatialLayers, type SaliencyResult, type GradCamResult, type Heatmap, type ScoreKind } from './gradients';
+export { saliency, gradCam, gradientsUnavailable, scoreKind, spatialLayers, type SaliencyResult, type GradCamResult, type Heatmap, type ScoreKind } from './gradients';
 export { deadRelus, type DeadReluReport, type DeadReluLayer, type DeadReluOptions } from './dead-relu';
 export { convKernels, filterNorms, kernelAt, kernelDifference, type KernelArray } from './kernels';
 export { openKernelTimeline, loadKernelSnapshot, differenceToFirst, filterNormsOverTime, type KernelTimeline, type NormSeries } from './kernel-timeline';
