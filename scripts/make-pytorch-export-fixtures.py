@@ -214,6 +214,8 @@ def with_external_data(path):
     import onnx
     model = onnx.load(path)
     data = os.path.basename(path) + '.data'
+    if os.path.exists(os.path.join(OUT, data)):
+        os.remove(os.path.join(OUT, data))  # onnx appends to an existing data file
     onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True, location=data, size_threshold=0)
     print(f'  weights moved to {data}: {os.path.getsize(os.path.join(OUT, data))} bytes')
 
