@@ -8,6 +8,8 @@ Each is a small seeded network exported in eval mode the way people export, with
 for the formula input of scripts/make-onnx-fixtures.py (the tests rebuild it; no input files):
   lenet5-avgpool        the classic LeNet-5 with nn.AvgPool2d (torch puts an all-zero Pad before
                         each AveragePool) and an nn.AvgPool2d(3, 1, padding=1) (count_include_pad)
+  densenet-small        DenseNet-style: BN-ReLU-conv layers concatenated, a transition with a default
+                        nn.AvgPool2d(2), then BN-ReLU, global average pool, linear
   mobilenet-relu6       MobileNetV2-style blocks: conv + BN + ReLU6 (Clip), depthwise conv,
                         inverted residual (Add), global average pool, linear
   dilated               convolutions with dilation 2 (padded and not)
@@ -54,6 +56,29 @@ class LeNet5AvgPool(nn.Module):
         x = self.pool(torch.tanh(self.conv2(self.smooth(x))))
         x = torch.flatten(x, 1)
         return self.fc3(torch.tanh(self.fc2(torch.tanh(self.fc1(x)))))
+
+
+class DenseLayer(nn.Module):
+    def __init__(self, c_in, growth):
+        super().__init__()
+        self.body = nn.Sequential(nn.BatchNorm2d(c_in), nn.ReLU(), nn.Conv2d(c_in, growth, 3, padding=1, bias=False))
+
+    def forward(self, x):
+        return torch.cat([x, self.body(x)], 1)
+
+
+class DenseNetSmall(nn.Module):
+    def __init__(self, classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.block = nn.Sequential(DenseLayer(8, 4), DenseLayer(12, 4))
+        self.transition = nn.Sequential(nn.BatchNorm2d(16), nn.ReLU(), nn.Conv2d(16, 8, 1, bias=False), nn.AvgPool2d(2))
+        self.head = nn.Sequential(nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
+        self.fc = nn.Linear(8, classes)
+
+    def forward(self, x):
+        x = self.head(self.transition(self.block(self.stem(x))))
+        return self.fc(torch.flatten(x, 1))
 
 
 def conv_bn(c_in, c_out, k, stride=1, groups=1, relu6=True):
@@ -280,6 +305,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(1)
     export('lenet5-avgpool', LeNet5AvgPool(), [1, 28, 28], seed=11)
+    export('densenet-small', DenseNetSmall(), [3, 16, 16], seed=17)
     export('mobilenet-relu6', MobileNetRelu6(), [3, 32, 32], seed=12)
     export('dilated', Dilated(), [3, 20, 20], seed=13)
     with_external_data(export('external-data', SmallCnn(), [3, 16, 16], seed=14))

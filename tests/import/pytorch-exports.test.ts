@@ -62,6 +62,13 @@ describe('PyTorch exports that were refused', () => {
     imported.model.dispose();
   });
 
+  it('DenseNet-style: batch norm before convolutions, concatenation, a default nn.AvgPool2d transition', async () => {
+    const { imported, worst } = await importAndCompare('densenet-small');
+    expect(worst).toBeLessThan(1e-4);
+    expect(imported.model.layers.map(layerKind).filter((k) => k === 'batchNorm')).toHaveLength(4);
+    imported.model.dispose();
+  });
+
   it('ReLU6 (Clip 0..6), depthwise convolutions and an inverted residual: MobileNetV2-style blocks', async () => {
     const { imported, worst } = await importAndCompare('mobilenet-relu6');
     expect(worst).toBeLessThan(1e-4);
