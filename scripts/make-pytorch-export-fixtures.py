@@ -17,6 +17,12 @@ for the formula input of scripts/make-onnx-fixtures.py (the tests rebuild it; no
   static-batch8         exported with a fixed batch of 8 and x.view(x.size(0), -1): refused
   alexnet-paper-small   BVLC AlexNet's layout (LRN, conv2/4/5 in 2 groups) at 1/16 width, exported
                         from PyTorch (LRN as an ONNX LRN node): torchvision preprocessing, not Caffe's
+  lrn-opset9/11/13/17   conv + ReLU + nn.LocalResponseNorm (torch writes it as Mul, Unsqueeze, Reshape, Pad,
+                        AveragePool, Squeeze or If, Reshape, Mul, Add, Pow, Div), twice with different
+                        constants (alphas large enough that a wrong alpha or window shows), exported at
+                        opsets 9, 11, 13 and 17, with and without constant folding, dynamic and static batch
+  alexnet-paper-torchlrn  the paper's AlexNet at 1/16 width and a 67x67 input written in plain PyTorch:
+                        nn.LocalResponseNorm(5, 1e-4, 0.75, 2), overlapping max pools, groups=2 convs
   mnist-01              a 1-channel MNIST-style CNN trained (here, on synthetic strokes) on pixels
                         scaled to 0-1; its expected outputs are for a 28x28 grey image given as
                         bytes, scaled to 0-1 and normalised with mean 0.1307 / std 0.3081
@@ -173,6 +179,48 @@ class PaperAlexNetSmall(nn.Module):
         return self.classifier(torch.flatten(self.features(x), 1))
 
 
+class LrnSmall(nn.Module):
+    """Two nn.LocalResponseNorm with different sizes and constants, so that each one's mapping is checked."""
+
+    def __init__(self, classes=6):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.lrn1 = nn.LocalResponseNorm(5, alpha=0.3, beta=0.75, k=2.0)
+        self.conv2 = nn.Conv2d(8, 7, 3)
+        self.lrn2 = nn.LocalResponseNorm(3, alpha=1.0, beta=0.6, k=1.0)
+        self.fc = nn.Linear(7 * 4 * 4, classes)
+
+    def forward(self, x):
+        x = F.max_pool2d(self.lrn1(F.relu(self.conv1(x))), 2)
+        x = self.lrn2(F.relu(self.conv2(x)))
+        return self.fc(torch.flatten(x, 1))
+
+
+class PaperAlexNetTorchLrn(nn.Module):
+    """The paper's AlexNet at 1/16 width for 67x67 inputs, with torch's own nn.LocalResponseNorm."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 6, kernel_size=11, stride=4), nn.ReLU(), nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(6, 16, kernel_size=5, padding=2, groups=2), nn.ReLU(), nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(16, 24, kernel_size=3, padding=1), nn.ReLU(),
+            nn.Conv2d(24, 24, kernel_size=3, padding=1, groups=2), nn.ReLU(),
+            nn.Conv2d(24, 16, kernel_size=3, padding=1, groups=2), nn.ReLU(),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Linear(16 * 1 * 1, 256), nn.ReLU(), nn.Dropout(0.5),
+            nn.Linear(256, 256), nn.ReLU(), nn.Dropout(0.5),
+            nn.Linear(256, classes),
+        )
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+
 class MnistCnn(nn.Module):
     def __init__(self):
         super().__init__()
@@ -220,7 +268,7 @@ def rounded(y):
     return [round(float(v), 9) for v in y.flatten()]
 
 
-def export(name, model, input_shape, seed, export_batch=1, dynamic=True, opset=13, extra=None):
+def export(name, model, input_shape, seed, export_batch=1, dynamic=True, opset=13, extra=None, folding=True):
     randomize(model, seed)
     model.eval()
     x = formula_input([BATCH, *input_shape])
@@ -229,7 +277,8 @@ def export(name, model, input_shape, seed, export_batch=1, dynamic=True, opset=1
     path = os.path.join(OUT, f'{name}.onnx')
     example = formula_input([export_batch, *input_shape])
     kwargs = {'dynamic_axes': {'input': {0: 'batch'}, 'output': {0: 'batch'}}} if dynamic else {}
-    torch.onnx.export(model, example, path, input_names=['input'], output_names=['output'], opset_version=opset, **kwargs)
+    torch.onnx.export(model, example, path, input_names=['input'], output_names=['output'], opset_version=opset,
+                      do_constant_folding=folding, **kwargs)
     write_expected(name, input_shape, seed, {'output_shape': list(y.shape), 'output': rounded(y)}, extra)
     print(f'{name}: {os.path.getsize(path)} bytes, output {list(y.shape)}')
     return path
@@ -312,6 +361,11 @@ def main():
     export('static-batch8', SmallCnn(), [3, 16, 16], seed=15, export_batch=8, dynamic=False)
     export('alexnet-paper-small', PaperAlexNetSmall(), [3, 227, 227], seed=16,
            extra={'zoo': {'id': 'alexnet', 'options': {'width': 0.0625, 'dropout': 0, 'classes': 10}}})
+    for opset, folding, dynamic in [(9, True, True), (11, False, True), (13, True, False), (17, False, False)]:
+        export(f'lrn-opset{opset}', LrnSmall(), [3, 12, 12], seed=18, opset=opset, folding=folding, dynamic=dynamic,
+               extra={'export': {'opset': opset, 'do_constant_folding': folding, 'dynamic_batch': dynamic}})
+    export('alexnet-paper-torchlrn', PaperAlexNetTorchLrn(), [3, 67, 67], seed=19,
+           extra={'zoo': {'id': 'alexnet', 'options': {'input': '67x67x3', 'width': 0.0625, 'dropout': 0, 'classes': 10}}})
     mnist()
 
 

@@ -21,7 +21,14 @@ export interface IntTensor {
 
 export type ConstTensor = FloatTensor | IntTensor;
 
-export type AttrValue = number | number[] | string | ConstTensor;
+/** A graph-valued attribute (an If node's branches): its nodes and the names of its outputs. */
+export interface IrSubgraph {
+  kind: 'graph';
+  nodes: IrNode[];
+  outputs: string[];
+}
+
+export type AttrValue = number | number[] | string | ConstTensor | IrSubgraph;
 
 export interface IrNode {
   /** ONNX op type, e.g. 'Conv', 'Gemm', 'LRN'; Caffe layers are translated into these. */
@@ -43,6 +50,11 @@ export interface IrGraph {
   constants: Map<string, ConstTensor>;
   /** The ONNX default-domain opset the nodes follow (some attributes moved to inputs over versions). */
   opset: number;
+}
+
+/** An attribute holding a tensor (a Constant's value, ConstantOfShape's fill), or null. */
+export function tensorAttr(v: AttrValue | undefined): ConstTensor | null {
+  return typeof v === 'object' && !Array.isArray(v) && v.kind !== 'graph' ? v : null;
 }
 
 export function elementCount(dims: readonly number[]): number {

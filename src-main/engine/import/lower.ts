@@ -6,16 +6,17 @@
 import { lrnFromCaffe } from '../models/layers/lrn';
 import type { Activation } from '../models/spec';
 import { UnsupportedModelError, ImportFileError } from './errors';
-import { FOLDABLE_OPS, foldNode, shapeOf } from './fold';
+import { FOLDABLE_OPS, foldNode, intTensor, shapeOf } from './fold';
 import { elementCount, floatCount, floats, type ConstTensor, type FloatTensor, type IrGraph, type IrNode } from './ir';
 import { MODEL_INPUT, type LayerPlan, type PlanLayer, type PlanLayerConfig, type PlanPadding } from './plan';
+import { consumersOf, isSquare, matchTorchLrn, readTorchLrn, TORCH_LRN_OPS, type Consumers, type TorchLrnChain } from './torch-lrn';
 
 /** Every op the importer turns into layers (besides the foldable shape ops and Shape). */
 export const LAYER_OPS = [
   'Conv', 'Gemm', 'MatMul', 'Relu', 'Tanh', 'Sigmoid', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool',
   'LRN', 'BatchNormalization', 'Dropout', 'Flatten', 'Reshape', 'Softmax', 'Concat', 'Add', 'Sum', 'Identity', 'Pad', 'Clip',
 ] as const;
-const SUPPORTED = new Set<string>([...LAYER_OPS, ...FOLDABLE_OPS, 'Shape']);
+const SUPPORTED = new Set<string>([...LAYER_OPS, ...FOLDABLE_OPS, ...TORCH_LRN_OPS, 'Shape']);
 
 interface TensorValue {
   kind: 'tensor';
@@ -42,7 +43,7 @@ export function assertSupportedOps(ops: readonly string[]): void {
   for (const op of ops) if (!SUPPORTED.has(op)) unsupported.set(op, (unsupported.get(op) ?? 0) + 1);
   if (unsupported.size > 0) {
     const list = [...unsupported].map(([op, n]) => `${op} (${n}x)`).join(', ');
-    throw new UnsupportedModelError(`the model uses operations ConvScope cannot import: ${list}. Supported: ${LAYER_OPS.join(', ')}, and constant shape arithmetic`);
+    throw new UnsupportedModelError(`the model uses operations ConvScope cannot import: ${list}. Supported: ${LAYER_OPS.join(', ')}, constant shape arithmetic, and torch's nn.LocalResponseNorm decomposition`);
   }
 }
 
@@ -53,6 +54,9 @@ class Lowering {
   private readonly names = new Set<string>();
   private readonly notes: string[] = [];
   private readonly dilatedConvs: string[] = [];
+  private readonly consumers: Consumers;
+  /** torch LocalResponseNorm chains found so far, by each of their nodes. */
+  private readonly lrnChains = new Map<IrNode, TorchLrnChain>();
 
   constructor(private readonly graph: IrGraph) {
     for (const [name, tensor] of graph.constants) this.values.set(name, { kind: 'const', tensor });
@@ -60,6 +64,7 @@ class Lowering {
     this.values.set(graph.input.name, { kind: 'tensor', layer: MODEL_INPUT, shape: [c, h, w], perm: null, nonNegative: false });
     for (const n of graph.nodes) for (const i of n.inputs) if (i) this.uses.set(i, (this.uses.get(i) ?? 0) + 1);
     this.uses.set(graph.output, (this.uses.get(graph.output) ?? 0) + 1);
+    this.consumers = consumersOf(graph);
   }
 
   run(): LayerPlan {
@@ -76,6 +81,17 @@ class Lowering {
   }
 
   private lower(node: IrNode): void {
+    const chain = this.lrnChains.get(node);
+    if (chain) {
+      // The chain's inner values are never materialised; its Div (its last node) becomes one LRN layer.
+      if (node === chain.div) this.values.set(node.outputs[0], this.torchLrn(chain));
+      return;
+    }
+    if (isSquare(node) && this.values.get(node.inputs[0])?.kind === 'tensor') {
+      const found = matchTorchLrn(node, this.consumers, this.graph.output);
+      for (const n of found.nodes) this.lrnChains.set(n, found);
+      return;
+    }
     const inputs = node.inputs.map((name) => {
       if (!name) return null; // omitted optional input
       const v = this.values.get(name);
@@ -83,8 +99,9 @@ class Lowering {
       return v;
     });
     if (node.op === 'Shape') {
-      const x = this.tensor(node, inputs, 0);
-      return this.setConst(node, shapeOf(x.shape));
+      const v = inputs[0];
+      if (v?.kind === 'const') return this.setConst(node, intTensor([v.tensor.dims.length], v.tensor.dims)); // torch's F.pad asks a constant's length
+      return this.setConst(node, shapeOf(this.tensor(node, inputs, 0).shape));
     }
     if (FOLDABLE_OPS.has(node.op) && inputs.every((v) => v === null || v.kind === 'const')) {
       return this.setConst(node, foldNode(node, inputs.map((v) => (v ? (v as { tensor: ConstTensor }).tensor : null)), this.graph.opset));
@@ -151,6 +168,12 @@ class Lowering {
       }
       case 'BatchNormalization':
         return this.batchNorm(node, inputs);
+      case 'Mul':
+      case 'Div':
+      case 'Pow':
+      case 'Equal':
+      case 'If':
+        return this.fail(node, "this operation on tensors is supported only inside torch's nn.LocalResponseNorm decomposition (Mul(x, x) ... Div(x, (k + alpha * AveragePool(x^2))^beta))");
       case 'Flatten': {
         const x = this.tensor(node, inputs, 0);
         const axis = norm(num(a.axis, 1), x.shape.length + 1);
@@ -178,6 +201,20 @@ class Lowering {
   }
 
   // ---- layers ----
+
+  private torchLrn(chain: TorchLrnChain): Value {
+    const x = this.tensor(chain.square, [this.values.get(chain.square.inputs[0]) ?? null], 0);
+    const constant = (name: string) => {
+      const v = this.values.get(name);
+      return v?.kind === 'const' ? v.tensor : null;
+    };
+    const lrn = readTorchLrn(chain, { x: x.shape, constant, opset: this.graph.opset, batch: this.graph.input.batch });
+    // Named after the module: "/features/features.2/Div" -> "/features/features.2/LocalResponseNorm".
+    const slash = chain.div.name.lastIndexOf('/');
+    const name = slash > 0 ? `${chain.div.name.slice(0, slash)}/LocalResponseNorm` : `${chain.div.name}_LocalResponseNorm`;
+    this.notes.push(`${name}: torch's LocalResponseNorm decomposition (${chain.nodes.size} nodes) read as one LRN: size ${lrn.size}, alpha ${lrn.alpha}, beta ${lrn.beta}, k ${lrn.k}`);
+    return this.add({ ...chain.div, name }, [x], { kind: 'lrn', ...lrn.params }, [], x.shape, null, x.nonNegative);
+  }
 
   private conv(node: IrNode, inputs: (Value | null)[]): Value {
     const x = this.spatial(node, inputs, 0);

@@ -56,15 +56,7 @@ export function readOnnx(bytes: Uint8Array, fileName: string, externalData?: Ext
     throw new UnsupportedModelError(`${fileName}: ConvScope imports models with one output; this graph has ${graph.output.length}`);
   }
 
-  const nodes: IrNode[] = (graph.node as any[]).map((n, i) => {
-    if (n.domain && n.domain !== 'ai.onnx') throw new UnsupportedModelError(`${fileName}: node ${n.name || i} is ${n.domain}.${n.op_type}, outside the standard ONNX operators`);
-    const attrs: Record<string, AttrValue> = {};
-    for (const a of n.attribute) {
-      const value = readAttribute(a, `${n.op_type} ${n.name || i} attribute ${a.name}`);
-      if (value !== undefined) attrs[a.name] = value;
-    }
-    return { op: n.op_type, name: n.name || `${n.op_type}_${i}`, inputs: [...n.input], outputs: [...n.output], attrs };
-  });
+  const nodes = readNodes(graph.node, fileName);
 
   return {
     producer: [model.producer_name, model.producer_version].filter(Boolean).join(' '),
@@ -81,7 +73,19 @@ export function readOnnx(bytes: Uint8Array, fileName: string, externalData?: Ext
   };
 }
 
-function readAttribute(a: any, where: string): AttrValue | undefined {
+function readNodes(list: any[], fileName: string): IrNode[] {
+  return list.map((n, i) => {
+    if (n.domain && n.domain !== 'ai.onnx') throw new UnsupportedModelError(`${fileName}: node ${n.name || i} is ${n.domain}.${n.op_type}, outside the standard ONNX operators`);
+    const attrs: Record<string, AttrValue> = {};
+    for (const a of n.attribute) {
+      const value = readAttribute(a, `${n.op_type} ${n.name || i} attribute ${a.name}`, fileName);
+      if (value !== undefined) attrs[a.name] = value;
+    }
+    return { op: n.op_type, name: n.name || `${n.op_type}_${i}`, inputs: [...n.input], outputs: [...n.output], attrs };
+  });
+}
+
+function readAttribute(a: any, where: string, fileName: string): AttrValue | undefined {
   switch (a.type) {
     case 1:
       return float32Value(a.f);
@@ -91,12 +95,14 @@ function readAttribute(a: any, where: string): AttrValue | undefined {
       return new TextDecoder().decode(a.s);
     case 4:
       return readTensor(a.t, where);
+    case 5:
+      return { kind: 'graph', nodes: readNodes(a.g?.node ?? [], fileName), outputs: (a.g?.output ?? []).map((o: { name: string }) => o.name) };
     case 6:
       return (a.floats as number[]).map(float32Value);
     case 7:
       return (a.ints as Num[]).map(toNum);
     default:
-      return undefined; // graphs, strings lists...: no supported op reads them
+      return undefined; // string lists, graph lists...: no supported op reads them
   }
 }
 
