@@ -2,7 +2,8 @@
 // PyTorch's own outputs (scripts/make-pytorch-export-fixtures.py wrote the files and the outputs):
 // default nn.AvgPool2d (an all-zero Pad before AveragePool), ReLU6 (Clip), dilated convolutions, weights in
 // an external data file, a paper-layout AlexNet from PyTorch (torchvision preprocessing, not Caffe's), a
-// static-batch export (refused, with what to do), and a 1-channel model trained on 0-1 pixels.
+// static-batch export (refused, with what to do), a 1-channel model trained on 0-1 pixels, and torch's
+// nn.LocalResponseNorm, which torch writes as its definition (Mul ... Pow, Div) instead of an LRN node.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { onnxModelType } from '../../src-main/engine/import/onnx-schema';
 import { preprocessingFor } from '../../src-main/engine/import/preprocess';
 import { gradCam, InspectModelError, resolveModel, saliency } from '../../src-main/engine/inspect';
 import { layerKind } from '../../src-main/engine/models';
+import { chainLayers, forward } from '../../src-main/engine/train/forward';
 import { formulaInput, nchwToNhwc } from '../fixtures/import/reference';
 import { maxAbsDiff } from '../support/arrays';
 
@@ -170,6 +172,135 @@ describe('a paper-layout AlexNet (LRN, grouped convolutions) exported from PyTor
     expect(imported.info.preprocessing.preset).toBe('caffe-imagenet');
     expect(imported.info.notes.join('\n')).toMatch(/reordered from BGR/);
     expect(imported.info.notes.join('\n')).not.toMatch(/is a guess/);
+    imported.model.dispose();
+  });
+});
+
+describe("torch's nn.LocalResponseNorm (exported as Mul, Unsqueeze, Reshape, Pad, AveragePool, Squeeze or If, Reshape, Mul, Add, Pow, Div)", () => {
+  const OPSETS = ['lrn-opset9', 'lrn-opset11', 'lrn-opset13', 'lrn-opset17'];
+  /** LocalResponseNorm(5, alpha 0.3, beta 0.75, k 2) and (3, 1.0, 0.6, 1): depthRadius (n-1)/2, alpha / n. */
+  const LRN_PARAMS = [
+    { depthRadius: 2, bias: 2, alpha: 0.3 / 5, beta: 0.75 },
+    { depthRadius: 1, bias: 1, alpha: 1 / 3, beta: 0.6 },
+  ];
+
+  function lrnLayers(model: tf.LayersModel) {
+    return model.layers.filter((l) => layerKind(l) === 'lrn').map((l) => {
+      const c = l.getConfig();
+      return { depthRadius: c.depthRadius, bias: c.bias, alpha: c.alpha, beta: c.beta };
+    });
+  }
+
+  it('each opset (9, 11, 13, 17; folded or not; dynamic or static batch) imports as one LRN layer per module and matches PyTorch', async () => {
+    for (const name of OPSETS) {
+      const { imported, worst } = await importAndCompare(name);
+      expect(worst, name).toBeLessThan(1e-4);
+      expect(imported.model.layers.map(layerKind), name).toEqual(['input', 'conv', 'lrn', 'maxPool', 'conv', 'lrn', 'flatten', 'dense']);
+      const params = lrnLayers(imported.model);
+      params.forEach((p, i) => expect(p, name).toMatchObject({ ...LRN_PARAMS[i], alpha: expect.closeTo(LRN_PARAMS[i].alpha, 7) }));
+      expect(imported.info.notes.join('\n'), name).toMatch(/\/lrn2\/LocalResponseNorm: torch's LocalResponseNorm decomposition \(\d+ nodes\) read as one LRN: size 3, alpha 1, beta 0\.6, k 1/);
+      expect(imported.info.zoo, name).toBeNull();
+      imported.model.dispose();
+    }
+  });
+
+  it('the same on the wasm backend (the four opsets and the AlexNet)', async () => {
+    await tf.setBackend('wasm');
+    await tf.ready();
+    try {
+      for (const name of OPSETS) {
+        const { imported, worst } = await importAndCompare(name);
+        expect(tf.getBackend()).toBe('wasm');
+        expect(worst, name).toBeLessThan(1e-4);
+        imported.model.dispose();
+      }
+      const { logitError } = await alexnetLogits();
+      expect(logitError).toBeLessThan(1e-4);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+
+  /** The 1/16-width paper AlexNet's logits (fc8 before the zoo model's softmax) against PyTorch's. */
+  async function alexnetLogits() {
+    const exp = await expected<Expected & { zoo: { id: string; options: Record<string, unknown> } }>('alexnet-paper-torchlrn');
+    const imported = await importModel(path.join(FIXTURES, 'alexnet-paper-torchlrn.onnx'));
+    const nchw = exp.input_shape_nchw;
+    const x = tf.tensor4d(nchwToNhwc(formulaInput(nchw), nchw), [nchw[0], nchw[2], nchw[3], nchw[1]]);
+    const logits = tf.tidy(() => forward(chainLayers(imported.model), x, { training: false, logits: true }).dataSync() as Float32Array);
+    x.dispose();
+    imported.model.dispose();
+    return { imported, exp, logits, logitError: maxAbsDiff(logits, exp.output) };
+  }
+
+  it("a paper-layout AlexNet written with nn.LocalResponseNorm and groups=2 is the zoo's alexnet, with torchvision's preprocessing", async () => {
+    const { imported, exp, logits, logitError } = await alexnetLogits();
+    expect(imported.info.zoo).toMatchObject({ id: 'alexnet', options: exp.zoo.options });
+    expect(imported.info.zoo!.patched).toEqual(['lrn1: depthRadius 2, bias 2, alpha 0.00002, beta 0.75', 'lrn2: depthRadius 2, bias 2, alpha 0.00002, beta 0.75']);
+    expect(logitError).toBeLessThan(1e-4);
+    expect(maxAbsDiff(logits.subarray(0, 10), logits.subarray(10))).toBeGreaterThan(1e-3); // two different examples
+    expect(imported.info.preprocessing).toMatchObject({ preset: 'torchvision-imagenet', channelOrder: 'RGB' });
+    expect(imported.info.notes.join('\n')).not.toMatch(/BGR/);
+  });
+
+  // ---- a chain that is not torch's definition: refused in one line naming the node ----
+
+  type Proto = { graph: { node: { name: string; op_type: string; input: string[]; attribute: { name: string; ints: number[]; t: { dims: number[]; raw_data: Uint8Array }; g: { node: { op_type: string; attribute: { t: { raw_data: Uint8Array } }[] }[] } }[] }[] } };
+
+  /** lrn-opset13 with `edit` applied to the node named `name`, written to the scratch folder. */
+  async function edited(file: string, name: string, edit: (node: Proto['graph']['node'][number]) => void): Promise<string> {
+    const type = onnxModelType();
+    const model = type.decode(await readFile(path.join(FIXTURES, 'lrn-opset13.onnx'))) as unknown as Proto;
+    const node = model.graph.node.find((n) => n.name === name);
+    expect(node, name).toBeDefined();
+    edit(node!);
+    const out = path.join(scratch, file);
+    await writeFile(out, type.encode(model as never).finish());
+    return out;
+  }
+
+  const float32Bytes = (...v: number[]) => new Uint8Array(Float32Array.from(v).buffer);
+
+  async function refusal(file: string): Promise<string> {
+    const err = await importModel(file).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    const message = (err as Error).message;
+    expect(message.split('\n')).toHaveLength(1);
+    expect(message).toMatch(/\(reading Mul node \/lrn1\/Mul onwards as torch's nn\.LocalResponseNorm/);
+    return message;
+  }
+
+  it('an AveragePool window that does not fit the pads', async () => {
+    const file = await edited('lrn-kernel3.onnx', '/lrn1/AveragePool', (n) => (n.attribute.find((a) => a.name === 'kernel_shape')!.ints = [3, 1, 1]));
+    expect(await refusal(file)).toMatch(/^Pad node \/lrn1\/Pad: its pads 0,0,2,0,0,0,0,2,0,0 are not 0,0,1,0,0,0,0,1,0,0, the window of the 3x1x1 AveragePool node \/lrn1\/AveragePool/);
+  });
+
+  it('a Div that divides another tensor than the one squared', async () => {
+    const file = await edited('lrn-div.onnx', '/lrn1/Div', (n) => (n.input[0] = '/conv1/Conv_output_0'));
+    expect(await refusal(file)).toMatch(/^Div node \/lrn1\/Div: it must divide \/Relu_output_0 \(what Mul node \/lrn1\/Mul squares\)/);
+  });
+
+  it('alpha given as two values instead of one', async () => {
+    const file = await edited('lrn-alpha2.onnx', '/lrn1/Constant_15', (n) => {
+      n.attribute[0].t.dims = [2];
+      n.attribute[0].t.raw_data = float32Bytes(0.3, 0.3);
+    });
+    expect(await refusal(file)).toMatch(/^Mul node \/lrn1\/Mul_1: its other factor \(alpha\) must be one float constant/);
+  });
+
+  it('an If whose then branch squeezes another axis', async () => {
+    const file = await edited('lrn-squeeze2.onnx', '/lrn1/If', (n) => {
+      const then = n.attribute.find((a) => a.name === 'then_branch')!.g;
+      then.node.find((m) => m.op_type === 'Constant')!.attribute[0].t.raw_data = new Uint8Array(new BigInt64Array([2n]).buffer);
+    });
+    expect(await refusal(file)).toMatch(/^If node \/lrn1\/If: its then branch must squeeze axis 1/);
+  });
+
+  it('the constants matter: alpha x 5 in the file is read as such and moves the outputs away from PyTorch', async () => {
+    const file = await edited('lrn-alpha5.onnx', '/lrn1/Constant_15', (n) => (n.attribute[0].t.raw_data = float32Bytes(1.5)));
+    const { imported, worst } = await importAndCompare('lrn-opset13', file);
+    expect(lrnLayers(imported.model)[0].alpha).toBeCloseTo(1.5 / 5, 7);
+    expect(worst).toBeGreaterThan(1e-2);
     imported.model.dispose();
   });
 });
