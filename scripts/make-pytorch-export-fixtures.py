@@ -21,6 +21,8 @@ for the formula input of scripts/make-onnx-fixtures.py (the tests rebuild it; no
                         AveragePool, Squeeze or If, Reshape, Mul, Add, Pow, Div), twice with different
                         constants (alphas large enough that a wrong alpha or window shows), exported at
                         opsets 9, 11, 13 and 17, with and without constant folding, dynamic and static batch
+  lrn-even-size         nn.LocalResponseNorm(4): torch's window is then 2 channels before and 1 after, which
+                        ConvScope's (symmetric) LRN cannot compute: refused
   alexnet-paper-torchlrn  the paper's AlexNet at 1/16 width and a 67x67 input written in plain PyTorch:
                         nn.LocalResponseNorm(5, 1e-4, 0.75, 2), overlapping max pools, groups=2 convs
   mnist-01              a 1-channel MNIST-style CNN trained (here, on synthetic strokes) on pixels
@@ -196,6 +198,17 @@ class LrnSmall(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class LrnEven(nn.Module):
+    def __init__(self, classes=3):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 3)
+        self.lrn = nn.LocalResponseNorm(4, alpha=0.3, beta=0.75, k=2.0)
+        self.fc = nn.Linear(6 * 6 * 6, classes)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.lrn(F.relu(self.conv(x))), 1))
+
+
 class PaperAlexNetTorchLrn(nn.Module):
     """The paper's AlexNet at 1/16 width for 67x67 inputs, with torch's own nn.LocalResponseNorm."""
 
@@ -364,6 +377,7 @@ def main():
     for opset, folding, dynamic in [(9, True, True), (11, False, True), (13, True, False), (17, False, False)]:
         export(f'lrn-opset{opset}', LrnSmall(), [3, 12, 12], seed=18, opset=opset, folding=folding, dynamic=dynamic,
                extra={'export': {'opset': opset, 'do_constant_folding': folding, 'dynamic_batch': dynamic}})
+    export('lrn-even-size', LrnEven(), [3, 8, 8], seed=20)
     export('alexnet-paper-torchlrn', PaperAlexNetTorchLrn(), [3, 67, 67], seed=19,
            extra={'zoo': {'id': 'alexnet', 'options': {'input': '67x67x3', 'width': 0.0625, 'dropout': 0, 'classes': 10}}})
     mnist()

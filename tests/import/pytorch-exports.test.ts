@@ -243,6 +243,13 @@ describe("torch's nn.LocalResponseNorm (exported as Mul, Unsqueeze, Reshape, Pad
     expect(imported.info.notes.join('\n')).not.toMatch(/BGR/);
   });
 
+  it("an even size is refused: torch's window is then one channel longer before than after, tfjs' LRN window is symmetric", async () => {
+    const err = await importModel(path.join(FIXTURES, 'lrn-even-size.onnx')).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/^AveragePool node \/lrn\/AveragePool: size 4 is even: torch's window then spans 2 channels before and 1 after, and TensorFlow\.js' LRN window is symmetric \(odd sizes only\) \(reading Mul node \/lrn\/Mul onwards/);
+    expect((err as Error).message.split('\n')).toHaveLength(1);
+  });
+
   // ---- a chain that is not torch's definition: refused in one line naming the node ----
 
   type Proto = { graph: { node: { name: string; op_type: string; input: string[]; attribute: { name: string; ints: number[]; t: { dims: number[]; raw_data: Uint8Array }; g: { node: { op_type: string; attribute: { t: { raw_data: Uint8Array } }[] }[] } }[] }[] } };
