@@ -199,6 +199,7 @@ export function readTorchLrn(chain: TorchLrnChain, v: ChainValues): TorchLrn {
   // The channel axis (2 of 5) padded before and after; nothing else.
   const total = new Array<number>(10).fill(0);
   for (const pad of chain.pads) {
+    if (pad.inputs[3]) fail(pad, 'its axes input is not supported (pads for every axis expected)');
     const mode = pad.attrs.mode ?? 'constant';
     if (mode !== 'constant') fail(pad, `its mode is ${String(mode)}, not constant`);
     const list = v.opset < 11 ? (Array.isArray(pad.attrs.pads) ? pad.attrs.pads : fail(pad, 'it has no pads')) : intConst(pad, 1, 'pads');
@@ -269,7 +270,7 @@ function checkSqueezeBranches(node: IrNode, pooled: string, fail: (node: IrNode,
   }
   if (!(Array.isArray(axes) && axes.length === 1 && axes[0] === 1)) fail(node, 'its then branch must squeeze axis 1');
   const id = otherwise.nodes[0];
-  if (otherwise.nodes.length !== 1 || id.op !== 'Identity' || id.inputs[0] !== pooled || otherwise.outputs[0] !== id.outputs[0]) {
+  if (node.outputs.length !== 1 || otherwise.nodes.length !== 1 || id.op !== 'Identity' || id.inputs[0] !== pooled || otherwise.outputs.length !== 1 || otherwise.outputs[0] !== id.outputs[0]) {
     fail(node, `its else branch (${otherwise.nodes.map((n) => n.op).join(', ')}) is not Identity(${pooled})`);
   }
 }
