@@ -217,8 +217,8 @@ export class Trainer implements AsyncIterable<TrainEvent> {
     const saved = new Map(from.arrays.weights.map((w) => [w.name, w]));
     for (const w of this.model.weights) {
       const s = saved.get(w.originalName);
-      if (!s) throw new Error(`checkpoint has no weight ${w.originalName}`);
-      if (s.shape.join('x') !== w.shape.join('x')) throw new Error(`checkpoint weight ${w.originalName} has shape ${s.shape.join('x')}, the model ${w.shape.join('x')}`);
+      if (!s) throw new RunFolderError(`the checkpoint in ${this.runDir} has no weight ${w.originalName}`);
+      if (s.shape.join('x') !== w.shape.join('x')) throw new RunFolderError(`the checkpoint in ${this.runDir}: weight ${w.originalName} has shape ${s.shape.join('x')}, the model ${w.shape.join('x')}`);
       tf.tidy(() => {
         w.write(tf.tensor(s.values, s.shape, 'float32'));
       });
