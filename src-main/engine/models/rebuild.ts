@@ -41,6 +41,36 @@ function activationBytes(model: tf.LayersModel): number {
   return total * 4;
 }
 
+let building: Promise<unknown> = Promise.resolve();
+
+/** Runs builds one after another, so the variables a failed build leaves are told apart from another build's. */
+function oneAtATime<T>(build: () => Promise<T>): Promise<T> {
+  const next = building.then(build, build);
+  building = next.catch(() => undefined);
+  return next;
+}
+
+/**
+ * tf.loadLayersModel, disposing the weights of the layers built before a failure: they are the variables
+ * registered after the handler handed over the artifacts (tfjs builds synchronously from there on).
+ */
+async function buildFreeingOnFailure(artifacts: tf.io.ModelArtifacts, what: string): Promise<tf.LayersModel> {
+  let before: Set<string> | null = null;
+  const handler: tf.io.IOHandler = {
+    load: async () => {
+      before = new Set(Object.keys(tf.engine().registeredVariables));
+      return artifacts;
+    },
+  };
+  try {
+    return await tf.loadLayersModel(handler);
+  } catch (err) {
+    const known = before as Set<string> | null;
+    if (known) for (const [name, variable] of Object.entries(tf.engine().registeredVariables)) if (!known.has(name)) variable.dispose();
+    throw new ModelFileError(`cannot rebuild ${what}: ${String((err as Error).message).split('\n')[0]}`);
+  }
+}
+
 /** Builds the layers model `json` (read from `jsonPath`) with the weight shards it names; `what` names it in messages. */
 export async function loadLayersModelJson(jsonPath: string, json: tf.io.ModelJSON, what: string): Promise<tf.LayersModel> {
   const known = new Set(readableLayerClasses());
@@ -51,15 +81,7 @@ export async function loadLayersModelJson(jsonPath: string, json: tf.io.ModelJSO
   const weights = json.weightsManifest.reduce((sum, group) => sum + (Array.isArray(group?.weights) ? group.weights.reduce((s, w) => s + weightBytes(w), 0) : 0), 0);
   checkModelMemory({ weightBytes: weights, activationBytes: 0 }, what);
   const artifacts = await tf.io.getModelArtifactsForJSON(json, (manifest) => readWeightShards(jsonPath, manifest));
-  const before = new Set(Object.keys(tf.engine().registeredVariables));
-  let model: tf.LayersModel;
-  try {
-    model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
-  } catch (err) {
-    // The layers built before the failure keep their weights as registered variables: free them.
-    for (const [name, variable] of Object.entries(tf.engine().registeredVariables)) if (!before.has(name)) variable.dispose();
-    throw new ModelFileError(`cannot rebuild ${what}: ${String((err as Error).message).split('\n')[0]}`);
-  }
+  const model = await oneAtATime(() => buildFreeingOnFailure(artifacts, what));
   try {
     checkModelMemory({ weightBytes: weights, activationBytes: activationBytes(model) }, what);
   } catch (err) {
