@@ -42,4 +42,11 @@ describe('disk full while training', () => {
     expect(run.status?.state).toBe('finished');
     expect(run.batches.map((b) => b.step)).toEqual(Array.from({ length: 32 }, (_, i) => i + 1));
   }, 120_000);
+
+  it('a disk already full when the run folder is made: one line, nothing to resume', async () => {
+    const runDir = path.join(scratch, 'run-full');
+    const failed = await child([runDir, '--full-at-start']);
+    expect(failed).toMatchObject({ name: 'DiskFullError', code: 'disk-full' });
+    expect(failed.message).toBe(`disk full (ENOSPC) writing to ${runDir}: the run stopped; no checkpoint was written yet: free some space and start the run again`);
+  }, 60_000);
 });

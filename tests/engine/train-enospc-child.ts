@@ -3,7 +3,8 @@
 // ENOSPC, while rewriting an existing file in place still works (as on a full tmpfs, where the old file's
 // pages are reused). The fault is injected into node:fs itself (syncBuiltinESMExports), so the engine's own
 // write path meets it. Prints one JSON line: the result's state, or the error's name, code and message.
-// usage: node --import tsx train-enospc-child.ts RUN_DIR [--full-after K] [--resume]
+// With --full-at-start the disk is full before the run folder's first file is written.
+// usage: node --import tsx train-enospc-child.ts RUN_DIR [--full-after K | --full-at-start] [--resume]
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
@@ -36,11 +37,12 @@ function fillDisk(): void {
 }
 
 const data = { data: bandData(256, 64), preprocess: { kind: 'synthetic' }, warnings: [] };
-const trainer = rest.includes('--resume') ? await resumeRun(runDir, { data }) : await startRun(resumeTestConfig('cpu'), { runDir, data });
-trainer.on((event) => {
-  if (event.type === 'batch' && event.record.step === fullAfter) fillDisk();
-});
 try {
+  if (rest.includes('--full-at-start')) fillDisk();
+  const trainer = rest.includes('--resume') ? await resumeRun(runDir, { data }) : await startRun(resumeTestConfig('cpu'), { runDir, data });
+  trainer.on((event) => {
+    if (event.type === 'batch' && event.record.step === fullAfter) fillDisk();
+  });
   const result = await trainer.run();
   console.log(JSON.stringify({ state: result.state, epochs: result.epochs.length }));
 } catch (err) {
