@@ -36,11 +36,15 @@ export async function resolveShardPath(jsonPath: string, rel: unknown): Promise<
     real = await realpath(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ModelFileError(`${path.basename(jsonPath)} in ${path.dirname(jsonPath)} needs the weights file ${rel}, which is missing`);
-    throw err;
+    throw cannotRead(rel, err);
   }
   if (!inside(await realpath(dir), real)) throw refuse('that is a link to outside its folder');
   if (!(await stat(real)).isFile()) throw refuse('that is not a regular file');
   return real;
+}
+
+function cannotRead(rel: string, err: unknown): ModelFileError {
+  return new ModelFileError(`cannot read the weights file ${rel}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
 }
 
 /** Reads every shard of the manifest (each checked by resolveShardPath) and checks each group's byte count. */
@@ -51,11 +55,17 @@ export async function readWeightShards(jsonPath: string, manifest: tf.io.Weights
     if (!Array.isArray(group?.paths) || !Array.isArray(group.weights)) throw new ModelFileError(`${jsonPath}: a weightsManifest group needs "paths" and "weights" lists`);
     specs.push(...group.weights);
     const expected = group.weights.reduce((sum, w) => sum + weightBytes(w), 0);
+    const files = await Promise.all(group.paths.map((rel) => resolveShardPath(jsonPath, rel)));
+    // Sizes first: a shard set of the wrong size is refused before anything is read into memory.
     let actual = 0;
-    for (const rel of group.paths) {
-      const data = await readFile(await resolveShardPath(jsonPath, rel));
-      buffers.push(ownBuffer(data));
-      actual += data.byteLength;
+    for (const file of files) actual += (await stat(file)).size;
+    if (actual === expected) {
+      actual = 0; // again, as read (a file may change between stat and read)
+      for (const [i, file] of files.entries()) {
+        const data = await readFile(file).catch((err: unknown) => Promise.reject(cannotRead(group.paths[i], err)));
+        buffers.push(ownBuffer(data));
+        actual += data.byteLength;
+      }
     }
     if (actual !== expected) {
       throw new ModelFileError(
