@@ -7,6 +7,9 @@ export default defineConfig({
     environment: 'node',
     reporters: ['default', './tests/support/closing-line-reporter.ts'],
     testTimeout: 60_000,
+    // Model size checks compare against this instead of the machine's free memory, so no test depends on
+    // what else runs; tests of the limit set their own (child processes inherit it).
+    env: { CONVSCOPE_MODEL_MEMORY_LIMIT: '1TiB' },
     hookTimeout: 120_000,
     // tfjs backends are process-global: one file per worker process, two workers for two cores.
     pool: 'forks',

@@ -17,6 +17,14 @@ if (!runsDir || !process.send) throw new Error('engine-child: start it through t
 const engine = createEngine({ runsDir });
 const host = createEngineHost(engine.handlers, { onInternalError: (method, err) => console.error(`engine: ${method} failed:`, err) });
 
+/**
+ * Sends to the parent while the channel is open. A message after it closed (a throttled event during a stop)
+ * is dropped, and a failed send never becomes an 'error' event that would kill a stop half-way.
+ */
+function toParent(msg: ChildMessage): void {
+  if (process.connected) process.send!(msg, undefined, undefined, () => undefined);
+}
+
 interface VirtualPort {
   listeners: Set<(m: unknown) => void>;
   closeListeners: Set<() => void>;
@@ -26,7 +34,7 @@ const ports = new Map<number, VirtualPort>();
 function open(conn: number): VirtualPort {
   const vp: VirtualPort = { listeners: new Set(), closeListeners: new Set() };
   const port: PacketPort = {
-    postMessage: (packet) => process.send!({ conn, packet: compactForClone(packet) } satisfies ChildMessage),
+    postMessage: (packet) => toParent({ conn, packet: compactForClone(packet) }),
     onMessage: (l) => (vp.listeners.add(l), () => vp.listeners.delete(l)),
     onClose: (l) => (vp.closeListeners.add(l), () => vp.closeListeners.delete(l)),
   };
@@ -47,7 +55,17 @@ process.on('message', (raw) => {
   vp.listeners.forEach((l) => l(msg.packet));
 });
 
-// The parent closing the channel (it exited or stops us): stop live runs with a checkpoint, then go.
-const shutdown = () => void engine.shutdown().finally(() => process.exit(0));
+// The parent closing the channel (it exited or stops us), SIGTERM, or Ctrl-C reaching the whole process
+// group: stop live runs with a checkpoint and a final status, once, then go.
+let stopping = false;
+const shutdown = () => {
+  if (stopping) return;
+  stopping = true;
+  void engine
+    .shutdown()
+    .catch((err: unknown) => console.error('engine: stopping the runs failed:', err))
+    .finally(() => process.exit(0));
+};
 process.on('disconnect', shutdown);
 process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);

@@ -100,13 +100,17 @@ describe('convscope inspect', () => {
       [['--model', runDir, '--image', digit, '--checkpoint', '3'], /one checkpoint, at step 8/],
       [['--model', 'resnet50', '--image', digit], /unknown model 'resnet50'/],
       [['--image', digit], /--model is required/],
+      [['--model', 'alexnet', '--set', 'input=4096x4096x1', '--image', digit], /alexnet \(input 4096x4096x1, .* parameters\) needs about .* more than the limit of 2\.0 GiB \(CONVSCOPE_MODEL_MEMORY_LIMIT=2GiB\)/],
+      [['--model', 'alexnet', '--set', 'width=16', '--image', digit], /alexnet \(input 227x227x3, .* parameters\) needs about .* more than the limit of 2\.0 GiB/],
     ];
+    process.env.CONVSCOPE_MODEL_MEMORY_LIMIT = '2GiB';
     for (const [args, message] of cases) {
       const r = await convscope(['inspect', ...args, '--backend', 'cpu']);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
+    delete process.env.CONVSCOPE_MODEL_MEMORY_LIMIT;
   });
 });
 

@@ -13,9 +13,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(args: string[], options: { cwd?: string } = {}): Promise<CliResult> {
+export async function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI_BIN, ...args], { cwd: options.cwd, maxBuffer: 64 * 2 ** 20 });
+    const env = options.env ? { ...process.env, ...options.env } : undefined;
+    const { stdout, stderr } = await exec(process.execPath, [CLI_BIN, ...args], { cwd: options.cwd, env, maxBuffer: 64 * 2 ** 20 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

@@ -32,9 +32,11 @@ describe('convscope summary', () => {
     [['--model', 'lenet5', '--set', 'colour=red'], /unknown option 'colour' for lenet5/],
     [['--model', 'alexnet', '--set', 'input=31x31x3'], /pool2.*cannot take input/],
     [['--model', 'lenet5', '--bogus'], /Unknown option '--bogus'/],
+    [['--model', 'alexnet', '--set', 'width=16'], /alexnet \(input 227x227x3, [\d,]+ parameters\) needs about .* GiB .* more than the limit of 2\.0 GiB \(CONVSCOPE_MODEL_MEMORY_LIMIT=2GiB\)/],
+    [['--model', 'alexnet', '--set', 'input=4096x4096x1'], /alexnet \(input 4096x4096x1, .*\) needs about .* more than the limit of 2\.0 GiB/],
     [[], /--model is required/],
   ])('refuses %j in one line with a non-zero exit', async (args, message) => {
-    const r = await convscope(['summary', ...args]);
+    const r = await convscope(['summary', ...args], { env: { CONVSCOPE_MODEL_MEMORY_LIMIT: '2GiB' } });
     expect(r.code).not.toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

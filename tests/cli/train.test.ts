@@ -59,6 +59,14 @@ describe('convscope train: bad input is one clear line and a non-zero exit', () 
     expect(r.stderr).toMatch(/alexnet at batch 4096 needs about \d+\.\d GiB .* more than the wasm backend can hold: 4\.0 GiB/);
     expect(existsSync(out)).toBe(false);
   });
+
+  it('refuses a model over the memory limit setting (CONVSCOPE_MODEL_MEMORY_LIMIT) with the estimate and the limit', async () => {
+    const out = path.join(await tmp(), 'run');
+    const r = await convscope(['train', '--model', 'alexnet', '--set', 'width=2', '--dataset', 'mnist', '--backend', 'cpu', '--out', out], { env: { CONVSCOPE_MODEL_MEMORY_LIMIT: '2GiB' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^convscope train: alexnet at batch 64 needs about 5\.4 GiB .* more than the cpu backend can hold: 2\.0 GiB, CONVSCOPE_MODEL_MEMORY_LIMIT=2GiB; use a smaller --batch or model\n$/);
+    expect(existsSync(out)).toBe(false);
+  });
 });
 
 describe('convscope train --augment on an image folder', () => {

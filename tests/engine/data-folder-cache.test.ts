@@ -1,8 +1,11 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cacheKey, ImageCache } from '../../src-main/engine/data/image-cache';
+import { makeNoiseFolder } from './train-augment-folder';
 
 let dir: string;
 beforeEach(async () => {
@@ -61,10 +64,50 @@ describe('ImageCache', () => {
     await utimes(at(keys[2]), new Date(2000_000), new Date(2000_000));
     await utimes(at(keys[0]), new Date(3000_000), new Date(3000_000));
     await mkdir(path.join(dir, 'ab'), { recursive: true });
-    await writeFile(path.join(dir, 'ab', '.tmp-123-deadbeef'), 'half');
+    await writeFile(path.join(dir, 'ab', '.tmp-999999999-deadbeef'), 'half');
     // A smaller budget on reopen evicts the oldest (y) at once.
     const second = await ImageCache.open(dir, 250);
     expect(keys.map((k) => second.has(k))).toEqual([true, false, true]);
     expect(await filesIn(dir)).toEqual([keys[0], keys[2]].map((k) => `${k}.u8`).sort());
   });
+});
+
+/** Runs image-cache-child.ts; resolves with its exit code, stdout and stderr once it ends. */
+function child(args: string[]): { ready: string; done: Promise<{ code: number | null; out: string; err: string }> } {
+  const ready = path.join(dir, `ready-${Math.random().toString(36).slice(2)}`);
+  const p = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'image-cache-child.ts'), ...args.slice(0, 2), ready, ...args.slice(2)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d) => (out += d));
+  p.stderr.on('data', (d) => (err += d));
+  return { ready, done: new Promise((resolve) => p.on('close', (code) => resolve({ code, out, err }))) };
+}
+
+describe('ImageCache shared by processes', () => {
+  it('keeps the live temporary files of other writers; only those of dead writers (or old ones) are removed', async () => {
+    await mkdir(path.join(dir, 'ab'), { recursive: true });
+    const live = path.join(dir, 'ab', `.tmp-${process.pid}-0badcafe`);
+    const dead = path.join(dir, 'ab', '.tmp-999999999-deadbeef');
+    const old = path.join(dir, 'ab', `.tmp-${process.pid}-01d01d01`);
+    for (const f of [live, dead, old]) await writeFile(f, 'half');
+    await utimes(old, new Date(1000_000), new Date(1000_000));
+    await ImageCache.open(dir, 1000);
+    expect([existsSync(live), existsSync(dead), existsSync(old)]).toEqual([true, false, false]);
+  });
+
+  it('two processes decoding the same folder into one cache at once both succeed', async () => {
+    const folder = path.join(dir, 'images');
+    await makeNoiseFolder(folder, 14);
+    const cacheDir = path.join(dir, 'cache');
+    const go = path.join(dir, 'go');
+    const children = [0, 1].map(() => child([folder, cacheDir, go, '30']));
+    while (!children.every((c) => existsSync(c.ready))) await new Promise((r) => setTimeout(r, 20));
+    await writeFile(go, '');
+    for (const { code, out, err } of await Promise.all(children.map((c) => c.done))) {
+      expect(err).toBe('');
+      expect(code).toBe(0);
+      const { decoded, hits } = JSON.parse(out) as { decoded: number; hits: number };
+      expect(decoded + hits).toBe(30 * 42);
+    }
+  }, 60_000);
 });

@@ -8,12 +8,17 @@ import { armConfigs, runExperiment, runKey, type ArmRun } from '../../src-main/e
 import { writeReport, type MetricsFile } from '../../src-main/engine/experiments/report';
 import { compare, spread, stalled } from '../../src-main/engine/experiments/stats';
 import { readRunConfig } from '../../src-main/engine/train';
+import { writeFashionMnistFixture } from './fashion-mnist-fixture';
 
 const TINY = { limit: 256, testLimit: 128, epochs: 1, scale: 1, seeds: 1, backend: 'wasm' };
 let store: string;
 
 beforeAll(async () => {
   store = await mkdtemp(path.join(os.tmpdir(), 'convscope-exp-'));
+  // The Fashion-MNIST recipes read a tiny fixture from the dataset cache (searched before any system copy),
+  // so the suite needs no Debian package and no download. Each test file runs in its own process.
+  process.env.CONVSCOPE_CACHE_DIR = path.join(store, 'cache');
+  writeFashionMnistFixture(path.join(store, 'cache', 'datasets', 'fashion-mnist'));
 });
 
 async function runAndReport(name: string, extra: Partial<typeof TINY> = {}) {

@@ -89,6 +89,11 @@ beforeAll(async () => {
   const jpeg = await bands().jpeg().toBuffer();
   await writeFile(file('truncated.jpg'), jpeg.subarray(0, Math.floor(jpeg.length * 0.6)));
   await writeFile(file('huge.png'), hugePngHeader(30000, 30000));
+  // Real one-row images: every pixel is there (a row of zeros deflates to almost nothing).
+  await writeFile(file('wide.png'), hugePngHeader(100_000_000, 1));
+  await writeFile(file('thin.png'), hugePngHeader(5_000_000, 1));
+  // The JPEG's headers up to its scan marker, no scan data.
+  await writeFile(file('header-only.jpg'), jpeg.subarray(0, jpeg.indexOf(Buffer.from([0xff, 0xda])) + 2));
 });
 
 afterAll(async () => {
@@ -231,6 +236,23 @@ describe('decode errors', () => {
     const err = await failure(decodeImage(file('truncated.jpg'), { channels: 3, width: 32, height: 32 }));
     expect(err.code).toBe('corrupt-image');
     expect(err.message).toMatch(/^truncated\.jpg: corrupt or truncated image \(.*premature end/i);
+  });
+
+  it.each(['truncated.jpg', 'header-only.jpg'])('%s: one line naming the file, each libvips problem once', async (name) => {
+    const err = await failure(decodeImage(file(name), { channels: 3, width: 32, height: 32 }));
+    expect(err.code).toBe('corrupt-image');
+    expect(err.message).toMatch(new RegExp(`^${name.replace('.', '\\.')}: corrupt or truncated image \\(premature end of JPEG image`));
+    expect(err.message).not.toContain('\n');
+    expect(err.message).not.toMatch(/Vips|corrupt header/);
+    expect(err.message.match(/premature end/g)).toHaveLength(1);
+  });
+
+  it('a 100000000x1 PNG is refused saying what is wrong: its size', async () => {
+    const err = await failure(decodeImage(file('wide.png'), { channels: 3, width: 32, height: 32 }));
+    expect(err.code).toBe('too-many-pixels');
+    expect(err.message).toBe('wide.png: image is 100000000x1, a side longer than 10,000,000 pixels, the most the decoder can handle');
+    const thin = await failure(decodeImage(file('thin.png'), { channels: 3, width: 32, height: 32 }));
+    expect(thin.message).toBe('thin.png: image is 5000000x1, too long and thin to crop to 32x32: scaling it would make a 160000000x32 image');
   });
 
   it('a 30000x30000 header is refused before decoding, naming the size and the limit', async () => {

@@ -9,6 +9,7 @@ import { afterEpoch, initialSchedule, PAPER_PLATEAU } from '../../src-main/engin
 import { checkMemory, estimateTrainingMemory, memoryLimitFor } from '../../src-main/engine/train/memory';
 import { MemoryLimitError } from '../../src-main/engine/train/errors';
 import { decodeCheckpoint, encodeCheckpoint, readCheckpointFile, writeCheckpointFile } from '../../src-main/engine/train/checkpoint-file';
+import { RunFolderError } from '../../src-main/engine/train/errors';
 import { KernelSnapshotStore, thinIndices, readKernelSnapshot, type KernelIndex } from '../../src-main/engine/train/kernel-snapshots';
 import { JsonLines, parseJsonLines } from '../../src-main/engine/train/json-lines';
 import { crossEntropyFromLogits, correctCounts, kerasClippedCrossEntropy, KERAS_EPSILON } from '../../src-main/engine/train/loss';
@@ -149,6 +150,73 @@ describe('checkpoint file', () => {
   it('rejects a truncated file', () => {
     const bytes = encodeCheckpoint({ meta: {}, arrays: { w: [{ name: 'w', shape: [3], values: new Float32Array([1, 2, 3]) }] } });
     expect(() => decodeCheckpoint(bytes.subarray(0, bytes.length - 2), 'x.bin')).toThrow(/expected \d+ bytes/);
+  });
+
+  // A checkpoint the size of a small model's: 8 KiB of weights, 8 KiB of optimizer slots.
+  const big = () =>
+    encodeCheckpoint({
+      meta: { position: { globalStep: 40 } },
+      arrays: {
+        weights: [{ name: 'conv1/kernel', shape: [2048], values: Float32Array.from({ length: 2048 }, (_, i) => Math.sin(i)) }],
+        optimizer: [{ name: 'conv1/kernel/m', shape: [2048], values: Float32Array.from({ length: 2048 }, (_, i) => i / 1e4) }],
+      },
+    });
+  const dataStart = (bytes: Uint8Array) => 12 + new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
+  /** The checkpoint with its JSON header replaced by edit(header), re-padded so the data stays aligned. */
+  function withHeader(bytes: Uint8Array, edit: (h: { meta: unknown; metaCrc32?: number; groups: Record<string, Record<string, unknown>[]> }) => void): Uint8Array {
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, dataStart(bytes))));
+    edit(header);
+    let json = JSON.stringify(header);
+    json += ' '.repeat((4 - ((12 + json.length) % 4)) % 4);
+    const out = new Uint8Array(12 + json.length + bytes.length - dataStart(bytes));
+    out.set(bytes.subarray(0, 8));
+    new DataView(out.buffer).setUint32(8, json.length, true);
+    out.set(new TextEncoder().encode(json), 12);
+    out.set(bytes.subarray(dataStart(bytes)), 12 + json.length);
+    return out;
+  }
+
+  it.each([
+    ['4 KiB of zeroed weights', (b: Uint8Array) => b.fill(0, dataStart(b) + 100, dataStart(b) + 100 + 4096), /weights array conv1\/kernel fails its checksum/],
+    ['4 KiB of NaN in the optimizer slots', (b: Uint8Array) => new Float32Array(b.buffer, dataStart(b) + 8192, 1024).fill(NaN), /optimizer array conv1\/kernel\/m fails its checksum/],
+    ['a changed run state', (b: Uint8Array) => b.set(new TextEncoder().encode('41'), new TextDecoder().decode(b).indexOf('"globalStep":40') + 13), /its run state fails its checksum/],
+  ])('refuses a corrupt checkpoint by name: %s', (_what, damage, problem) => {
+    const bytes = big();
+    expect(decodeCheckpoint(bytes, 'ok.bin').arrays.weights[0].values[1]).toBeCloseTo(Math.sin(1));
+    damage(bytes);
+    const error = (() => {
+      try {
+        decodeCheckpoint(bytes, '/runs/r/checkpoint.bin');
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error).toBeInstanceOf(RunFolderError);
+    expect(error!.message).toMatch(/^checkpoint \/runs\/r\/checkpoint\.bin is corrupt: /);
+    expect(error!.message).toMatch(problem);
+    expect(error!.message).toContain('ConvScope keeps only the latest checkpoint of a run');
+  });
+
+  it.each([
+    ['an offset past the end', (e: Record<string, unknown>) => (e.offset = 1e9), /weights: array conv1\/kernel reaches past the end of the data/],
+    ['a misaligned offset', (e: Record<string, unknown>) => (e.offset = 3), /malformed offset or length/],
+    ['a negative length', (e: Record<string, unknown>) => (e.length = -5), /malformed offset or length/],
+    ['a shape that does not match', (e: Record<string, unknown>) => (e.shape = [7]), /has 2048 values but shape 7/],
+    ['no name', (e: Record<string, unknown>) => delete e.name, /an array without a name/],
+  ])('refuses corrupted array offsets in one line, never a stack trace: %s', (_what, edit, problem) => {
+    const bytes = withHeader(big(), (h) => edit(h.groups.weights[0]));
+    expect(() => decodeCheckpoint(bytes, 'c.bin')).toThrow(RunFolderError);
+    expect(() => decodeCheckpoint(bytes, 'c.bin')).toThrow(problem);
+  });
+
+  it('still reads checkpoints written before checksums (unchecked)', () => {
+    const old = withHeader(big(), (h) => {
+      delete h.metaCrc32;
+      for (const entries of Object.values(h.groups)) for (const e of entries) delete e.crc32;
+    });
+    const back = decodeCheckpoint<{ position: { globalStep: number } }>(old, 'old.bin');
+    expect(back.meta.position.globalStep).toBe(40);
+    expect(back.arrays.optimizer[0].values[10]).toBeCloseTo(0.001);
   });
 });
 

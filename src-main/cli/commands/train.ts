@@ -98,7 +98,9 @@ export async function run(argv: string[]): Promise<number> {
     status.line('stopping after this step (a checkpoint is written; continue with --resume)');
     trainer.stop();
   };
+  // Ctrl-C, or SIGTERM from a process manager: both stop after the step with a checkpoint.
   process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigint);
   try {
     const result = await trainer.run();
     status.done();
@@ -119,6 +121,7 @@ export async function run(argv: string[]): Promise<number> {
     throw err;
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
     trainer.dispose();
   }
 }

@@ -1,13 +1,36 @@
 // A disk cache of decoded images: one raw file per entry under dir/<2 hex>/<key>.u8, kept within a byte
 // budget by evicting the least recently used entries. Use order survives restarts through each file's mtime
 // (touched on every hit). Losing an entry is harmless (the caller decodes again), so writes are
-// temp-file + rename without fsync, and several processes may share one folder.
+// temp-file + rename without fsync, and several processes may share one folder: a temporary file is
+// removed only when its writer (the pid in its name) is gone or it is older than STALE_TEMP_MS, and an
+// entry whose temporary file or folder vanished under a write (another process cleaning up) is simply
+// not stored. Eviction by another process only costs a decode.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
 const SUFFIX = '.u8';
+const TEMP_PREFIX = '.tmp-';
+/** A temporary file this old is stale even if a process with its writer's pid runs (pids are reused). */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether the temporary file `name` (`.tmp-<pid>-<hex>`) was left by a writer that is gone. */
+async function staleTemp(file: string, name: string): Promise<boolean> {
+  const pid = Number(/^\.tmp-(\d+)-/.exec(name)?.[1]);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || !processAlive(pid)) return true;
+  const info = await stat(file).catch(() => null);
+  return info !== null && Date.now() - info.mtimeMs > STALE_TEMP_MS;
+}
 
 /** $XDG_CACHE_HOME/convscope/images, else ~/.cache/convscope/images. */
 export function defaultImageCacheDir(): string {
@@ -41,8 +64,8 @@ export class ImageCache {
       for (const name of await readdir(subDir)) {
         const file = path.join(subDir, name);
         if (!name.endsWith(SUFFIX)) {
-          // A temporary file left by a killed writer.
-          if (name.startsWith('.tmp-')) await rm(file, { force: true });
+          // A temporary file left by a killed writer; another process's live one is left alone.
+          if (name.startsWith(TEMP_PREFIX) && (await staleTemp(file, name))) await rm(file, { force: true });
           continue;
         }
         const info = await stat(file).catch(() => null);
@@ -105,17 +128,22 @@ export class ImageCache {
     return new Uint8Array(data.buffer, data.byteOffset, data.length);
   }
 
-  /** Stores an entry, then evicts least recently used ones beyond the budget. Entries over the budget are not stored. */
+  /**
+   * Stores an entry, then evicts least recently used ones beyond the budget. Entries over the budget are not
+   * stored, nor is one whose temporary file or folder another process removed meanwhile (ENOENT): the caller
+   * decodes it again when needed. Other write errors (ENOSPC, EACCES) are thrown.
+   */
   async put(key: string, data: Uint8Array): Promise<void> {
     if (data.length > this.budgetBytes) return;
     const file = this.file(key);
-    await mkdir(path.dirname(file), { recursive: true });
-    const tmp = path.join(path.dirname(file), `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const tmp = path.join(path.dirname(file), `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
+      await mkdir(path.dirname(file), { recursive: true });
       await writeFile(tmp, data);
       await rename(tmp, file);
     } catch (err) {
       await rm(tmp, { force: true });
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
     this.remember(key, data.length);

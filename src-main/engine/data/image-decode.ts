@@ -74,9 +74,32 @@ function sourceName(input: ImageInput, options: ReadOptions): string {
   return typeof input === 'string' ? path.basename(input) : (options.name ?? 'image');
 }
 
+/**
+ * libvips' message as one line: its repeated per-decoder lines ("VipsJpeg: premature end of JPEG image" five
+ * times) become each distinct problem once, without the decoder prefixes.
+ */
+function oneLine(message: string): string {
+  const problems: string[] = [];
+  for (const raw of message.split(/\r?\n/)) {
+    const line = raw
+      .replace(/^Input (file|buffer) has corrupt header:\s*/i, '')
+      .replace(/^(Vips\w*|vips_\w+|\w+load(_\w+)?):\s*/, '')
+      .trim();
+    if (line && !problems.some((p) => p.toLowerCase() === line.toLowerCase())) problems.push(line);
+  }
+  return problems.join('; ');
+}
+
+/** libvips cannot address a side longer than this (VIPS_MAX_COORD). */
+export const MAX_IMAGE_SIDE = 10_000_000;
+
+function tooLarge(source: string, width: number, height: number, problem: string): ImageDecodeError {
+  return new ImageDecodeError(`${source}: image is ${width}x${height}, ${problem}`, 'too-many-pixels', source);
+}
+
 function describeFailure(err: unknown, source: string): ImageDecodeError {
   if (err instanceof ImageDecodeError) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = oneLine(err instanceof Error ? err.message : String(err));
   if (/unsupported image format/i.test(message)) {
     return new ImageDecodeError(`${source}: not a recognised image format`, 'not-an-image', source);
   }
@@ -124,6 +147,7 @@ export async function readImageInfo(input: ImageInput, options: ReadOptions = {}
   if (!(meta.width > 0 && meta.height > 0)) {
     throw new ImageDecodeError(`${source}: corrupt image (no size in its header)`, 'corrupt-image', source);
   }
+  if (Math.max(meta.width, meta.height) > MAX_IMAGE_SIDE) throw tooLarge(source, meta.width, meta.height, `a side longer than ${MAX_IMAGE_SIDE.toLocaleString('en-US')} pixels, the most the decoder can handle`);
   const pixels = meta.width * meta.height;
   if (pixels > limit) {
     throw new ImageDecodeError(
@@ -152,11 +176,22 @@ function checkSize(options: DecodeOptions): void {
   if (options.channels !== 1 && options.channels !== 3) throw new Error(`decodeImage: channels must be 1 or 3, got ${String(options.channels)}`);
 }
 
+/** Refuses an image so long and thin that scaling it to cover the output would make an image too large to hold. */
+function checkCoverScale(info: ImageInfo, options: DecodeOptions, source: string, limit: number): void {
+  if (options.width === undefined || options.height === undefined || options.fit === 'stretch') return;
+  const scale = Math.max(options.width / info.width, options.height / info.height);
+  const [w, h] = [Math.round(info.width * scale), Math.round(info.height * scale)];
+  if (Math.max(w, h) > MAX_IMAGE_SIDE || w * h > limit) {
+    throw tooLarge(source, info.width, info.height, `too long and thin to crop to ${options.width}x${options.height}: scaling it would make a ${w}x${h} image`);
+  }
+}
+
 export async function decodeImage(input: ImageInput, options: DecodeOptions): Promise<DecodedImage> {
   checkSize(options);
   const original = await readImageInfo(input, options);
   const source = sourceName(input, options);
   const limit = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
+  checkCoverScale(original, options, source, limit);
   // failOn 'error': refuse truncated or broken pixel data but accept files that only raise warnings
   // (extraneous bytes, odd markers), which are common in real photo collections.
   let pipeline = sharp(toSharpInput(input), { limitInputPixels: limit, failOn: 'error', autoOrient: true, pages: 1 })

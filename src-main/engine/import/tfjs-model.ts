@@ -1,11 +1,10 @@
-// TensorFlow.js LayersModel files (model.json + weight shards) -> a loaded model.
+// TensorFlow.js LayersModel files (model.json + weight shards) -> a loaded model, through the models
+// module's one loader of layers-model JSON files (shard paths kept inside the file's folder, size limit).
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { tf } from '../tf';
-import '../models/layers'; // registers GroupedConv2D and LocalResponseNormalization
+import type { tf } from '../tf';
+import { loadLayersModelJson } from '../models/rebuild';
 import { ImportFileError, UnsupportedModelError } from './errors';
-
-const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
 
 /** Loads a layers-model JSON (a path to the .json, or a folder holding model.json) with the weight files it names. */
 export async function readTfjsModel(file: string): Promise<{ model: tf.LayersModel; jsonPath: string }> {
@@ -26,34 +25,7 @@ export async function readTfjsModel(file: string): Promise<{ model: tf.LayersMod
   if (typeof json?.modelTopology !== 'object' || json.modelTopology === null || !Array.isArray(json.weightsManifest)) {
     throw new ImportFileError(`${jsonPath} is not a TensorFlow.js LayersModel (it needs modelTopology and weightsManifest)`);
   }
-  const dir = path.dirname(jsonPath);
-  const artifacts = await tf.io.getModelArtifactsForJSON(json, async (manifest) => {
-    const specs: tf.io.WeightsManifestEntry[] = [];
-    const buffers: ArrayBuffer[] = [];
-    for (const group of manifest) {
-      specs.push(...group.weights);
-      const expected = group.weights.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1) * (BYTES[w.quantization?.dtype ?? w.dtype] ?? NaN), 0);
-      let actual = 0;
-      for (const rel of group.paths) {
-        const data = await readFile(path.resolve(dir, rel)).catch((err: NodeJS.ErrnoException) => {
-          if (err.code === 'ENOENT') throw new ImportFileError(`${jsonPath} needs the weights file ${rel}, which is missing`);
-          throw err;
-        });
-        actual += data.byteLength;
-        buffers.push(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
-      }
-      if (actual !== expected) throw new ImportFileError(`weights ${group.paths.join(', ')} hold ${actual} bytes but ${path.basename(jsonPath)} describes ${expected} (truncated or from another model)`);
-    }
-    return [specs, buffers];
-  });
-  let model: tf.LayersModel;
-  try {
-    model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
-  } catch (err) {
-    const msg = (err as Error).message;
-    if (/Unknown layer/i.test(msg)) throw new UnsupportedModelError(`${jsonPath}: ${msg.split('\n')[0]} (a custom layer class ConvScope does not have)`);
-    throw new ImportFileError(`${jsonPath}: cannot rebuild the model (${msg.split('\n')[0]})`);
-  }
+  const model = await loadLayersModelJson(jsonPath, json, jsonPath);
   const shape = model.inputs.length === 1 ? model.inputs[0].shape : [];
   if (model.inputs.length !== 1 || model.outputs.length !== 1 || shape.length !== 4 || shape.slice(1).some((d) => !(typeof d === 'number' && d > 0))) {
     const inputs = model.inputs.map((i) => i.shape.map((d) => d ?? '?').join('x')).join(', ');

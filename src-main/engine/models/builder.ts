@@ -3,7 +3,8 @@ import { tf } from '../tf';
 import { GroupedConv2D } from './layers/grouped-conv2d';
 import { LocalResponseNormalization } from './layers/lrn';
 import type { Initializer } from './layers/initializer-config';
-import { canonicalPadding, inferShapes, type ConvLayerSpec, type InitSpec, type LayerSpec, type ModelSpec } from './spec';
+import { checkModelMemory, estimateSpecMemory } from './memory-limit';
+import { canonicalPadding, formatShape, type ConvLayerSpec, type InitSpec, type LayerSpec, type ModelSpec } from './spec';
 
 export interface BuildOptions {
   /** Seeds every initializer (each layer's kernel and bias get their own seed derived from it and the layer name). */
@@ -11,11 +12,13 @@ export interface BuildOptions {
 }
 
 /**
- * Builds the spec (after checking its shapes). Same spec + seed -> identical initial weights.
+ * Builds the spec after checking its shapes and that its weights and activations fit the memory limit
+ * (estimated from the shape walk, before anything is allocated). Same spec + seed -> identical initial weights.
  * Dropout layers are not seeded: tfjs would reuse one mask for every step.
  */
 export function buildModel(spec: ModelSpec, options: BuildOptions): tf.LayersModel {
-  inferShapes(spec);
+  const estimate = estimateSpecMemory(spec);
+  checkModelMemory(estimate, `${spec.id} (input ${formatShape(spec.input)}, ${(estimate.weightBytes / 4).toLocaleString('en-US')} parameters)`);
   if (!Number.isInteger(options.seed)) throw new Error(`buildModel: seed must be a whole number, got ${options.seed}`);
   const input = tf.input({ shape: [...spec.input], name: 'input' });
   let x = input;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { tf } from '../tf';
 import { writeFileAtomic } from '../train/atomic';
 import { ModelFileError } from './errors';
-import './layers'; // registers GroupedConv2D and LocalResponseNormalization for deserialization
+import { loadLayersModelJson } from './rebuild';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -15,8 +15,6 @@ export interface SavedModelInfo {
   weightsPath: string;
   weightBytes: number;
 }
-
-type WeightsEntry = tf.io.WeightsManifestEntry;
 
 /**
  * Writes model.json and weights.bin into dir (created if needed). Each file is written to a temporary
@@ -50,21 +48,17 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<Sav
 
 /** Loads a folder written by saveModel (or any tfjs layers-model folder with its weight files beside it). */
 export async function loadModel(dir: string): Promise<tf.LayersModel> {
-  const modelJson = await readModelJson(dir);
-  const artifacts = await tf.io.getModelArtifactsForJSON(modelJson, (manifest) => readWeights(dir, manifest));
-  try {
-    return await tf.loadLayersModel(tf.io.fromMemory(artifacts));
-  } catch (err) {
-    throw new ModelFileError(`cannot rebuild the model in ${dir}: ${(err as Error).message}`);
-  }
-}
-
-async function readModelJson(dir: string): Promise<tf.io.ModelJSON> {
   const dirStat = await stat(dir).catch(() => null);
   if (!dirStat?.isDirectory()) throw new ModelFileError(`no model folder at ${dir}`);
   const jsonPath = path.join(dir, MODEL_JSON);
+  const modelJson = await readModelJson(jsonPath, `${dir} has no ${MODEL_JSON}`);
+  return loadLayersModelJson(jsonPath, modelJson, `the model in ${dir}`);
+}
+
+/** Parses a layers-model JSON file; `missing` is the message when it does not exist. */
+export async function readModelJson(jsonPath: string, missing: string): Promise<tf.io.ModelJSON> {
   const text = await readFile(jsonPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') throw new ModelFileError(`${dir} has no ${MODEL_JSON}`);
+    if (err.code === 'ENOENT') throw new ModelFileError(missing);
     throw err;
   });
   let json: unknown;
@@ -78,43 +72,4 @@ async function readModelJson(dir: string): Promise<tf.io.ModelJSON> {
     throw new ModelFileError(`${jsonPath} is not a tfjs layers model (it needs modelTopology and weightsManifest)`);
   }
   return j as tf.io.ModelJSON;
-}
-
-async function readWeights(dir: string, manifest: tf.io.WeightsManifestConfig): Promise<[WeightsEntry[], ArrayBuffer[]]> {
-  const specs: WeightsEntry[] = [];
-  const buffers: Uint8Array[] = [];
-  for (const group of manifest) {
-    specs.push(...group.weights);
-    const expected = group.weights.reduce((sum, w) => sum + weightBytes(w), 0);
-    let actual = 0;
-    for (const rel of group.paths) {
-      const file = path.resolve(dir, rel);
-      if (path.relative(path.resolve(dir), file).startsWith('..')) throw new ModelFileError(`${MODEL_JSON} in ${dir} names a weights file outside the folder: ${rel}`);
-      const data = await readFile(file).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') throw new ModelFileError(`${MODEL_JSON} in ${dir} needs the weights file ${rel}, which is missing`);
-        throw err;
-      });
-      buffers.push(data);
-      actual += data.byteLength;
-    }
-    if (actual !== expected) {
-      throw new ModelFileError(`weights file ${group.paths.join(', ')} in ${dir} has ${actual} bytes but ${MODEL_JSON} describes ${expected} bytes (truncated or from another model)`);
-    }
-  }
-  return [specs, buffers.map(ownBuffer)];
-}
-
-/** The bytes as an ArrayBuffer of their own (no copy when the view already spans its whole buffer). */
-function ownBuffer(b: Uint8Array): ArrayBuffer {
-  const whole = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
-  return (whole ? b.buffer : b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)) as ArrayBuffer;
-}
-
-const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
-
-function weightBytes(w: WeightsEntry): number {
-  const dtype = w.quantization?.dtype ?? w.dtype;
-  const size = BYTES[dtype];
-  if (size === undefined) throw new ModelFileError(`weight ${w.name} has dtype ${dtype}, which this app cannot read`);
-  return w.shape.reduce((a, b) => a * b, 1) * size;
 }

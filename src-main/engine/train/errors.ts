@@ -39,3 +39,24 @@ export class RunFolderError extends ConvscopeError {
     this.name = 'RunFolderError';
   }
 }
+
+/** The disk holding the run folder filled up (ENOSPC): the run stopped; its last checkpoint is intact. */
+export class DiskFullError extends ConvscopeError {
+  constructor(
+    readonly runDir: string,
+    readonly checkpointStep: number | null,
+  ) {
+    const resume =
+      checkpointStep === null
+        ? 'no checkpoint was written yet: free some space and start the run again'
+        : `its checkpoint at step ${checkpointStep} is intact: free some space, then resume it (convscope train --resume ${runDir})`;
+    super(`disk full (ENOSPC) writing to ${runDir}: the run stopped; ${resume}`, 'disk-full');
+    this.name = 'DiskFullError';
+  }
+}
+
+/** Whether `err` (or what caused it) is the disk running out of space. */
+export function isDiskFull(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) if ((e as NodeJS.ErrnoException).code === 'ENOSPC') return true;
+  return false;
+}

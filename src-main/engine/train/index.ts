@@ -12,4 +12,4 @@ export type { LayerStats, LayerStatsRecord } from './layer-stats';
 export type { TrainData, TrainSplit, Batch } from './train-data';
 export type { PreparedData } from './open-data';
 export { LOSS_KINDS, type LossKind } from './loss';
-export { TrainConfigError, MemoryLimitError, DivergedError, RunFolderError } from './errors';
+export { TrainConfigError, MemoryLimitError, DivergedError, RunFolderError, DiskFullError } from './errors';

@@ -2,9 +2,12 @@
 // against what the backend can hold.
 import os from 'node:os';
 import { constants as bufferConstants } from 'node:buffer';
+import { formatBytes, modelMemoryLimit } from '../models/memory-limit';
 import { inferShapes, type ModelSpec } from '../models/spec';
 import { MemoryLimitError } from './errors';
 import type { OptimizerConfig } from './optimizers';
+
+export { formatBytes };
 
 const FLOAT = 4;
 
@@ -67,8 +70,18 @@ export function estimateTrainingMemory(spec: ModelSpec, batch: number, optimizer
   };
 }
 
-/** What `backend` can hold: wasm's 32-bit linear memory (4 GiB, the maximum tfjs-backend-wasm is built with); cpu tensors are typed arrays in the machine's RAM. */
+/**
+ * What `backend` can hold: wasm's 32-bit linear memory (4 GiB, the maximum tfjs-backend-wasm is built with);
+ * cpu tensors are typed arrays in the machine's RAM. Capped by the model memory limit setting (default: the
+ * machine's free memory) where that is lower.
+ */
 export function memoryLimitFor(backend: string): MemoryLimit {
+  const own = backendLimit(backend);
+  const setting = modelMemoryLimit();
+  return setting.bytes < own.totalBytes ? { ...own, totalBytes: setting.bytes, source: setting.source } : own;
+}
+
+function backendLimit(backend: string): MemoryLimit {
   if (backend === 'wasm') return { backend, totalBytes: 4 * 2 ** 30, source: 'the wasm backend’s 4 GiB linear memory' };
   const ram = os.totalmem();
   if (backend === 'cpu') {
@@ -99,15 +112,4 @@ export function checkMemory(estimate: MemoryEstimate, limit: MemoryLimit, what: 
       limit.maxTensorElements * FLOAT,
     );
   }
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
 }

@@ -1,6 +1,6 @@
 // A run folder's files: names, creation, and reading them back (for resume, the CLI and the app).
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic, TEMP_INFIX } from './atomic';
@@ -99,6 +99,20 @@ export function describeInvocation(backend: unknown, versions: Record<string, st
 
 export async function writeJson(dir: string, file: string, value: unknown): Promise<void> {
   await writeFileAtomic(path.join(dir, file), JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * Writes status.json atomically; on a full disk (no room for the temporary file) it is rewritten in place
+ * instead, which reuses the space of the old one, so a run stopped by ENOSPC still says so.
+ */
+export async function writeStatus(dir: string, status: RunStatus): Promise<void> {
+  const text = JSON.stringify(status, null, 2) + '\n';
+  try {
+    await writeFileAtomic(path.join(dir, RUN_FILES.status), text);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+    await writeFile(path.join(dir, RUN_FILES.status), text);
+  }
 }
 
 export async function readJson<T>(dir: string, file: string): Promise<T> {

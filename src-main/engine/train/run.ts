@@ -8,7 +8,7 @@ import { appVersion } from '../paths';
 import { buildModel, getModelSpec, type ModelSpec } from '../models';
 import { readCheckpointFile } from './checkpoint-file';
 import { validateConfig, type TrainConfig } from './config';
-import { RunFolderError, TrainConfigError } from './errors';
+import { DiskFullError, isDiskFull, RunFolderError, TrainConfigError } from './errors';
 import { JsonLines } from './json-lines';
 import { checkMemory, estimateTrainingMemory, memoryLimitFor } from './memory';
 import { describeInvocation, newRunDir, readJson, readRunConfig, removeTornFiles, RUN_FILES, writeJson, type CommandFile } from './run-folder';
@@ -53,14 +53,16 @@ export async function startRun(config: TrainConfig, options: StartOptions = {}):
     spec = getModelSpec(config.model.id, config.model.overrides);
   }
   const runDir = options.runDir ?? (await newRunDir(options.runsDir ?? 'runs', spec.id));
-  await mkdir(runDir, { recursive: true });
-  if (readdirSync(runDir).length > 0) throw new RunFolderError(`run folder ${runDir} is not empty (use --resume to continue a run)`);
-  await writeJson(runDir, RUN_FILES.config, config);
-  await writeJson(runDir, RUN_FILES.spec, spec);
-  await writeJson(runDir, RUN_FILES.preprocess, prepared.preprocess);
-  if (prepared.dataset) await writeJson(runDir, DATASET_FILE, prepared.dataset);
-  const command: CommandFile = { ...describeInvocation(report, versions(), options.argv), resumes: [] };
-  await writeJson(runDir, RUN_FILES.command, command);
+  await writingTo(runDir, null, async () => {
+    await mkdir(runDir, { recursive: true });
+    if (readdirSync(runDir).length > 0) throw new RunFolderError(`run folder ${runDir} is not empty (use --resume to continue a run)`);
+    await writeJson(runDir, RUN_FILES.config, config);
+    await writeJson(runDir, RUN_FILES.spec, spec);
+    await writeJson(runDir, RUN_FILES.preprocess, prepared.preprocess);
+    if (prepared.dataset) await writeJson(runDir, DATASET_FILE, prepared.dataset);
+    const command: CommandFile = { ...describeInvocation(report, versions(), options.argv), resumes: [] };
+    await writeJson(runDir, RUN_FILES.command, command);
+  });
   const model = buildRunModel(spec, config, prepared);
   return new Trainer({ runDir, config, model, data: prepared.data, backend, warnings: prepared.warnings });
 }
@@ -86,9 +88,19 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
   new JsonLines(path.join(dir, RUN_FILES.epochs)).truncateTo(logBytes.epochs);
   new JsonLines(path.join(dir, RUN_FILES.layerStats)).truncateTo(logBytes.layerStats);
   command.resumes.push({ ...describeInvocation(report, versions(), options.argv), fromStep: checkpoint.meta.position.globalStep });
-  await writeJson(dir, RUN_FILES.command, command);
+  await writingTo(dir, checkpoint.meta.position.globalStep, () => writeJson(dir, RUN_FILES.command, command));
   const model = buildRunModel(spec, config, prepared);
   return new Trainer({ runDir: dir, config, model, data: prepared.data, backend, warnings: prepared.warnings, from: checkpoint });
+}
+
+/** The run folder's writes, with a full disk reported as DiskFullError (one line naming the folder). */
+async function writingTo<T>(runDir: string, checkpointStep: number | null, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (isDiskFull(err)) throw new DiskFullError(runDir, checkpointStep);
+    throw err;
+  }
 }
 
 /** The model with what inspection needs stored in its saved model.json (class names, preprocessing). */

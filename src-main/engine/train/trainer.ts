@@ -8,7 +8,7 @@ import { saveModel } from '../models/io';
 import type { TrainConfig } from './config';
 import { writeCheckpointFile, type CheckpointContent } from './checkpoint-file';
 import { epochOrder } from './data-order';
-import { DivergedError, RunFolderError } from './errors';
+import { DiskFullError, DivergedError, isDiskFull, RunFolderError } from './errors';
 import { EventChannel } from './event-channel';
 import { chainLayers, forward } from './forward';
 import { JsonLines } from './json-lines';
@@ -18,7 +18,7 @@ import { correctCounts, lossFunction } from './loss';
 import { EMPTY_SUMS, type BatchRecord, type EpochRecord, type EpochSums, type Evaluation } from './metrics';
 import { createOptimizer, type NamedArray, type Optimizer, type OptimizerState, type Param } from './optimizers';
 import { createRandom, restoreRandom, type RngState, type SeededRandom } from './rng';
-import { RUN_FILES, writeJson, type RunState, type RunStatus } from './run-folder';
+import { RUN_FILES, writeStatus, type RunState, type RunStatus } from './run-folder';
 import { afterEpoch, initialSchedule, type ScheduleState } from './schedule';
 import { dropoutSeed } from './seeds';
 import type { TrainData, TrainSplit } from './train-data';
@@ -127,6 +127,8 @@ export class Trainer implements AsyncIterable<TrainEvent> {
   private stopRequested = false;
   private wakeFromPause: (() => void) | null = null;
   private lastCheckpointAt = Date.now();
+  /** The step of the checkpoint on disk (null before the first). */
+  private checkpointStep: number | null = null;
   private lastProgressAt = 0;
   private readonly from: Checkpoint | undefined;
 
@@ -197,6 +199,11 @@ export class Trainer implements AsyncIterable<TrainEvent> {
       await this.setState(finished ? 'finished' : 'stopped');
       return { runDir: this.runDir, backend: this.backend, state: finished ? 'finished' : 'stopped', epochs: [...this.epochs] };
     } catch (err) {
+      if (isDiskFull(err)) {
+        // Atomic writes leave the last checkpoint whole; the logs are cut back to it on resume.
+        await this.setState('stopped', 'disk full').catch(() => undefined);
+        throw new DiskFullError(this.runDir, this.checkpointStep ?? this.from?.meta.position.globalStep ?? null);
+      }
       await this.setState('failed', (err as Error).message).catch(() => undefined);
       throw err;
     } finally {
@@ -217,8 +224,8 @@ export class Trainer implements AsyncIterable<TrainEvent> {
     const saved = new Map(from.arrays.weights.map((w) => [w.name, w]));
     for (const w of this.model.weights) {
       const s = saved.get(w.originalName);
-      if (!s) throw new Error(`checkpoint has no weight ${w.originalName}`);
-      if (s.shape.join('x') !== w.shape.join('x')) throw new Error(`checkpoint weight ${w.originalName} has shape ${s.shape.join('x')}, the model ${w.shape.join('x')}`);
+      if (!s) throw new RunFolderError(`the checkpoint in ${this.runDir} has no weight ${w.originalName}`);
+      if (s.shape.join('x') !== w.shape.join('x')) throw new RunFolderError(`the checkpoint in ${this.runDir}: weight ${w.originalName} has shape ${s.shape.join('x')}, the model ${w.shape.join('x')}`);
       tf.tidy(() => {
         w.write(tf.tensor(s.values, s.shape, 'float32'));
       });
@@ -419,6 +426,7 @@ export class Trainer implements AsyncIterable<TrainEvent> {
     };
     await writeCheckpointFile(path.join(this.runDir, RUN_FILES.checkpoint), { meta, arrays: { weights, optimizer: optimizer.slots } });
     this.lastCheckpointAt = Date.now();
+    this.checkpointStep = this.position.globalStep;
     this.events.emit({ type: 'checkpoint', step: this.position.globalStep, reason });
   }
 
@@ -480,7 +488,7 @@ export class Trainer implements AsyncIterable<TrainEvent> {
   private async setState(state: RunState, message?: string): Promise<void> {
     this.state = state;
     const status: RunStatus = { state, pid: process.pid, updatedAt: new Date().toISOString(), globalStep: this.position.globalStep, epoch: this.position.epoch, ...(message ? { message } : {}) };
-    await writeJson(this.runDir, RUN_FILES.status, status);
+    await writeStatus(this.runDir, status);
     this.events.emit({ type: 'state', state, ...(message ? { message } : {}) });
   }
 }
