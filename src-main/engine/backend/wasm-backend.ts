@@ -24,7 +24,11 @@ function registerThreaded(wasm: typeof import('@tensorflow/tfjs-backend-wasm'), 
       wasm.setThreadsCount(threads);
       createdWith = threads;
       // BackendWasm reads only the Emscripten module's exports and the `tfjs` bindings.
-      return new wasm.BackendWasm(module as unknown as ConstructorParameters<typeof wasm.BackendWasm>[0]);
+      const backend = new wasm.BackendWasm(module as unknown as ConstructorParameters<typeof wasm.BackendWasm>[0]);
+      // XNNPACK's pool threads (started by the constructor) wait between operations: they must not keep
+      // the process alive once its own work is done.
+      for (const worker of module.PThread.runningWorkers) worker.unref();
+      return backend;
     },
     2,
   );

@@ -18,7 +18,7 @@ const WORKER_MARK = 'convscope:wasm-pthread-worker';
 /** The Emscripten module as tfjs's BackendWasm expects it (its own init() adds the same `tfjs` wrappers). */
 export type ThreadedWasmModule = {
   cwrap: (name: string, ret: string | null, args: string[]) => (...a: number[]) => unknown;
-  PThread: { terminateAllThreads(): void };
+  PThread: { terminateAllThreads(): void; runningWorkers: { unref(): void }[] };
   tfjs?: Record<string, unknown>;
 };
 
