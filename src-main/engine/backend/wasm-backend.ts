@@ -26,8 +26,11 @@ function registerThreaded(wasm: typeof import('@tensorflow/tfjs-backend-wasm'), 
       // BackendWasm reads only the Emscripten module's exports and the `tfjs` bindings.
       const backend = new wasm.BackendWasm(module as unknown as ConstructorParameters<typeof wasm.BackendWasm>[0]);
       // XNNPACK's pool threads (started by the constructor) wait between operations: they must not keep
-      // the process alive once its own work is done.
+      // the process alive once its own work is done. The glue's other pre-started workers are not needed
+      // (a later thread would get a new one): each holds a JavaScript heap.
       for (const worker of module.PThread.runningWorkers) worker.unref();
+      for (const worker of module.PThread.unusedWorkers) void worker.terminate();
+      module.PThread.unusedWorkers = [];
       return backend;
     },
     2,

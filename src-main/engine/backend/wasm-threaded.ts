@@ -3,7 +3,7 @@
 // its worker script ships only as a string of JavaScript, and its C++ caps XNNPACK's thread pool at
 // half the logical cores (num_cores = emscripten_num_logical_cores() / 2). The package is used as
 // installed: the Emscripten glue is configured through its documented Module options.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import workerThreads from 'node:worker_threads';
@@ -18,7 +18,7 @@ const WORKER_MARK = 'convscope:wasm-pthread-worker';
 /** The Emscripten module as tfjs's BackendWasm expects it (its own init() adds the same `tfjs` wrappers). */
 export type ThreadedWasmModule = {
   cwrap: (name: string, ret: string | null, args: string[]) => (...a: number[]) => unknown;
-  PThread: { terminateAllThreads(): void; runningWorkers: { unref(): void }[] };
+  PThread: { terminateAllThreads(): void; runningWorkers: { unref(): void }[]; unusedWorkers: { terminate(): Promise<number> }[] };
   tfjs?: Record<string, unknown>;
 };
 
@@ -28,8 +28,11 @@ type ModuleConfig = {
   instantiateWasm: (imports: { env: Record<string, unknown> }, receive: (i: WebAssembly.Instance, m: WebAssembly.Module) => void) => object;
 };
 
+/** The package's wasm-out folder; in a packaged app its unpacked copy, which the pool workers can read. */
 function packageDir(): string {
-  return path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out');
+  const dir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out');
+  const unpacked = dir.replace(/app\.asar([\\/])/, 'app.asar.unpacked$1');
+  return unpacked !== dir && existsSync(unpacked) ? unpacked : dir;
 }
 
 /**
