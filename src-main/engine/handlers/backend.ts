@@ -39,10 +39,13 @@ export class EngineBackend {
     if (sameBackend && sameThreads) return current.chosen;
     const wanted = sameBackend ? current.chosen : requested;
     if (liveRuns > 0) {
-      const what = sameBackend ? `${current.threads} threads; a run on ${threads} threads` : `the ${current.chosen} backend; a run on ${requested}`;
+      const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+      const [now, asked, setting] = sameBackend
+        ? [plural(current.threads!, 'thread'), plural(threads!, 'thread'), 'thread count']
+        : [`the ${current.chosen} backend`, requested, 'backend'];
       throw userError(
-        `this engine trains on ${what} would switch the whole engine while ${liveRuns} run${liveRuns === 1 ? ' is' : 's are'} live: ` +
-          'stop the live runs first, or leave the setting unset',
+        `this engine trains on ${now} and ${liveRuns} run${liveRuns === 1 ? ' is' : 's are'} live; ` +
+          `a run on ${asked} would switch the whole engine: stop the live runs first, or leave the ${setting} unset`,
         'backend-busy',
       );
     }
