@@ -170,7 +170,7 @@ export function benchMarkdown(b: BenchResults): string {
     const d = prof.figure.detail as { kernelMsPerStep: number; wallMsPerProfiledStep: number; kernels: { kernel: string; callsPerStep: number; msPerStep: number; gflopPerStep: number; gflops: number | null }[] };
     out.push(
       '',
-      `**Op-by-op profile, ${be.backend}**: one LeNet-5 training step (batch 128, tanh, SGD), mean of ${prof.figure.steps} profiled steps; ` +
+      `**Op-by-op profile, ${be.backend}**: one LeNet-5 training step (batch 128, tanh, SGD)${typeof be.detail?.threads === 'number' ? ` on ${be.detail.threads} thread${be.detail.threads === 1 ? '' : 's'}` : ''}, mean of ${prof.figure.steps} profiled steps; ` +
         `kernels ${fmt(d.kernelMsPerStep, 2)} ms of ${fmt(d.wallMsPerProfiledStep, 2)} ms wall per profiled step (load ${loadText(prof.figure)}).`,
       '',
       table(
