@@ -18,6 +18,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     cap: { type: 'string' },
     soak: { type: 'string' },
+    threads: { type: 'string' },
   },
 });
 const backend = values.backend!;
@@ -29,7 +30,7 @@ async function start(): Promise<boolean> {
       const info = await activateWebgpu(realProbeDeps(), { allowSoftware: true });
       emit({ type: 'backend', backend, tfBackend: tf.getBackend(), versions: { tfjs: tf.version.tfjs, node: process.versions.node, ...info.versions }, detail: { adapter: info.adapter } });
     } else {
-      const report = await initBackend(backend);
+      const report = await initBackend(backend, values.threads ? { threads: Number(values.threads) } : {});
       const { versions, requested: _r, chosen: _c, tfBackend, skipped: _s, ...detail } = report;
       emit({ type: 'backend', backend, tfBackend, versions, detail });
     }

@@ -25,6 +25,8 @@ export interface BenchOptions {
   rounds: number;
   /** Only these measures (default: all). */
   measures?: string[];
+  /** Threads of ConvScope's wasm backend (default: every core). */
+  threads?: number;
   log: (line: string) => void;
 }
 
@@ -46,6 +48,8 @@ export interface BackendResult {
 
 export interface PeerRun {
   when: string;
+  /** The network measured (LeNet-5 unless 'alexnet'). */
+  model?: 'lenet5' | 'alexnet';
   /** The backend whose LeNet-5 rounds this reading sits beside. */
   backend?: string;
   load: LoadAverage;
@@ -99,6 +103,7 @@ function runChild(backend: string, measures: string[], o: BenchOptions, into: Ba
   return new Promise((resolve) => {
     const args = ['--import', 'tsx', path.join(BENCH_DIR, 'measure-child.ts'), '--backend', backend, '--measures', measures.join(','), '--seconds', String(o.seconds)];
     if (o.cap) args.push('--cap', String(o.cap));
+    if (o.threads) args.push('--threads', String(o.threads));
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let current: string | null = null;
     let partial: Extract<ChildEvent, { type: 'partial' }> | null = null;
@@ -251,24 +256,35 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
   };
   o.log(`machine: ${machine.cpu}, ${machine.cores} cores at ${machine.mhz} MHz, ${machine.simd}; load ${machine.loadAtStart.join(' ')}`);
   const wanted = (list: string[]) => list.filter((m) => !o.measures || o.measures.includes(m));
-  const peer = async (args: string[], when: string, backend?: string) => {
+  // PyTorch runs at 1 thread and at one per core, each reading in turn: ratios are taken against the
+  // faster (its OpenMP default here is 1 thread, though 2 are faster on an idle 2-core machine).
+  const peerThreads = [...new Set([1, machine.cores])];
+  const peer = async (args: string[], when: string, backend?: string, model: 'lenet5' | 'alexnet' = 'lenet5') => {
     if (!o.peer) return;
-    const run = await runPeer(['--seconds', String(o.seconds), ...args], when, 30 + o.seconds * 4);
-    if (backend) run.backend = backend;
-    results.peer.push(run);
-    o.log(`  pytorch (${when}): ${run.error ?? JSON.stringify(run.result)} [load ${run.load[0]}]`);
+    for (const threads of peerThreads) {
+      const timeout = model === 'alexnet' ? 120 + o.seconds * 8 : 30 + o.seconds * 4;
+      const run = await runPeer(['--seconds', String(o.seconds), '--threads', String(threads), '--model', model, ...args], when, timeout);
+      if (backend) run.backend = backend;
+      if (model !== 'lenet5') run.model = model;
+      results.peer.push(run);
+      o.log(`  pytorch (${when}, ${threads} thread${threads === 1 ? '' : 's'}): ${run.error ?? JSON.stringify(run.result)} [load ${run.load[0]}]`);
+    }
   };
-  await peer([], 'start');
-  await peer(['--peak'], 'peak');
-  const threads = Number(results.peer[0]?.result?.threads ?? 1);
-  if (threads > 1) await peer(['--only', 'train', '--threads', '1'], 'start, 1 thread');
+  const lenetWanted = wanted(LENET_MEASURES).length > 0;
+  if (lenetWanted) await peer([], 'start');
+  if (lenetWanted && o.peer) {
+    const run = await runPeer(['--seconds', String(o.seconds), '--threads', String(machine.cores), '--peak'], 'peak', 30 + o.seconds * 4);
+    results.peer.push(run);
+    o.log(`  pytorch (peak): ${run.error ?? JSON.stringify(run.result)} [load ${run.load[0]}]`);
+  }
+  let alexnetPeers = false;
   for (const backend of o.backends) {
     o.log(`${backend}:`);
     const into: BackendResult = { backend, status: 'ran', measures: {} };
     results.backends.push(into);
     // LeNet-5 in rounds, each followed by a PyTorch reading (the first backend also has the opening
     // one): on a shared machine the best round of each is the least disturbed one, ours and the peer's.
-    if (o.backends.indexOf(backend) === 0 && results.peer[0]) results.peer[0].backend = backend;
+    if (o.backends.indexOf(backend) === 0) for (const p of results.peer.filter((r) => r.when === 'start')) p.backend = backend;
     for (let round = 1; round <= o.rounds; round++) {
       const roundResult: BackendResult = { backend, status: 'ran', measures: {} };
       await runBackend(backend, wanted(LENET_MEASURES).filter((m) => (ONLY_ON[m] ?? backend) === backend), o, roundResult);
@@ -278,11 +294,17 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
       await peer(['--only', 'train'], `after ${backend} LeNet-5, round ${round}`, backend);
     }
     await runBackend(backend, wanted(ALEXNET_MEASURES), o, into);
+    // PyTorch's AlexNet once, beside the first backend that measured its own.
+    const alexnet = wanted(ALEXNET_MEASURES).filter((m) => into.measures[m]?.status === 'ok');
+    if (!alexnetPeers && alexnet.length > 0) {
+      alexnetPeers = true;
+      if (alexnet.includes('alexnet-train')) await peer([], `after ${backend} AlexNet`, backend, 'alexnet');
+      if (alexnet.includes('alexnet-inspect')) await peer(['--only', 'infer'], `after ${backend} AlexNet`, backend, 'alexnet');
+    }
   }
   return results;
 }
 
-/** The memory soak in a child of its own; `steps` LeNet-5 steps at batch 32. */
 /** Calls `handle` with each event a measure child writes to `stdout` (its lines that start with MARK). */
 function onChildEvents(stdout: NodeJS.ReadableStream, handle: (event: ChildEvent) => void): void {
   let buffer = '';
@@ -297,18 +319,27 @@ function onChildEvents(stdout: NodeJS.ReadableStream, handle: (event: ChildEvent
   });
 }
 
-export function runSoakChild(backend: string, steps: number, log: (line: string) => void): Promise<MeasureOutcome | { status: 'unavailable'; reason: string }> {
+export type SoakOutcome = (MeasureOutcome | { status: 'unavailable'; reason: string }) & { threads?: number };
+
+/** The memory soak in a child of its own; `steps` LeNet-5 steps at batch 32 (with the wasm thread count it ran on). */
+export function runSoakChild(backend: string, steps: number, log: (line: string) => void, threads?: number): Promise<SoakOutcome> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'measure-child.ts'), '--backend', backend, '--soak', String(steps)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['--import', 'tsx', path.join(BENCH_DIR, 'measure-child.ts'), '--backend', backend, '--soak', String(steps), ...(threads ? ['--threads', String(threads)] : [])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let outcome: MeasureOutcome | { status: 'unavailable'; reason: string } | null = null;
+    let ranOn: number | undefined;
     let stderr = '';
     onChildEvents(child.stdout, (event) => {
+      if (event.type === 'backend' && typeof event.detail?.threads === 'number') ranOn = event.detail.threads;
       if (event.type === 'unavailable') outcome = { status: 'unavailable', reason: event.reason };
       else if (event.type === 'partial') log(`  soak: step ${event.steps} after ${round(event.seconds)} s [load ${loadAverage()[0]}]`);
       else if (event.type === 'result') outcome = { status: 'ok', figure: event.figure };
       else if (event.type === 'error') outcome = { status: 'error', reason: event.message };
     });
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    child.on('close', () => resolve(outcome ?? { status: 'error', reason: `the soak process died: ${stderr.trim().split('\n').slice(-3).join(' | ')}` }));
+    child.on('close', () => {
+      const o = outcome ?? { status: 'error' as const, reason: `the soak process died: ${stderr.trim().split('\n').slice(-3).join(' | ')}` };
+      resolve(ranOn === undefined ? o : { ...o, threads: ranOn });
+    });
   });
 }

@@ -1,7 +1,7 @@
 // Writes bench/results.json and the generated tables of docs/PERFORMANCE.md (between marker comments,
 // so that the hand-written analysis around them stays). A soak run updates only its own section.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { BenchResults, MeasureOutcome } from './orchestrate';
+import type { BenchResults, MeasureOutcome, SoakOutcome } from './orchestrate';
 import type { Figure } from './harness';
 import { MEASURES } from './measures';
 import type { SoakSample } from './soak';
@@ -9,7 +9,7 @@ import type { SoakSample } from './soak';
 export interface SoakResults {
   generatedAt: string;
   backend: string;
-  outcome: MeasureOutcome | { status: 'unavailable'; reason: string };
+  outcome: SoakOutcome;
 }
 
 export interface ResultsFile {
@@ -30,21 +30,40 @@ const fmt = (v: number, digits = 1) => v.toLocaleString('en-US', { minimumFracti
 const ratioText = (r: number) => `${r < 0.1 ? r.toPrecision(2) : fmt(r, 2)}x`;
 const loadText = (f: Figure) => `${f.loadBefore[0]} → ${f.loadAfter[0]}`;
 
-/** PyTorch's best LeNet-5 training reading among those taken between the backend's rounds. */
-function peerTrain(b: BenchResults, backend: string): number | null {
-  const runs = b.peer.filter((p) => p.backend === backend && typeof p.result?.trainImagesPerSecond === 'number');
-  return runs.length === 0 ? null : Math.max(...runs.map((p) => Number(p.result!.trainImagesPerSecond)));
+/** The peer AlexNet's parameter count as it printed it (the script refuses any other than ConvScope's). */
+function peerParams(b: BenchResults): string {
+  const r = b.peer.find((p) => p.model === 'alexnet' && typeof p.result?.params === 'number');
+  return r ? `${Number(r.result!.params).toLocaleString('en-US')} parameters, as ConvScope's` : '60,965,224 parameters, as ConvScope\'s';
 }
 
-/** PyTorch's best LeNet-5 training images per CPU-second among the readings beside the backend. */
-function peerPerCpuSecond(b: BenchResults, backend: string): number | null {
-  const runs = b.peer.filter((p) => p.backend === backend && typeof p.result?.trainImagesPerCpuSecond === 'number');
-  return runs.length === 0 ? null : Math.max(...runs.map((p) => Number(p.result!.trainImagesPerCpuSecond)));
+type PeerModel = 'lenet5' | 'alexnet';
+
+/** The peer readings of one network that carry `key`, beside `backend` (any backend when null). */
+function peerReadings(b: BenchResults, model: PeerModel, key: string, backend: string | null): number[] {
+  return b.peer
+    .filter((p) => (p.model ?? 'lenet5') === model && (backend === null || p.backend === backend) && typeof p.result?.[key] === 'number')
+    .map((p) => Number(p.result![key]));
 }
 
-function peerValue(b: BenchResults, key: string): number | null {
-  const start = b.peer.find((p) => p.when === 'start' && typeof p.result?.[key] === 'number');
-  return start ? Number(start.result![key]) : null;
+/** PyTorch at its best: the most images/s (or the fewest ms) among its readings at every thread count. */
+function peerBest(b: BenchResults, model: PeerModel, key: string, backend: string | null, lowerIsBetter = false): number | null {
+  const values = peerReadings(b, model, key, backend);
+  if (values.length === 0) return null;
+  return lowerIsBetter ? Math.min(...values) : Math.max(...values);
+}
+
+/** The PyTorch figure a measure is compared with, and whether smaller is better (latency). */
+function peerFor(b: BenchResults, backend: string, measure: string): { value: number; lowerIsBetter: boolean } | null {
+  const pick = (model: PeerModel, key: string, lowerIsBetter: boolean, beside: string | null) => {
+    const value = peerBest(b, model, key, beside, lowerIsBetter);
+    return value === null ? null : { value, lowerIsBetter };
+  };
+  if (['lenet-step', 'lenet-train', 'lenet-step-readback', 'lenet-step-js-maxpoolgrad'].includes(measure)) return pick('lenet5', 'trainImagesPerSecond', false, backend);
+  if (measure === 'lenet-infer-1') return pick('lenet5', 'inferLatencyMsBatch1', true, null);
+  if (measure === 'lenet-infer-256') return pick('lenet5', 'inferImagesPerSecondBatch256', false, null);
+  if (measure === 'alexnet-train') return pick('alexnet', 'trainImagesPerSecond', false, null);
+  if (measure === 'alexnet-inspect') return pick('alexnet', 'inspectMedianMs', true, null);
+  return null;
 }
 
 /** GFLOP/s a figure stands for, from the model's FLOPs per image. */
@@ -65,13 +84,12 @@ function outcomeCells(b: BenchResults, backend: string, measure: string, o: Meas
     const figure = f.unit === 'ms' ? `${fmt(f.value, 2)} ms` : `${fmt(f.value)} ${f.unit}`;
     const g = achieved(b, measure, f);
     let ratio = '';
-    const peer =
-      measure === 'lenet-step' || measure === 'lenet-train' || measure === 'lenet-step-readback' || measure === 'lenet-step-js-maxpoolgrad' ? peerTrain(b, backend)
-      : measure === 'lenet-infer-1' ? peerValue(b, 'inferLatencyMsBatch1')
-      : measure === 'lenet-infer-256' ? peerValue(b, 'inferImagesPerSecondBatch256')
+    const peer = peerFor(b, backend, measure);
+    if (peer) ratio = ratioText(peer.lowerIsBetter ? peer.value / f.value : f.value / peer.value);
+    const cpuPeer =
+      ['lenet-step', 'lenet-step-readback', 'lenet-step-js-maxpoolgrad'].includes(measure) ? peerBest(b, 'lenet5', 'trainImagesPerCpuSecond', backend)
+      : measure === 'alexnet-train' ? peerBest(b, 'alexnet', 'trainImagesPerCpuSecond', null)
       : null;
-    if (peer) ratio = ratioText(f.unit === 'ms' ? peer / f.value : f.value / peer);
-    const cpuPeer = ['lenet-step', 'lenet-step-readback', 'lenet-step-js-maxpoolgrad'].includes(measure) ? peerPerCpuSecond(b, backend) : null;
     const ours = Number(f.detail?.perCpuSecond);
     const perCpu = cpuPeer && ours > 0 ? `${ratioText(ours / cpuPeer)} (${fmt(ours, 0)} / ${fmt(cpuPeer, 0)})` : '';
     const status = o.status === 'too slow' ? `too slow (${f.steps} steps in ${fmt(f.seconds)} s; the cap, or LeNet-5 training under 100 images/s)` : `${f.steps} steps, ${fmt(f.seconds)} s`;
@@ -110,19 +128,22 @@ export function benchMarkdown(b: BenchResults): string {
       Object.values(b.work).map((w) => [w.model, fmt(w.forwardFlops / 1e6, 1), fmt(w.trainingFlops / 1e6, 1)]),
     ),
     '',
-    '**The peer**, PyTorch on the same machine in the same invocation (same LeNet-5, batch 128, SGD lr 0.01, random 0-255 data):',
+    '**The peer**, PyTorch on the same machine in the same invocation, each reading at 1 thread and at one per core: the same LeNet-5 (batch 128, SGD lr 0.01, random 0-255 data) ' +
+      `and the same AlexNet (${peerParams(b)}; LRN with ConvScope's constants, grouped conv2/4/5; training at batch 32, SGD momentum 0.9, weight decay 5e-4; inspection: one image, every layer's activation kept with its min / max / mean, top 5, median):`,
     '',
     table(
-      ['when', 'threads', 'train img/s', 'infer ms (batch 1)', 'infer img/s (batch 256)', 'peak GFLOP/s (conv 3x3 / matmul)', 'load (1 min)'],
+      ['when', 'model', 'threads', 'train img/s', 'infer ms (batch 1)', 'infer img/s (batch 256)', 'inspect ms (median)', 'peak GFLOP/s (conv 3x3 / matmul)', 'load (1 min)'],
       b.peer.map((p) => {
         const r = p.result ?? {};
-        const cell = (k: string) => (typeof r[k] === 'number' ? fmt(Number(r[k]), k.startsWith('infer') && k.includes('Ms') ? 3 : 1) : '');
+        const cell = (k: string, digits = 1) => (typeof r[k] === 'number' ? fmt(Number(r[k]), digits) : '');
         const peak = typeof r.conv3x3GFlops === 'number' ? `${fmt(Number(r.conv3x3GFlops))} / ${fmt(Number(r.matmul1024GFlops))}` : '';
-        return [p.when, String(r.threads ?? ''), p.error ? `error: ${p.error}` : cell('trainImagesPerSecond'), cell('inferLatencyMsBatch1'), cell('inferImagesPerSecondBatch256'), peak, String(p.load[0])];
+        const model = typeof r.conv3x3GFlops === 'number' ? '' : p.model === 'alexnet' ? 'AlexNet' : 'LeNet-5';
+        const train = p.error ? `error: ${p.error}` : cell('trainImagesPerSecond', p.model === 'alexnet' ? 2 : 1);
+        return [p.when, model, String(r.threads ?? ''), train, cell('inferLatencyMsBatch1', 3), cell('inferImagesPerSecondBatch256'), cell('inspectMedianMs', 2), peak, String(p.load[0])];
       }),
     ),
     '',
-    '**ConvScope** (ratio: ours / PyTorch, for latency PyTorch / ours, so above 1 is faster than PyTorch; PyTorch training = its best reading among those taken right after each round; LeNet-5 figures = best of the rounds, every round’s value in results.json; per CPU-second: images per second of the process’s own CPU time, ours in the best round against PyTorch’s best, the fair comparison on a loaded machine):',
+    '**ConvScope** (ratio: ours / PyTorch, for latency PyTorch / ours, so above 1 is faster than PyTorch; PyTorch = its best reading at any thread count, for LeNet-5 training among those taken right after each round; LeNet-5 figures = best of the rounds, every round’s value in results.json; per CPU-second: images per second of the process’s own CPU time, ours in the best round against PyTorch’s best, the fair comparison on a loaded machine):',
     '',
   );
   const rows: string[][] = [];
@@ -149,7 +170,7 @@ export function benchMarkdown(b: BenchResults): string {
     const d = prof.figure.detail as { kernelMsPerStep: number; wallMsPerProfiledStep: number; kernels: { kernel: string; callsPerStep: number; msPerStep: number; gflopPerStep: number; gflops: number | null }[] };
     out.push(
       '',
-      `**Op-by-op profile, ${be.backend}**: one LeNet-5 training step (batch 128, tanh, SGD), mean of ${prof.figure.steps} profiled steps; ` +
+      `**Op-by-op profile, ${be.backend}**: one LeNet-5 training step (batch 128, tanh, SGD)${typeof be.detail?.threads === 'number' ? ` on ${be.detail.threads} thread${be.detail.threads === 1 ? '' : 's'}` : ''}, mean of ${prof.figure.steps} profiled steps; ` +
         `kernels ${fmt(d.kernelMsPerStep, 2)} ms of ${fmt(d.wallMsPerProfiledStep, 2)} ms wall per profiled step (load ${loadText(prof.figure)}).`,
       '',
       table(
@@ -168,7 +189,7 @@ export function soakMarkdown(s: SoakResults): string {
   }
   const d = o.figure.detail as { samples: SoakSample[]; afterDispose: SoakSample; batch: number };
   return [
-    `Soak: \`convscope bench --soak\` on ${s.backend}, ${s.generatedAt.slice(0, 16).replace('T', ' ')} UTC: ${o.figure.steps.toLocaleString('en-US')} LeNet-5 steps at batch ${d.batch} through the Trainer ` +
+    `Soak: \`convscope bench --soak\` on ${s.backend}${o.threads ? ` (${o.threads} thread${o.threads === 1 ? '' : 's'})` : ''}, ${s.generatedAt.slice(0, 16).replace('T', ' ')} UTC: ${o.figure.steps.toLocaleString('en-US')} LeNet-5 steps at batch ${d.batch} through the Trainer ` +
       `(MNIST, per-epoch evaluation, kernel snapshots, layer statistics, checkpoints) in ${fmt(o.figure.seconds, 0)} s (${fmt(o.figure.value, 0)} images/s; load ${loadText(o.figure)}).`,
     '',
     table(

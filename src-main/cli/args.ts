@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { defaultThreads, MAX_WASM_THREADS } from '../engine/backend/threads';
 import { UsageError } from './errors';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -33,3 +34,14 @@ export function choiceFlag<T extends string>(name: string, value: string | undef
   }
   return value as T;
 }
+
+/** --threads N: the wasm backend's thread count (undefined when not given: every core). */
+export function threadsFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > MAX_WASM_THREADS) throw new UsageError(`--threads must be a whole number from 1 to ${MAX_WASM_THREADS}, got '${value}'`);
+  return n;
+}
+
+/** The line every command that computes shows in its help. */
+export const THREADS_HELP = `threads of the wasm backend, 1 to ${MAX_WASM_THREADS} (default: every core, here ${defaultThreads()})`;

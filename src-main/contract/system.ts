@@ -6,6 +6,9 @@ export const BACKEND_KINDS = ['gpu', 'webgpu', 'node', 'wasm', 'cpu'] as const;
 export const BackendChoiceSchema = v.picklist(['auto', ...BACKEND_KINDS]);
 export type BackendChoice = v.InferOutput<typeof BackendChoiceSchema>;
 
+/** Threads of the wasm backend: 1 to 8 (XNNPACK's pool in tfjs-backend-wasm 4.22, MAX_WASM_THREADS). */
+export const ThreadsSchema = v.pipe(PositiveIntSchema, v.maxValue(8, 'expected at most 8 threads'));
+
 export const BackendInfoParamsSchema = v.strictObject({});
 export const BackendInfoResultSchema = v.object({
   requested: BackendChoiceSchema,

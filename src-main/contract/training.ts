@@ -14,7 +14,7 @@ import {
 } from './common';
 import { DatasetIdSchema, LayerKernelSchema, SnapshotRefSchema } from './inspect';
 import { LayerKindSchema, NonlinearitySchema } from './models';
-import { BackendChoiceSchema } from './system';
+import { BackendChoiceSchema, ThreadsSchema } from './system';
 
 const Rate = v.pipe(v.number(), v.finite(), v.gtValue(0, 'expected a number > 0'));
 const NonNegative = v.pipe(v.number(), v.finite(), v.minValue(0, 'expected a number >= 0'));
@@ -57,6 +57,8 @@ const trainingConfigEntries = {
   limit: v.optional(v.nullable(PositiveIntSchema)),
   testLimit: v.optional(v.nullable(PositiveIntSchema)),
   backend: v.optional(BackendChoiceSchema),
+  /** Threads of the wasm backend (null: the engine's setting, every core by default). */
+  threads: v.optional(v.nullable(ThreadsSchema)),
   /** Conv-kernel snapshot every n steps (0: at the start and the end only). */
   snapshotEvery: v.optional(CountSchema),
   snapshotBudgetBytes: v.optional(Rate),
@@ -84,7 +86,7 @@ export const StartTrainingParamsSchema = v.strictObject({ config: TrainingConfig
 export const RunIdParamsSchema = v.strictObject({ runId: NameSchema });
 export const RunStateResultSchema = v.object({ runId: NameSchema, state: RunStateSchema });
 /** Continue a run from its last checkpoint (after a crash, or a stop). */
-export const ResumeRunParamsSchema = v.strictObject({ runDir: PathSchema, backend: v.optional(BackendChoiceSchema) });
+export const ResumeRunParamsSchema = v.strictObject({ runDir: PathSchema, backend: v.optional(BackendChoiceSchema), threads: v.optional(ThreadsSchema) });
 
 export const BatchRecordSchema = v.object({
   /** 1-based over the whole run. */

@@ -13,7 +13,8 @@ export interface ChildMessage {
 const runsDir = process.env.CONVSCOPE_RUNS_DIR;
 if (!runsDir || !process.send) throw new Error('engine-child: start it through the web host (CONVSCOPE_RUNS_DIR and an IPC channel)');
 
-// The backend comes from CONVSCOPE_BACKEND (set by the web host's --backend).
+// The backend comes from CONVSCOPE_BACKEND, the wasm thread count from CONVSCOPE_THREADS (the web host's
+// --backend and --threads).
 const engine = createEngine({ runsDir });
 const host = createEngineHost(engine.handlers, { onInternalError: (method, err) => console.error(`engine: ${method} failed:`, err) });
 

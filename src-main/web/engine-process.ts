@@ -23,6 +23,8 @@ interface ConnectionHandlers {
 export interface EngineProcessOptions {
   runsDir: string;
   backend?: string;
+  /** Threads of the engine's wasm backend, as CONVSCOPE_THREADS (default: every core). */
+  threads?: number;
   /** Called with each engine's stderr lines (default: this process's stderr). */
   log?: (line: string) => void;
 }
@@ -72,7 +74,12 @@ export class EngineProcess {
     const child = fork(CHILD, [], {
       execArgv: ['--import', 'tsx'],
       serialization: 'advanced',
-      env: { ...process.env, CONVSCOPE_RUNS_DIR: this.options.runsDir, ...(this.options.backend ? { CONVSCOPE_BACKEND: this.options.backend } : {}) },
+      env: {
+        ...process.env,
+        CONVSCOPE_RUNS_DIR: this.options.runsDir,
+        ...(this.options.backend ? { CONVSCOPE_BACKEND: this.options.backend } : {}),
+        ...(this.options.threads ? { CONVSCOPE_THREADS: String(this.options.threads) } : {}),
+      },
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
     this.child = child;

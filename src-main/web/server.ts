@@ -38,6 +38,8 @@ export interface WebHostOptions {
   /** Further folders whose files clients may open (images, models, datasets). */
   openFolders?: string[];
   backend?: string;
+  /** Threads of the engine's wasm backend (default: every core). */
+  threads?: number;
   /** A fixed token (tests); random otherwise. */
   token?: string;
   log?: (line: string) => void;
@@ -66,7 +68,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const token = options.token ?? randomBytes(24).toString('base64url');
   const allowList = new FolderAllowList();
   for (const folder of [options.runsDir, ...(options.openFolders ?? [])]) allowList.add(folder);
-  const engine = new EngineProcess({ runsDir: options.runsDir, backend: options.backend, log });
+  const engine = new EngineProcess({ runsDir: options.runsDir, backend: options.backend, threads: options.threads, log });
 
   let hosts = new Set<string>();
   const server: Server = createServer((req, res) => {

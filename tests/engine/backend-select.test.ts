@@ -1,6 +1,7 @@
 // initBackend end to end. The native packages cannot be installed here: a stand-in loader registers
 // a 'tensorflow' backend (a second instance of the JavaScript backend) the way tfjs-node does.
 // wasm and cpu are real. Each test imports the backend module afresh (it remembers what it loaded).
+import os from 'node:os';
 import { describe, it, expect, vi, beforeEach } from 'vitest';
 import { tf } from '../../src-main/engine/tf';
 import { TFJS_NODE, TFJS_NODE_GPU } from '../../src-main/engine/backend/native-probe';
@@ -105,7 +106,9 @@ describe('initBackend with native packages (stand-ins)', () => {
 describe('initBackend for real on this machine (no native packages)', () => {
   it('auto chooses wasm, says why gpu, webgpu and node were skipped, and registers the training kernels', async () => {
     const report = await backend.initBackend('auto', { deps: fakeDeps() });
-    expect(report).toMatchObject({ requested: 'auto', chosen: 'wasm', tfBackend: 'wasm', simd: true, threads: 1 });
+    const threads = backend.defaultThreads();
+    expect(threads).toBe(Math.min(8, os.availableParallelism()));
+    expect(report).toMatchObject({ requested: 'auto', chosen: 'wasm', tfBackend: 'wasm', simd: true, threads });
     expect(report.skipped.map((s) => s.backend)).toEqual(['gpu', 'webgpu', 'node']);
     expect(report.skipped[0].reason).toBe('not installed (@tensorflow/tfjs-node-gpu is not in node_modules)');
     expect(report.versions['tfjs-backend-wasm']).toBe(tf.version.tfjs);
@@ -114,7 +117,25 @@ describe('initBackend for real on this machine (no native packages)', () => {
     const text = backend.describeBackend(report);
     expect(text.split('\n')).toHaveLength(4);
     expect(text).toContain(`skipped webgpu: ${NO_VULKAN}`);
-    expect(text).toMatch(/^Backend: wasm, WebAssembly \(XNNPACK\) \(auto; SIMD on, 1 thread, 5 kernels added or replaced by ConvScope/);
+    expect(text).toMatch(new RegExp(`^Backend: wasm, WebAssembly \\(XNNPACK\\) \\(auto; SIMD on, ${threads} threads?, 5 kernels added or replaced by ConvScope`));
+  });
+
+  it('runs wasm on the threads asked for, keeps the running count when none is asked, and refuses a bad count', async () => {
+    const one = await backend.initBackend('wasm', { deps: fakeDeps(), threads: 1 });
+    expect(one.threads).toBe(1);
+    expect(backend.describeBackend(one)).toContain('SIMD on, 1 thread,');
+    const two = await backend.initBackend('wasm', { deps: fakeDeps(), threads: 2 });
+    expect(two.threads).toBe(2);
+    expect(backend.describeBackend(two)).toContain('SIMD on, 2 threads,');
+    // The new backend computes (the old one's tensors are gone with it).
+    expect(Array.from(await tf.matMul(tf.ones([2, 3]), tf.ones([3, 2])).data())).toEqual([3, 3, 3, 3]);
+    expect((await backend.initBackend('wasm', { deps: fakeDeps() })).threads).toBe(2);
+    expect((await backend.initBackend('wasm', { deps: fakeDeps({ env: { CONVSCOPE_THREADS: '1' } }) })).threads).toBe(1);
+    await expect(backend.initBackend('wasm', { deps: fakeDeps({ env: { CONVSCOPE_THREADS: 'all' } }) })).rejects.toThrow(
+      "CONVSCOPE_THREADS must be a whole number from 1 to 8 (got 'all')",
+    );
+    for (const bad of ['0', '9', '1.5', '']) expect(() => backend.parseThreads(bad)).toThrow(backend.InvalidThreadsError);
+    expect(backend.parseThreads(' 3 ')).toBe(3);
   });
 
   it('reads CONVSCOPE_BACKEND when no choice is given, and rejects a bad value', async () => {

@@ -26,15 +26,18 @@ const epochFigures = (e: EpochRecord[]) => e.map(({ loss, accuracy, testLoss, te
 // 256 examples / batch 16 = 16 steps per epoch, 2 epochs; checkpoints every 4 steps and at epoch ends.
 describe.each([
   // cpu: pure JS, deterministic: exact equality.
-  { backend: 'cpu', killAfter: 11, tolerance: 0 },
-  // wasm (XNNPACK, one thread): same kernels, same order; the tolerance is stated, equality is what we see.
-  { backend: 'wasm', killAfter: 22, tolerance: 1e-6 },
-])('resume after SIGKILL on $backend', ({ backend, killAfter, tolerance }) => {
+  { backend: 'cpu', killAfter: 11, tolerance: 0, threads: [] as string[], wholeThreads: [] as string[] },
+  // wasm on every core (the default): same kernels, same order; the tolerance is stated, equality is what we see.
+  { backend: 'wasm', killAfter: 22, tolerance: 1e-6, threads: [], wholeThreads: [] },
+  // wasm on 2 threads, killed and resumed, against an uninterrupted run on 1 thread: XNNPACK splits each
+  // operation's outputs between threads (never a sum), so the run is the same bit for bit.
+  { backend: 'wasm', killAfter: 13, tolerance: 0, threads: ['--threads', '2'], wholeThreads: ['--threads', '1'] },
+])('resume after SIGKILL on $backend $threads', ({ backend, killAfter, tolerance, threads, wholeThreads }) => {
   it(`continues after step ${killAfter} with the losses of an uninterrupted run`, async () => {
     const parent = await mkdtemp(path.join(tmpdir(), 'convscope-resume-'));
     const whole = path.join(parent, 'whole');
     const killed = path.join(parent, 'killed');
-    const [a, b] = await Promise.all([runChild([whole, backend]), runChild([killed, backend, '--kill-after', String(killAfter)])]);
+    const [a, b] = await Promise.all([runChild([whole, backend, ...wholeThreads]), runChild([killed, backend, ...threads, '--kill-after', String(killAfter)])]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.signal, b.stderr).toBe('SIGKILL');
 
@@ -70,5 +73,12 @@ describe.each([
     const index = JSON.parse(await readFile(path.join(killed, 'kernels', 'index.json'), 'utf8'));
     expect(index.snapshots.map((s: { step: number }) => s.step)).toEqual([0, 8, 16, 24, 32]);
     expect(readdirSync(path.join(killed, 'kernels')).filter((f) => f.endsWith('.f32'))).toHaveLength(5);
+    if (tolerance === 0) {
+      // and hold the same kernels, byte for byte
+      for (const f of readdirSync(path.join(whole, 'kernels')).filter((f) => f.endsWith('.f32'))) {
+        expect((await readFile(path.join(killed, 'kernels', f))).equals(await readFile(path.join(whole, 'kernels', f))), f).toBe(true);
+      }
+      expect(JSON.parse(await readFile(path.join(killed, 'config.json'), 'utf8')).threads).toBe(threads.length ? 2 : null);
+    }
   });
 });

@@ -1,7 +1,7 @@
 // convscope bench: throughput and latency of LeNet-5 and AlexNet on every backend that loads, beside
 // PyTorch on the same machine; writes bench/results.json and the tables of docs/PERFORMANCE.md.
 import path from 'node:path';
-import { intFlag, numberFlag, parseFlags } from '../args';
+import { intFlag, numberFlag, parseFlags, THREADS_HELP, threadsFlag } from '../args';
 import { UsageError } from '../errors';
 import { ALL_BACKENDS, runBench, runSoakChild } from '../../../bench/orchestrate';
 import { MEASURES } from '../../../bench/measures';
@@ -9,18 +9,22 @@ import { readResults, updateDoc, writeResults } from '../../../bench/report';
 import { packageRoot } from '../../engine/paths';
 
 
-export const HELP = `usage: convscope bench [--backends LIST] [--seconds N] [--rounds N] [--cap N] [--measures LIST] [--no-peer]
-       convscope bench --soak [STEPS] [--backends ONE]
+export const HELP = `usage: convscope bench [--backends LIST] [--seconds N] [--rounds N] [--cap N] [--measures LIST] [--threads N] [--no-peer]
+       convscope bench --soak [STEPS] [--backends ONE] [--threads N]
 
 Measures, each in a process of its own after warm-up: LeNet-5 training (batch 128, SGD) and
 inference (batch 1 latency, batch 256 throughput), a training step's op-by-op profile, the full
-AlexNet's single-image inspection and its training at batch 32; PyTorch's LeNet-5 in the same run.
+AlexNet's single-image inspection and its training at batch 32; PyTorch's LeNet-5 and AlexNet in the
+same run, each at 1 thread and at one per core (ratios against the faster).
+Parts only: --backends wasm --measures lenet-step,lenet-train (LeNet-5 against PyTorch, ~1 minute),
+--backends wasm --measures alexnet-train,alexnet-inspect --rounds 1 (AlexNet against PyTorch).
   --backends LIST   comma-separated, in order (default ${ALL_BACKENDS.join(',')}); unavailable ones are listed with the reason
   --seconds N       timed seconds per measure (default 5)
   --rounds N        LeNet-5 measure rounds, each after a PyTorch reading; the best of each is kept (default 2)
   --cap N           seconds after which any measure counts as too slow (default: per measure, 60-180);
                     LeNet-5 training below 100 images/s is too slow too, and skips the backend's other training measures
   --measures LIST   only these (${Object.keys(MEASURES).join(', ')})
+  --threads N       ConvScope's ${THREADS_HELP}
   --no-peer         skip PyTorch (/usr/bin/python3 with torch)
   --soak [STEPS]    instead: STEPS LeNet-5 steps (default 10000) at batch 32, tensor count and memory sampled
   --out FILE        results JSON (default bench/results.json); --doc FILE (default docs/PERFORMANCE.md)`;
@@ -38,6 +42,7 @@ export async function run(argv: string[]): Promise<number> {
       soak: { type: 'boolean' },
       out: { type: 'string' },
       doc: { type: 'string' },
+      threads: { type: 'string' },
     },
     true,
   );
@@ -57,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     const steps = intFlag('soak', positionals[0], 10_000);
     const backend = backends[0] ?? 'wasm';
     log(`soak: ${steps} LeNet-5 steps at batch 32 on ${backend}`);
-    const outcome = await runSoakChild(backend, steps, log);
+    const outcome = await runSoakChild(backend, steps, log, threadsFlag(values.threads));
     results.soak = { generatedAt: new Date().toISOString(), backend, outcome };
   } else {
     results.bench = await runBench({
@@ -67,6 +72,7 @@ export async function run(argv: string[]): Promise<number> {
       peer: !values['no-peer'],
       rounds: intFlag('rounds', values.rounds, 2),
       ...(measures ? { measures } : {}),
+      ...(values.threads ? { threads: threadsFlag(values.threads) } : {}),
       log,
     });
   }

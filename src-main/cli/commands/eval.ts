@@ -1,4 +1,4 @@
-import { intFlag, parseFlags } from '../args';
+import { intFlag, parseFlags, THREADS_HELP, threadsFlag } from '../args';
 import { UsageError } from '../errors';
 import { initBackend } from '../../engine/backend';
 import { confusionRows, evaluateModel, cellExamples, type Evaluation } from '../../engine/inspect/evaluate';
@@ -18,6 +18,7 @@ the run held out): accuracy, top-1 and top-5 error, confusion matrix.
   --probe N        probe set size for --dead-relus (default 256)
   --json           {examples, accuracy, top1Error, top5Error, classNames, confusion:[[...]], misclassified:[{true, predicted, examples}]}
   --backend B      auto (default), gpu, webgpu, node, wasm or cpu
+  --threads N      ${THREADS_HELP}
 Progress goes to stderr.`;
 
 const OPTIONS = {
@@ -29,6 +30,7 @@ const OPTIONS = {
   probe: { type: 'string' },
   json: { type: 'boolean' },
   backend: { type: 'string' },
+  threads: { type: 'string' },
 } as const;
 
 export async function run(argv: string[]): Promise<number> {
@@ -38,7 +40,8 @@ export async function run(argv: string[]): Promise<number> {
   const limit = values.limit === undefined ? undefined : intFlag('limit', values.limit, 1);
   const batchSize = intFlag('batch', values.batch, 64);
   const probeSize = intFlag('probe', values.probe, 256);
-  await initBackend(values.backend);
+  const threads = threadsFlag(values.threads);
+  await initBackend(values.backend, threads === undefined ? {} : { threads });
   const resolved = await resolveModel(values.model, { checkpoint });
   try {
     const heldOut = await openHeldOut(resolved.source);

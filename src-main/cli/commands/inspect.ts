@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { intFlag, parseFlags } from '../args';
+import { intFlag, parseFlags, THREADS_HELP, threadsFlag } from '../args';
 import { UsageError } from '../errors';
 import { initBackend } from '../../engine/backend';
 import { formatShape, layerKind, parseOverrides, modelIds } from '../../engine/models';
@@ -25,7 +25,8 @@ Runs one image through the model and shows what every layer computed.
   --gradcam-layer NAME the layer for Grad-CAM (default: the last convolution)
   --out DIR            write PNGs: input, activations/, kernels/, saliency, Grad-CAM overlay
   --json               {input:{width,height,channels}, predictions:[{label,prob}], layers:[{name,type,shape,stats,deadChannels}]}
-  --backend B          auto (default), gpu, webgpu, node, wasm or cpu`;
+  --backend B          auto (default), gpu, webgpu, node, wasm or cpu
+  --threads N          ${THREADS_HELP}`;
 
 const OPTIONS = {
   model: { type: 'string' },
@@ -39,6 +40,7 @@ const OPTIONS = {
   out: { type: 'string' },
   json: { type: 'boolean' },
   backend: { type: 'string' },
+  threads: { type: 'string' },
 } as const;
 
 export async function run(argv: string[]): Promise<number> {
@@ -48,7 +50,8 @@ export async function run(argv: string[]): Promise<number> {
   const checkpoint = values.checkpoint === undefined ? undefined : intFlag('checkpoint', values.checkpoint, 0, 0);
   const classIndex = values.class === undefined ? undefined : intFlag('class', values.class, 0, 0);
   const top = intFlag('top', values.top, 5);
-  await initBackend(values.backend);
+  const threads = threadsFlag(values.threads);
+  await initBackend(values.backend, threads === undefined ? {} : { threads });
   const resolved = await resolveModel(values.model, { overrides: parseOverrides(values.set ?? []), checkpoint });
   try {
     const names = resolved.model.layers.filter((l) => layerKind(l) !== 'input').map((l) => l.name);

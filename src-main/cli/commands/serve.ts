@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { intFlag, parseFlags } from '../args';
+import { intFlag, parseFlags, THREADS_HELP, threadsFlag } from '../args';
 import { startWebHost } from '../../web/server';
 import { packageRoot } from '../../engine/paths';
 
@@ -15,7 +15,8 @@ a random access token; keep it to yourself).
   --open DIR        a folder whose images, models and datasets the UI may open by path (repeatable)
   --runs DIR        where training runs are written and listed (default ./runs)
   --renderer DIR    the built UI (default out/renderer)
-  --backend B       auto (default), gpu, webgpu, node, wasm or cpu`;
+  --backend B       auto (default), gpu, webgpu, node, wasm or cpu
+  --threads N       the engine's ${THREADS_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
@@ -26,6 +27,7 @@ export async function run(argv: string[]): Promise<number> {
     runs: { type: 'string' },
     renderer: { type: 'string' },
     backend: { type: 'string' },
+    threads: { type: 'string' },
   });
   const host = await startWebHost({
     port: intFlag('port', values.port, 0, 0),
@@ -35,6 +37,7 @@ export async function run(argv: string[]): Promise<number> {
     runsDir: path.resolve(values.runs ?? 'runs'),
     openFolders: (values.open ?? []).map((d) => path.resolve(d)),
     backend: values.backend,
+    threads: threadsFlag(values.threads),
   });
   process.stdout.write(`ConvScope is serving at ${host.url}\n`);
   await new Promise<void>((resolve) => {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { choiceFlag, intFlag, numberFlag, parseFlags } from '../args';
+import { choiceFlag, intFlag, numberFlag, parseFlags, THREADS_HELP, threadsFlag } from '../args';
 import { UsageError } from '../errors';
 import { bar, eta, StatusLine } from '../progress';
 import { parseOverrides, modelIds } from '../../engine/models';
@@ -9,7 +9,7 @@ import { AUGMENT_KINDS, defaultConfig, defaultOptimizer, DivergedError, LOSS_KIN
 const ZOO_IDS = modelIds().join(', ');
 
 export const HELP = `usage: convscope train --model ID --dataset NAME [options]
-       convscope train --resume RUN_DIR [--backend B] [--json]
+       convscope train --resume RUN_DIR [--backend B] [--threads N] [--json]
 
 Trains a model and writes a run folder (config, metrics, kernel snapshots, layer statistics, checkpoints).
   --model ID              ${ZOO_IDS}
@@ -35,6 +35,8 @@ Trains a model and writes a run folder (config, metrics, kernel snapshots, layer
   --loss L                logits (default: exact softmax cross-entropy) or keras-clipped (Keras 2.2's, as the
                           seed's notebooks trained: probabilities clipped to [1e-7, 1-1e-7])
   --backend B             auto (default: the fastest that works), gpu, webgpu, node, wasm or cpu
+  --threads N             ${THREADS_HELP};
+                          the losses are the same for every count
   --seed N                default 1; the same seed gives the same run
   --out DIR               the run folder (default runs/<timestamp>-<model>)
   --checkpoint-every N    also checkpoint every N steps (default: after every epoch and every 5 minutes)
@@ -62,6 +64,7 @@ const OPTIONS = {
   'stored-size': { type: 'string' },
   loss: { type: 'string' },
   backend: { type: 'string' },
+  threads: { type: 'string' },
   seed: { type: 'string' },
   out: { type: 'string' },
   'checkpoint-every': { type: 'string' },
@@ -75,9 +78,9 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, OPTIONS);
   let trainer: Trainer;
   if (values.resume !== undefined) {
-    const extra = Object.keys(values).filter((k) => !['resume', 'json', 'backend'].includes(k));
-    if (extra.length > 0) throw new UsageError(`--resume continues a run with its saved settings; it takes only --backend and --json, not --${extra[0]}`);
-    trainer = await resumeRun(values.resume, { backend: values.backend, argv: process.argv });
+    const extra = Object.keys(values).filter((k) => !['resume', 'json', 'backend', 'threads'].includes(k));
+    if (extra.length > 0) throw new UsageError(`--resume continues a run with its saved settings; it takes only --backend, --threads and --json, not --${extra[0]}`);
+    trainer = await resumeRun(values.resume, { backend: values.backend, threads: threadsFlag(values.threads), argv: process.argv });
   } else {
     const { config, runDir } = configFromFlags(values);
     trainer = await startRun(config, { runDir, argv: process.argv });
@@ -156,6 +159,7 @@ function configFromFlags(values: Values): { config: TrainConfig; runDir: string 
   config.augment = choiceFlag('augment', values.augment, AUGMENT_KINDS, 'none');
   config.storedSize = values['stored-size'] === undefined ? null : intFlag('stored-size', values['stored-size'], 0);
   config.backend = values.backend ?? config.backend;
+  config.threads = threadsFlag(values.threads) ?? null;
   config.seed = intFlag('seed', values.seed, config.seed, 0);
   config.checkpointEverySteps = intFlag('checkpoint-every', values['checkpoint-every'], config.checkpointEverySteps);
   return { config, runDir: values.out === undefined ? undefined : path.resolve(values.out) };

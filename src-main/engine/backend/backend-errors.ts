@@ -21,3 +21,10 @@ export class InvalidBackendChoiceError extends ConvscopeError {
     this.name = 'InvalidBackendChoiceError';
   }
 }
+
+export class InvalidThreadsError extends ConvscopeError {
+  constructor(message: string) {
+    super(message, 'invalid-threads');
+    this.name = 'InvalidThreadsError';
+  }
+}

@@ -3,11 +3,12 @@
 // that order and records why each faster backend was passed over; an explicitly requested backend that
 // cannot start is an error. A further backend is one more entry in BACKEND_KINDS and CANDIDATES.
 import { tf } from '../tf';
-import { BackendUnavailableError, InvalidBackendChoiceError } from './backend-errors';
+import { BackendUnavailableError, InvalidBackendChoiceError, InvalidThreadsError } from './backend-errors';
 import { loadNativeBackend, requireNative, type NativeLoader } from './native-load';
 import { probeGpu, probeNode, TFJS_NODE_GPU } from './native-probe';
 import { realProbeDeps, type ProbeDeps } from './probe-deps';
 import { BACKEND_KINDS, type BackendChoice, type BackendKind, type BackendReport, type SkippedBackend } from './types';
+import { MAX_WASM_THREADS } from './threads';
 import { activateWasm } from './wasm-backend';
 import { activateWebgpu, missingVulkan, WebgpuUnavailableError } from './webgpu';
 
@@ -16,12 +17,14 @@ export type InitBackendOptions = {
   deps?: ProbeDeps;
   /** How a native package is required (tests pass a stand-in). */
   loadNative?: NativeLoader;
+  /** Threads of the wasm backend (default: CONVSCOPE_THREADS, else the running wasm backend's, else every core). */
+  threads?: number;
 };
 
 /** A candidate that cannot run here, with the reason shown to the user. */
 class Unavailable extends Error {}
 
-type Context = { deps: ProbeDeps; loadNative: NativeLoader; requested: BackendChoice };
+type Context = { deps: ProbeDeps; loadNative: NativeLoader; requested: BackendChoice; threads: number | undefined };
 type Started = Pick<BackendReport, 'nativePackage' | 'gpuDevice' | 'webgpuAdapter' | 'simd' | 'threads' | 'wasmKernels'> & {
   versions: Record<string, string>;
 };
@@ -85,7 +88,7 @@ const CANDIDATES: Record<BackendKind, (ctx: Context) => Promise<Started>> = {
 
   async wasm(ctx) {
     try {
-      const info = await activateWasm(ctx.deps.env);
+      const info = await activateWasm(ctx.deps.env, ctx.threads);
       return { simd: info.simd, threads: info.threads, wasmKernels: info.kernels, versions: { 'tfjs-backend-wasm': info.version } };
     } catch (err) {
       throw new Unavailable(err instanceof Error ? err.message : String(err));
@@ -105,6 +108,15 @@ export function parseBackendChoice(value: string, source = 'backend'): BackendCh
   throw new InvalidBackendChoiceError(value, source);
 }
 
+/** Reads a thread count (a CLI flag, a config value or CONVSCOPE_THREADS); throws a one-line error on anything else. */
+export function parseThreads(value: string | number, source = 'threads'): number {
+  const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_WASM_THREADS) {
+    throw new InvalidThreadsError(`${source} must be a whole number from 1 to ${MAX_WASM_THREADS} (got '${value}')`);
+  }
+  return n;
+}
+
 /**
  * Starts a backend and reports what was chosen and why the faster ones were not.
  * `choice` defaults to the CONVSCOPE_BACKEND environment variable, else 'auto'.
@@ -118,7 +130,8 @@ export async function initBackend(choice?: BackendChoice | string, options: Init
       : fromEnv
         ? parseBackendChoice(fromEnv, 'CONVSCOPE_BACKEND')
         : 'auto';
-  const ctx: Context = { deps, loadNative: options.loadNative ?? requireNative, requested };
+  const threads = options.threads ?? (deps.env.CONVSCOPE_THREADS ? parseThreads(deps.env.CONVSCOPE_THREADS, 'CONVSCOPE_THREADS') : undefined);
+  const ctx: Context = { deps, loadNative: options.loadNative ?? requireNative, requested, threads };
   const order: readonly BackendKind[] = requested === 'auto' ? BACKEND_KINDS : [requested];
   const skipped: SkippedBackend[] = [];
   for (const kind of order) {

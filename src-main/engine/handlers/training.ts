@@ -24,7 +24,7 @@ export function trainingHandlers(ctx: EngineContext): TrainingHandlers {
   return {
     // Returns once the run folder is made and the data are open; training goes on in the background.
     startTraining: async ({ config }) => {
-      const backend = await ctx.backend.forRun(config.backend, ctx.runs.live().length);
+      const backend = await ctx.backend.forRun(config.backend, ctx.runs.live().length, config.threads ?? null);
       const train = trainConfig(config, backend);
       validateConfig(train);
       const trainer = await startRun(train, { runsDir: ctx.runsDir, argv: ctx.argv });
@@ -37,14 +37,15 @@ export function trainingHandlers(ctx: EngineContext): TrainingHandlers {
     stopTraining: async ({ runId }, { signal }) => ({ runId, state: await ctx.runs.get(runId).stop(signal) }),
 
     // By default on the engine's backend (resumeRun alone would pick the run's last one).
-    resumeRun: async ({ runDir, backend }) => {
+    resumeRun: async ({ runDir, backend, threads }) => {
       const dir = path.resolve(runDir);
       const live = ctx.runs.byDir(dir);
       if (live?.live) throw userError(`${dir} is already training in this engine as run '${live.runId}' (${live.state})`, 'run-live');
       if (!path.relative(resourcesDir(), dir).startsWith('..')) throw userError(`${dir} is a run shipped with ConvScope and stays as it is; start a new training instead`, 'read-only');
       await refuseIfTrainedElsewhere(dir);
-      const kind = await ctx.backend.forRun(backend, ctx.runs.live().length);
-      const trainer = await resumeRun(dir, { backend: kind, argv: ctx.argv });
+      const kind = await ctx.backend.forRun(backend, ctx.runs.live().length, threads ?? null);
+      // The engine's thread count unless this resume names one (the run's own config is not consulted).
+      const trainer = await resumeRun(dir, { backend: kind, threads: ctx.backend.threads(), argv: ctx.argv });
       // The epochs log is cut back to the checkpoint by now.
       const epochs = parseJsonLines<EpochRecord>(await readFile(path.join(dir, RUN_FILES.epochs), 'utf8').catch(() => ''));
       const run = ctx.runs.add(trainer, epochs);

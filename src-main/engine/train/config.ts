@@ -1,4 +1,5 @@
 // A training run's configuration: plain data (saved as config.json), its defaults and its checks.
+import { MAX_WASM_THREADS } from '../backend/threads';
 import type { OptionValue } from '../models/spec';
 import { TrainConfigError } from './errors';
 import { LOSS_KINDS, type LossKind } from './loss';
@@ -36,6 +37,11 @@ export interface TrainConfig {
   testLimit: number | null;
   /** Backend choice as given to initBackend ('auto', 'wasm', 'cpu', ...). */
   backend: string;
+  /**
+   * Threads of the wasm backend (null: the engine's setting, by default every core). The losses do not
+   * depend on it: XNNPACK splits each operation's outputs between threads, never a sum.
+   */
+  threads: number | null;
   /** Conv-kernel snapshot every N steps (0: only at the start and the end). */
   snapshotEvery: number;
   /** Disk budget of the kernel snapshots. */
@@ -79,6 +85,7 @@ export function defaultConfig(model: string, dataset: string): TrainConfig {
     limit: null,
     testLimit: null,
     backend: 'auto',
+    threads: null,
     snapshotEvery: 100,
     snapshotBudgetBytes: 64 * 2 ** 20,
     statsEvery: 100,
@@ -101,6 +108,9 @@ export function validateConfig(c: TrainConfig): void {
   int('seed', c.seed, 0);
   if (c.limit !== null) int('limit', c.limit, 1);
   if (c.testLimit !== null) int('test limit', c.testLimit, 1);
+  if (c.threads !== null && !(Number.isInteger(c.threads) && c.threads >= 1 && c.threads <= MAX_WASM_THREADS)) {
+    throw new TrainConfigError(`threads must be a whole number from 1 to ${MAX_WASM_THREADS}, got ${c.threads}`);
+  }
   int('snapshot interval', c.snapshotEvery, 0);
   int('statistics interval', c.statsEvery, 0);
   int('probe size', c.probeSize, 1);

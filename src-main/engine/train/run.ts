@@ -30,6 +30,8 @@ export interface StartOptions {
 export interface ResumeOptions {
   /** Another backend than the run's own (the losses then match only within float tolerance). */
   backend?: string;
+  /** Threads of the wasm backend for this session (default: the run's config, else the engine's). */
+  threads?: number;
   argv?: string[];
   data?: PreparedData;
 }
@@ -40,7 +42,7 @@ const DATASET_FILE = 'dataset.json';
 export async function startRun(config: TrainConfig, options: StartOptions = {}): Promise<Trainer> {
   validateConfig(config);
   let spec = getModelSpec(config.model.id, config.model.overrides);
-  const report = await initBackend(config.backend);
+  const report = await initBackend(config.backend, threadsOption(config.threads));
   const backend = tf.getBackend();
   checkMemory(estimateTrainingMemory(spec, config.batchSize, config.optimizer), memoryLimitFor(backend), spec.id);
   const prepared = limited(options.data ?? (await openTrainData(config, spec)), config);
@@ -79,7 +81,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
   const command = await readJson<CommandFile>(dir, RUN_FILES.command);
   // By default the backend the run last ran on, not config.backend ('auto' could pick another here).
   const lastBackend = ((command.resumes.at(-1) ?? command).backend as { chosen?: string } | null)?.chosen;
-  const report = await initBackend(options.backend ?? lastBackend ?? config.backend);
+  const report = await initBackend(options.backend ?? lastBackend ?? config.backend, threadsOption(options.threads ?? config.threads));
   const backend = tf.getBackend();
   checkMemory(estimateTrainingMemory(spec, config.batchSize, config.optimizer), memoryLimitFor(backend), spec.id);
   const prepared = limited(options.data ?? (await openTrainData(config, spec, await readJson<unknown>(dir, RUN_FILES.preprocess))), config);
@@ -115,6 +117,10 @@ function limited(prepared: PreparedData, config: TrainConfig): PreparedData {
   const cut = (split: TrainSplit, n: number | null): TrainSplit => (n === null || n >= split.size ? split : { size: n, batch: (indices, mode) => split.batch(indices, mode) });
   const { data } = prepared;
   return { ...prepared, data: { ...data, train: cut(data.train, config.limit), test: data.test && cut(data.test, config.testLimit) } };
+}
+
+function threadsOption(threads: number | null | undefined): { threads?: number } {
+  return threads == null ? {} : { threads };
 }
 
 function versions(): Record<string, string> {

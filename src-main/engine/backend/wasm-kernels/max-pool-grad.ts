@@ -10,7 +10,8 @@
 //    (multiplying by exactly 1 and adding exact zeros, so the copies are exact).
 // 2. ArgMax over those K channels gives the first maximum of each window.
 // 3. Its flat index in x = the window origin + (kh*W + kw)*C; ScatterNd adds dy there (duplicates
-//    from overlapping windows are summed).
+//    from overlapping windows are summed). The origins depend only on the shapes: their table is built
+//    once per geometry.
 // Padding cells are filled with the lowest float so they never win. Inputs holding +-Infinity or NaN
 // are not supported (0 * Infinity poisons the window copies); a network producing them has diverged.
 import { tf } from '../../tf';
@@ -25,22 +26,38 @@ type Attrs = {
 
 const LOWEST_FLOAT32 = -3.4028234663852886e38;
 
+/** Origin tables of the last geometries seen (a training step has one per pooling layer). */
+const origins = new Map<string, Int32Array>();
+const MAX_CACHED_GEOMETRIES = 8;
+
 /** Flat index in x of the top-left cell of every window, [n, oh, ow, c] (may point into padding). */
 function windowOrigins(w: WasmScope, info: tf.backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize: n, outHeight: oh, outWidth: ow, inChannels: c } = info;
+  const key = [n, info.inHeight, info.inWidth, c, oh, ow, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left].join(',');
+  let table = origins.get(key);
+  if (!table) {
+    table = originTable(info);
+    if (origins.size >= MAX_CACHED_GEOMETRIES) origins.delete(origins.keys().next().value!);
+    origins.set(key, table);
+  }
+  return w.constant(table, [n, oh, ow, c]);
+}
+
+function originTable(info: tf.backend_util.Conv2DInfo): Int32Array {
   const { batchSize: n, inHeight: h, inWidth: wd, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const { top, left } = info.padInfo;
-  const origins = new Int32Array(n * oh * ow * c);
+  const table = new Int32Array(n * oh * ow * c);
   let i = 0;
   for (let b = 0; b < n; b++) {
     for (let r = 0; r < oh; r++) {
       const row = (b * h + r * info.strideHeight - top) * wd;
       for (let q = 0; q < ow; q++) {
         const cell = (row + q * info.strideWidth - left) * c;
-        for (let ch = 0; ch < c; ch++) origins[i++] = cell + ch;
+        for (let ch = 0; ch < c; ch++) table[i++] = cell + ch;
       }
     }
   }
-  return w.constant(origins, [n, oh, ow, c]);
+  return table;
 }
 
 /** Every window's cells as channels: [n, oh, ow, c * K], cell k of channel ch at ch*K + k. */
