@@ -14,6 +14,7 @@ const commands: Record<string, Command> = {
   experiment: { summary: 'run a named experiment (arms x seeds) and write its report', load: () => import('./commands/experiment') },
   serve: { summary: 'serve the UI in a browser (engine in a child process, token-guarded, loopback by default)', load: () => import('./commands/serve') },
   import: { summary: 'convert a pretrained ONNX, Caffe or TensorFlow.js model into a ConvScope model folder', load: () => import('./commands/import') },
+  'top-patches': { summary: 'the dataset patches that excite each channel of a conv or pooling layer most (PNG grids + JSON)', load: () => import('./commands/top-patches') },
   bench: { summary: 'measure training and inference speed on every backend beside PyTorch; writes bench/results.json and docs/PERFORMANCE.md', load: () => import('./commands/bench') },
 };
 
