@@ -15,6 +15,8 @@ const commands: Record<string, Command> = {
   serve: { summary: 'serve the UI in a browser (engine in a child process, token-guarded, loopback by default)', load: () => import('./commands/serve') },
   import: { summary: 'convert a pretrained ONNX, Caffe or TensorFlow.js model into a ConvScope model folder', load: () => import('./commands/import') },
   'top-patches': { summary: 'the dataset patches that excite each channel of a conv or pooling layer most (PNG grids + JSON)', load: () => import('./commands/top-patches') },
+  neighbours: { summary: 'the training examples nearest to an image in a layer’s feature space (Euclidean)', load: () => import('./commands/neighbours') },
+  embed: { summary: 'a 2-D map (PCA) of a dataset split in a layer’s feature space: SVG maps + coordinates', load: () => import('./commands/embed') },
   bench: { summary: 'measure training and inference speed on every backend beside PyTorch; writes bench/results.json and docs/PERFORMANCE.md', load: () => import('./commands/bench') },
 };
 

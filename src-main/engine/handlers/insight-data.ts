@@ -2,6 +2,8 @@
 // feature vectors): preprocessed batches and the stored pixels behind them, numbered alike.
 import type { Split } from '../../contract/inspect';
 import type { DataSplit } from '../data/dataset';
+import { InsightCache } from '../insight/cache';
+import { cachedFeatureVectors, defaultFeatureLayer, type FeatureOptions, type FeatureSet } from '../insight/features';
 import { classLabel } from '../inspect/predictions';
 import type { TrainSplit } from '../train/train-data';
 import { openData, type DataModel } from './evaluate';
@@ -23,4 +25,15 @@ export async function openModelSplit(m: DataModel & { classNames: readonly strin
   if (!served || !stored) throw userError(`${id} has no ${split} examples`, 'no-test-split');
   const names = prepared.dataset?.classNames ?? m.classNames;
   return { dataset: id, split, served, stored, classNames: Array.from({ length: prepared.data.classes }, (_, i) => classLabel(i, names)) };
+}
+
+/** A split's feature vectors at a layer (default the last hidden one), cached by model weights. */
+export async function splitFeatures(
+  m: DataModel & { classNames: readonly string[] | null },
+  data: ModelSplit,
+  layer: string | undefined,
+  options: FeatureOptions & { cache?: InsightCache } = {},
+): Promise<FeatureSet & { cached: boolean }> {
+  const chosen = layer ?? defaultFeatureLayer(m.model);
+  return cachedFeatureVectors(m.model, chosen, data.served, { cache: options.cache ?? new InsightCache(), dataset: data.dataset, split: data.split, preprocess: m.preprocessor }, options);
 }
