@@ -5,7 +5,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineClient, messagePortTransport, type ErrorInfo, type EventOf, type ModelRef, type Params, type Result, type SubscriptionMethod } from '../../src-main/contract';
+import {
+  EngineClient,
+  messagePortTransport,
+  type EmbeddingResult,
+  type ErrorInfo,
+  type ModelRef,
+  type NeighboursResult,
+  type Params,
+  type TopPatchesResult,
+  type VisualizeResult,
+} from '../../src-main/contract';
 import { createEngine, type Engine } from '../../src-main/engine/handlers';
 import { serveEngine } from '../../src-main/engine/host';
 import { resourcesDir } from '../../src-main/engine/paths';
@@ -35,10 +45,16 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-type Done<M extends SubscriptionMethod> = Extract<EventOf<M>, { kind: 'done' }>['result'];
+interface Results {
+  topPatches: TopPatchesResult;
+  visualize: VisualizeResult;
+  neighbours: NeighboursResult;
+  embedding: EmbeddingResult;
+}
+type Done<M extends keyof Results> = Results[M];
 
 /** Runs a job to its end: its progress events and its result (or its error). */
-function runJob<M extends SubscriptionMethod & ('topPatches' | 'visualize' | 'neighbours' | 'embedding')>(method: M, params: Params<M>): Promise<{ progress: number; result: Done<M> }> {
+function runJob<M extends keyof Results>(method: M, params: Params<M>): Promise<{ progress: number; result: Done<M> }> {
   return new Promise((resolve, reject) => {
     let progress = 0;
     let result: Done<M> | undefined;
@@ -53,7 +69,7 @@ function runJob<M extends SubscriptionMethod & ('topPatches' | 'visualize' | 'ne
       })
       .then((reply) => {
         if (!reply.ok) reject(new Error(reply.error.message));
-        else expect(reply.result.result as Result<M>).toEqual({ accepted: true });
+        else expect(reply.result.result).toEqual({ accepted: true });
       });
   });
 }

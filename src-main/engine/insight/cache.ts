@@ -32,7 +32,7 @@ export async function modelFingerprint(model: tf.LayersModel): Promise<string> {
 }
 
 /** A file-name-safe key for these parts. */
-export function insightKey(...parts: (string | number | null | undefined)[]): string {
+export function insightKey(...parts: unknown[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
 }
 

@@ -37,7 +37,7 @@ export function bilinearWarp(img: tf.Tensor3D, srcY: Float32Array, srcX: Float32
     const wts = tf.tensor2d(weights, [4 * n, 1]);
     // The fill's share at each output pixel: the weight of the corners that fell outside.
     const inside = tf.sum(tf.reshape(wts, [4, n]), 0);
-    const sample = tf.customGrad((flat: tf.Tensor, save: tf.GradSaveFunc) => {
+    const sample = tf.customGrad(((flat: tf.Tensor, save: tf.GradSaveFunc) => {
       // Saved tensors outlive this tidy until the backward pass has run.
       save([idx, wts]);
       const gathered = tf.mul(tf.gather(flat as tf.Tensor2D, idx), wts);
@@ -45,7 +45,7 @@ export function bilinearWarp(img: tf.Tensor3D, srcY: Float32Array, srcX: Float32
         value: tf.sum(tf.reshape(gathered, [4, n, c]), 0),
         gradFunc: (dy: tf.Tensor, [i, wt]: tf.Tensor[]) => tf.scatterND(tf.reshape(i, [4 * n, 1]), tf.mul(tf.tile(dy, [4, 1]), wt), [h * w, c]),
       };
-    });
+    }) as Parameters<typeof tf.customGrad>[0]);
     const sampled = sample(tf.reshape(img, [h * w, c])) as tf.Tensor2D;
     const filled = tf.add(sampled, tf.mul(tf.sub(1, tf.reshape(inside, [n, 1])), fill));
     return tf.reshape(filled, [outH, outW, c]) as tf.Tensor3D;
