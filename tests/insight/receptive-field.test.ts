@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tf } from '../../src-main/engine/tf';
 import { buildModel, getModelSpec } from '../../src-main/engine/models';
@@ -43,5 +44,17 @@ describe('receptive fields, checked by hand', () => {
 
   it('names the layer it cannot find', () => {
     expect(() => receptiveField(model('lenet5'), 'conv9')).toThrow(/no layer 'conv9'/);
+  });
+});
+
+describe('receptive fields of an imported model', () => {
+  it('follows an explicit padding (torchvision AlexNet conv1: pad 2)', async () => {
+    const { importModel } = await import('../../src-main/engine/import');
+    const { model: m } = await importModel(path.resolve(import.meta.dirname, '../fixtures/import/alexnet-torchvision-small.onnx'));
+    built.push(m);
+    const fields = receptiveFields(m);
+    // 11 at stride 4 starting 2 pixels before the image; then as the paper's, shifted by that pad.
+    expect(fields.slice(0, 3).map((f) => [f.y.size, f.y.jump, f.y.start])).toEqual([[11, 4, -2], [19, 8, -2], [51, 8, -18]]);
+    expect(unitWindow(fields[0], 0, 0)).toEqual({ top: 0, left: 0, height: 9, width: 9 });
   });
 });

@@ -39,8 +39,9 @@ const pair = (v: unknown, what: string): [number, number] => {
   throw new LayerChoiceError(`unreadable ${what} in a layer config: ${JSON.stringify(v)}`);
 };
 
-/** Padding before the first unit along one axis (TensorFlow's 'same': the smaller half in front). */
+/** Padding before the first unit along one axis: explicit (a number, as GroupedConv2D's), or TensorFlow's 'same' (the smaller half in front). */
 function padBefore(padding: unknown, inSize: number, k: number, stride: number): number {
+  if (typeof padding === 'number') return padding;
   if (padding !== 'same') return 0;
   const out = Math.ceil(inSize / stride);
   return Math.floor(Math.max((out - 1) * stride + k - inSize, 0) / 2);
