@@ -49,12 +49,15 @@ describe('channel insight, neighbours and the map in a browser', () => {
     const patches = page.getByTestId('top-patches').getByRole('button');
     await expect.poll(() => patches.count(), { timeout: 90_000 }).toBe(9);
     expect(await seriousViolations(page)).toEqual([]);
+    // The whole layer's visualisations fill in one by one.
+    await page.getByRole('button', { name: 'What every channel of conv2 wants to see' }).click();
+    await expect.poll(() => page.getByTestId('layer-vis-grid').getByRole('img').count(), { timeout: 120_000 }).toBeGreaterThan(0);
     const label = (await patches.first().getAttribute('title'))!;
     const index = /example (\d+)/.exec(label)![1];
     await patches.first().click();
     await expect.poll(() => page.getByText(`mnist test example ${index}`).count(), { timeout: 30_000 }).toBeGreaterThan(0);
     await expect.poll(() => page.getByTestId('predictions').locator('li').count(), { timeout: 60_000 }).toBe(5);
-  });
+  }, 300_000);
 
   it('a kernel click in the Kernels view shows the same channel’s patches beside its kernel', async () => {
     await page.keyboard.press('3');
@@ -63,7 +66,7 @@ describe('channel insight, neighbours and the map in a browser', () => {
     await expect.poll(() => dialog.getByTestId('top-patches').getByRole('button').count(), { timeout: 90_000 }).toBe(9);
     expect(await dialog.getByRole('img', { name: /^kernel 0 of conv1/ }).count()).toBe(1);
     await dialog.getByRole('button', { name: 'Close' }).click();
-  });
+  }, 180_000);
 
   it('shows the dropped image’s nearest training images with labels and distances', async () => {
     await dropFile(page, await mnistDigit(2, 'png'), 'two.png', 'image/png');
@@ -71,7 +74,7 @@ describe('channel insight, neighbours and the map in a browser', () => {
     const neighbours = page.getByTestId('neighbours').getByRole('listitem');
     await expect.poll(() => neighbours.count(), { timeout: 120_000 }).toBe(6);
     expect(await neighbours.first().textContent()).toMatch(/\d\s*\d+\.\d{3}/);
-  });
+  }, 180_000);
 
   it('draws the map of 10,000 test images under 100 ms a frame; a click on a point inspects it; axe clean', async () => {
     const map = page.getByTestId('embedding-map');
@@ -80,7 +83,9 @@ describe('channel insight, neighbours and the map in a browser', () => {
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await page.mouse.wheel(0, -300); // zoom in: a redraw of every point
     await expect.poll(async () => Number(await map.getAttribute('data-frame-ms'))).toBeGreaterThan(0);
-    expect(Number(await map.getAttribute('data-frame-ms'))).toBeLessThan(100);
+    const frameMs = Number(await map.getAttribute('data-frame-ms'));
+    console.log(`map frame: ${frameMs} ms for 10,000 points`);
+    expect(frameMs).toBeLessThan(100);
     expect(await seriousViolations(page)).toEqual([]);
     // Find a point under the pointer (the hover card appears), then click it.
     let found = false;
@@ -95,7 +100,7 @@ describe('channel insight, neighbours and the map in a browser', () => {
     await page.mouse.up();
     await expect.poll(() => page.getByTestId('activations').isVisible(), { timeout: 30_000 }).toBe(true);
     await expect.poll(() => page.getByText(`mnist test example ${index}`).count(), { timeout: 30_000 }).toBeGreaterThan(0);
-  });
+  }, 180_000);
 
   it('raised no errors in the page', () => {
     expect(pageErrors).toEqual([]);

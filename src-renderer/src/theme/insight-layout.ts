@@ -2,6 +2,7 @@
 export const INSIGHT_LAYOUT = {
   kernelSize: 96,
   visSize: 160,
+  layerVisSize: 64,
   patchSize: 72,
   /** Test images a channel's top patches are drawn from (the pass is cached per model and layer). */
   patchExamples: 2000,
