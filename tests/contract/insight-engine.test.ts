@@ -17,6 +17,7 @@ import {
   type VisualizeResult,
 } from '../../src-main/contract';
 import { createEngine, type Engine } from '../../src-main/engine/handlers';
+import { sharedRuns } from '../../src-main/engine/handlers/insight';
 import { serveEngine } from '../../src-main/engine/host';
 import { resourcesDir } from '../../src-main/engine/paths';
 
@@ -118,5 +119,23 @@ describe('insight jobs through the contract', () => {
     const second = await runJob('visualize', params);
     expect(second.result.cached).toBe(true);
     expect(Array.from(second.result.image.data)).toEqual(Array.from(first.result.image.data));
+  });
+});
+
+describe('insight computations asked for twice at once', () => {
+  it('share one run per key until it settles', async () => {
+    const shared = sharedRuns();
+    let made = 0;
+    const make = () => new Promise<number>((resolve) => setTimeout(() => resolve(++made), 10));
+    const [a, b, c] = await Promise.all([shared('x', make), shared('x', make), shared('y', make)]);
+    expect([a, b].every((v) => v === a)).toBe(true);
+    expect(c).not.toBe(a);
+    expect(made).toBe(2);
+    // Settled runs are not kept: the next request computes again (the disk cache is what keeps results).
+    expect(await shared('x', make)).toBe(3);
+    // A failure is shared too, and not kept either.
+    const failing = () => Promise.reject(new Error('boom'));
+    await expect(Promise.all([shared('z', failing), shared('z', make)])).rejects.toThrow('boom');
+    expect(await shared('z', make)).toBe(4);
   });
 });

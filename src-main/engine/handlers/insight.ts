@@ -14,7 +14,7 @@ import type { EngineContext } from './context';
 import { plainF32 } from './convert';
 import { userError } from './errors';
 import { exampleImage } from './evaluate';
-import { openModelSplit, splitFeatures } from './insight-data';
+import { openModelSplit, splitFeatures, type ModelSplit } from './insight-data';
 import { modelKey, type LoadedModel } from './model-refs';
 
 type InsightHandlers = Pick<EngineHandlers, 'topPatches' | 'visualize' | 'neighbours' | 'embedding'>;
@@ -60,18 +60,42 @@ async function queryVector(m: LoadedModel, image: ImageInput, layer: string): Pr
   return { vector: vector as Float32Array, predicted: predicted[0] };
 }
 
+/**
+ * One computation per key at a time: a request for what is already being computed waits for it (a
+ * second click on a channel while the layer's pass runs) instead of starting the pass again.
+ */
+export function sharedRuns() {
+  const running = new Map<string, Promise<unknown>>();
+  return <T>(key: string, make: () => Promise<T>): Promise<T> => {
+    const known = running.get(key) as Promise<T> | undefined;
+    if (known) return known;
+    const started = make().finally(() => running.delete(key));
+    running.set(key, started);
+    return started;
+  };
+}
+
 export function insightHandlers(ctx: EngineContext, cache = new InsightCache()): InsightHandlers {
   const visualisations = new Map<string, ReturnType<typeof visualise>>();
+  const shared = sharedRuns();
+  const features = async (ref: ModelRef, m: LoadedModel, data: ModelSplit, layer: string | undefined, limit: number | undefined, progress: (stage: string, done: number, total: number) => void) => {
+    const key = JSON.stringify(['features', await modelKey(ref), data.dataset, data.split, layer ?? null, limit ?? null]);
+    return shared(key, () => splitFeatures(m, data, layer, { cache, limit, onProgress: (done, total) => progress('feature vectors', done, total) }));
+  };
+
   return {
     topPatches: (p, sink) =>
       job(ctx, p.model, sink, async (m, progress) => {
         const split = p.split ?? 'test';
         const data = await openModelSplit(m, p.dataset, split);
-        const result = await cachedTopPatches(m.model, p.layer, data.served, { cache, dataset: data.dataset, split, preprocess: m.preprocessor }, {
-          k: p.k,
-          limit: p.limit,
-          onProgress: (done, total) => progress('top patches', done, total),
-        });
+        const key = JSON.stringify(['topPatches', await modelKey(p.model), p.layer, data.dataset, split, p.k ?? null, p.limit ?? null]);
+        const result = await shared(key, () =>
+          cachedTopPatches(m.model, p.layer, data.served, { cache, dataset: data.dataset, split, preprocess: m.preprocessor }, {
+            k: p.k,
+            limit: p.limit,
+            onProgress: (done, total) => progress('top patches', done, total),
+          }),
+        );
         if (p.channel >= result.channels) throw userError(`layer ${p.layer} has channels 0 to ${result.channels - 1}; there is no channel ${p.channel}`, 'bad-channel');
         const one = { ...result, patches: [result.patches[p.channel]] };
         const [pixels] = await patchPixels(one, data.stored);
@@ -108,7 +132,7 @@ export function insightHandlers(ctx: EngineContext, cache = new InsightCache()):
       job(ctx, p.model, sink, async (m, progress) => {
         const split = p.split ?? 'train';
         const data = await openModelSplit(m, p.dataset, split);
-        const set = await splitFeatures(m, data, p.layer, { cache, limit: p.limit, onProgress: (done, total) => progress('feature vectors', done, total) });
+        const set = await features(p.model, m, data, p.layer, p.limit, progress);
         const { vector, predicted } = await queryVector(m, p.image, set.layer);
         const t0 = performance.now();
         const found = nearest(set.vectors, set.dim, vector, p.k ?? 6);
@@ -130,7 +154,7 @@ export function insightHandlers(ctx: EngineContext, cache = new InsightCache()):
       job(ctx, p.model, sink, async (m, progress) => {
         const split = p.split ?? 'test';
         const data = await openModelSplit(m, p.dataset, split);
-        const set = await splitFeatures(m, data, p.layer, { cache, limit: p.limit, onProgress: (done, total) => progress('feature vectors', done, total) });
+        const set = await features(p.model, m, data, p.layer, p.limit, progress);
         const map = pca(set.vectors, set.dim);
         let mark: [number, number] | null = null;
         if (p.image) {
