@@ -14,6 +14,10 @@ const commands: Record<string, Command> = {
   experiment: { summary: 'run a named experiment (arms x seeds) and write its report', load: () => import('./commands/experiment') },
   serve: { summary: 'serve the UI in a browser (engine in a child process, token-guarded, loopback by default)', load: () => import('./commands/serve') },
   import: { summary: 'convert a pretrained ONNX, Caffe or TensorFlow.js model into a ConvScope model folder', load: () => import('./commands/import') },
+  'top-patches': { summary: 'the dataset patches that excite each channel of a conv or pooling layer most (PNG grids + JSON)', load: () => import('./commands/top-patches') },
+  neighbours: { summary: 'the training examples nearest to an image in a layer’s feature space (Euclidean)', load: () => import('./commands/neighbours') },
+  embed: { summary: 'a 2-D map (PCA) of a dataset split in a layer’s feature space: SVG maps + coordinates', load: () => import('./commands/embed') },
+  visualize: { summary: 'feature visualisation by optimisation: the image a channel or class responds to most (Lucid’s recipe)', load: () => import('./commands/visualize') },
   bench: { summary: 'measure training and inference speed on every backend beside PyTorch; writes bench/results.json and docs/PERFORMANCE.md', load: () => import('./commands/bench') },
 };
 

@@ -18,6 +18,17 @@ import {
   KernelTimelineResultSchema,
 } from './inspect';
 import {
+  EmbeddingEventSchema,
+  EmbeddingParamsSchema,
+  JobAcceptedSchema,
+  NeighboursEventSchema,
+  NeighboursParamsSchema,
+  TopPatchesEventSchema,
+  TopPatchesParamsSchema,
+  VisualizeEventSchema,
+  VisualizeParamsSchema,
+} from './insight';
+import {
   ListModelsParamsSchema,
   ListModelsResultSchema,
   OpenModelParamsSchema,
@@ -83,6 +94,10 @@ export const REQUESTS = {
   backendInfo: request(BackendInfoParamsSchema, BackendInfoResultSchema),
   listDatasets: request(ListDatasetsParamsSchema, ListDatasetsResultSchema),
   appDefaults: request(AppDefaultsParamsSchema, AppDefaultsResultSchema),
+  topPatches: subscription(TopPatchesParamsSchema, JobAcceptedSchema, TopPatchesEventSchema),
+  visualize: subscription(VisualizeParamsSchema, JobAcceptedSchema, VisualizeEventSchema),
+  neighbours: subscription(NeighboursParamsSchema, JobAcceptedSchema, NeighboursEventSchema),
+  embedding: subscription(EmbeddingParamsSchema, JobAcceptedSchema, EmbeddingEventSchema),
 } as const;
 
 type Table = typeof REQUESTS;
@@ -169,6 +184,10 @@ const REQUEST_PATHS: { [M in Method]: (p: Params<M>) => string[] } = {
   backendInfo: () => [],
   listDatasets: () => [],
   appDefaults: () => [],
+  topPatches: (p) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
+  visualize: (p) => modelPaths(p.model),
+  neighbours: (p) => [...(p.image.kind === 'path' ? [p.image.path] : []), ...modelPaths(p.model), ...datasetPaths(p.image.kind === 'example' ? p.image.dataset : undefined), ...datasetPaths(p.dataset)],
+  embedding: (p) => [...(p.image?.kind === 'path' ? [p.image.path] : []), ...modelPaths(p.model), ...datasetPaths(p.image?.kind === 'example' ? p.image.dataset : undefined), ...datasetPaths(p.dataset)],
 };
 
 /** Every file or folder a (validated) request would read or write. */

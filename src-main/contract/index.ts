@@ -4,6 +4,7 @@ export * from './models';
 export * from './inspect';
 export * from './training';
 export * from './system';
+export * from './insight';
 export * from './api';
 export * from './wire';
 export * from './envelope';

@@ -202,6 +202,10 @@ export function createLabHandlers(options: LabOptions): EngineHandlers {
     return run;
   }
 
+  const noDataset = (): never => {
+    throw new ContractError({ code: 'user-error', message: 'the lab has no datasets for insight jobs', reason: 'no-dataset' });
+  };
+
   const liveRun = (runId: string): LabRun => {
     const run = runs.get(runId);
     if (!run) throw notFound(`no live run '${runId}'`);
@@ -386,6 +390,12 @@ export function createLabHandlers(options: LabOptions): EngineHandlers {
       sink.signal.addEventListener('abort', () => run.listeners.delete(listener));
       return { runId, runDir: run.runDir, state: run.state, progress: run.progress, epochs: [...run.epochs], warnings: [] };
     },
+
+    // The lab has no datasets: the insight jobs, which all read one, are refused.
+    topPatches: () => noDataset(),
+    visualize: () => noDataset(),
+    neighbours: () => noDataset(),
+    embedding: () => noDataset(),
 
     watchRuns: (_params, sink) => {
       watchers.add(sink.emit);

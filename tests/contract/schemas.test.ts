@@ -7,6 +7,7 @@ describe('contract schemas', () => {
       [
         'appDefaults', 'backendInfo', 'deadRelu', 'evaluate', 'examples', 'inspect', 'kernelTimeline', 'kernels', 'listDatasets', 'listModels', 'listRuns', 'openModel', 'openRun',
         'pauseTraining', 'resumeRun', 'resumeTraining', 'startTraining', 'stopTraining', 'subscribeRun', 'summary', 'watchRuns',
+        'topPatches', 'visualize', 'neighbours', 'embedding',
       ].sort(),
     );
     expect(Object.keys(REQUESTS.subscribeRun)).toContain('event');

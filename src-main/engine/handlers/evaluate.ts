@@ -88,8 +88,11 @@ export async function exampleImage(m: LoadedModel, dataset: string | undefined, 
   return { bytes: new Uint8Array(png.buffer, png.byteOffset, png.byteLength), name: `${id} ${split} example ${index}` };
 }
 
+/** What opening a dataset for a model reads of it (a handler's LoadedModel, or the CLI's ResolvedModel). */
+export type DataModel = Pick<LoadedModel, 'source' | 'model' | 'input' | 'preprocessor'>;
+
 /** The dataset (default: the run's own, else the built-in one the model's input and outputs fit). */
-async function openData(m: LoadedModel, requested: string | undefined): Promise<{ prepared: PreparedData; id: string }> {
+export async function openData(m: DataModel, requested: string | undefined): Promise<{ prepared: PreparedData; id: string }> {
   const run = m.source.kind === 'run' ? m.source : null;
   const id = requested ?? run?.config.dataset ?? naturalDataset(m);
   let prepared: PreparedData;
@@ -106,7 +109,7 @@ async function openData(m: LoadedModel, requested: string | undefined): Promise<
   return { prepared, id };
 }
 
-function naturalDataset(m: LoadedModel): string {
+function naturalDataset(m: DataModel): string {
   const outputs = m.model.outputs[0].shape.at(-1);
   const fits = builtinDatasets().find((d) => d.location !== null && d.classNames.length === outputs && d.shape.every((v, i) => v === m.input[i]));
   if (!fits) throw userError(`name a dataset: no built-in dataset on this machine has ${m.input.join('x')} images in ${outputs} classes`, 'no-dataset');

@@ -5,6 +5,7 @@ import type { EngineHandlers } from '../../contract/api';
 import type { BackendReport } from '../backend';
 import { EngineContext, type EngineOptions } from './context';
 import { evaluateHandlers } from './evaluate';
+import { insightHandlers } from './insight';
 import { inspectHandlers } from './inspect';
 import { modelHandlers } from './models';
 import { runHandlers } from './runs';
@@ -31,6 +32,7 @@ export function createEngine(options: EngineOptions): Engine {
     ...trainingHandlers(ctx),
     ...runHandlers(ctx),
     ...systemHandlers(ctx),
+    ...insightHandlers(ctx),
   };
   return {
     handlers,

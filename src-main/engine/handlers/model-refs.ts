@@ -86,7 +86,7 @@ function formatName(info: ImportedModelInfo): string {
 }
 
 /** The spec the data module sizes images by: the model's own where it has one. */
-export function dataSpec(m: LoadedModel): ModelSpec {
+export function dataSpec(m: Pick<LoadedModel, 'source' | 'input'>): ModelSpec {
   if (m.source.kind === 'run') return m.source.spec;
   if (m.source.kind === 'zoo') return getModelSpec(m.source.id, m.source.overrides);
   // Models without a spec (loaded or imported): openTrainData reads only spec.input.

@@ -74,8 +74,8 @@ async function chooseClass(graph: ModelGraph, x: tf.Tensor4D, classIndex: number
   return c;
 }
 
-/** The score of class `c` as a scalar. */
-function classScore(graph: ModelGraph, values: Values, kind: ScoreKind, c: number): tf.Scalar {
+/** The score of class `c` as a scalar (differentiable; feature visualisation ascends it). */
+export function classScore(graph: ModelGraph, values: Values, kind: ScoreKind, c: number): tf.Scalar {
   const s = scores(graph, values, kind);
   return tf.reshape(tf.slice(tf.reshape(s, [-1]), [c], [1]), []) as tf.Scalar;
 }

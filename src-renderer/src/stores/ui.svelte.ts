@@ -8,6 +8,7 @@ export const VIEWS = [
   { id: 'health', title: 'Activation health', key: '4' },
   { id: 'training', title: 'Training', key: '5' },
   { id: 'compare', title: 'Compare', key: '6' },
+  { id: 'neighbours', title: 'Neighbours & map', key: '7' },
 ] as const;
 
 export type ViewId = (typeof VIEWS)[number]['id'];

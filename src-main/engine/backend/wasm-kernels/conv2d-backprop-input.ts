@@ -4,8 +4,11 @@
 // gradient is the convolution of dy (dilated by the stride: zeros between its rows and columns)
 // with the filter rotated by 180 degrees and its in/out channels swapped:
 //   dx[n, i, j, ci] = sum over kh, kw, co of dyDilated[n, i + kh - (fh-1-top), ...] * W[fh-1-kh, fw-1-kw, ci, co]
-// Geometries where that padding would be negative (filter smaller than the stride, or explicit
-// padding wider than the filter) go to the shipped kernel, which stays correct for them.
+// With a stride s > 1 the dilated dy is mostly zeros (AlexNet conv1: 15 of 16), so strided layers use the
+// sub-pixel form instead: each of the s x s output phases (row mod s, column mod s) is a stride-1
+// convolution of dy itself with the taps of that phase, all phases as one convolution's output channels,
+// interleaved back into rows and columns, then cropped. Stride-1 geometries where the padding above would be negative
+// (explicit padding wider than the filter) go to the shipped kernel, which stays correct for them.
 import { tf } from '../../tf';
 import { composeWasm, type TensorInfo, type KernelArgs, WASM } from './kernel-call';
 import { convGeometry, type Conv2DAttrs } from './conv-geometry';
@@ -19,29 +22,63 @@ function transposedPadding(inSize: number, before: number, outSize: number, stri
   return { padBefore, padAfter };
 }
 
+/**
+ * dx of a strided convolution. With T = ceil(f / s) taps per phase, padded row u = s q + a of dx gets
+ * sum over t < T of dy[q - t] * W[s t + a] (and likewise for columns): a full correlation of dy with the
+ * phase's taps reversed. The filter, zero-padded to s T taps, becomes [T, T, co, sh * sw * ci]; the
+ * result's channels are split back into (a, b) phases and rows and columns; then the padding is cut off.
+ */
+function subPixel(backend: KernelArgs['backend'], dy: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+  const [sh, sw] = [info.strideHeight, info.strideWidth];
+  const [fh, fw, ci, co] = filter.shape;
+  const [th, tw] = [Math.ceil(fh / sh), Math.ceil(fw / sw)];
+  const [n, oh, ow] = dy.shape;
+  const [rows, cols] = [(oh + th - 1) * sh, (ow + tw - 1) * sw];
+  const { top, left } = info.padInfo;
+  return composeWasm(backend, (w) => {
+    const padded = w.pad(filter, [[0, sh * th - fh], [0, sw * tw - fw], [0, 0], [0, 0]]);
+    const phases = w.run('Reverse', { x: w.reshape(padded, [th, sh, tw, sw, ci, co]) }, { dims: [0, 2] });
+    const stacked = w.reshape(w.transpose(phases, [0, 2, 5, 1, 3, 4]), [th, tw, co, sh * sw * ci]);
+    const full = w.run('Conv2D', { x: w.pad(dy, [[0, 0], [th - 1, th - 1], [tw - 1, tw - 1], [0, 0]]), filter: stacked }, {
+      strides: [1, 1],
+      pad: 'valid',
+      dilations: [1, 1],
+      dataFormat: 'NHWC',
+    });
+    const interleaved = w.reshape(w.transpose(w.reshape(full, [n, oh + th - 1, ow + tw - 1, sh, sw, ci]), [0, 1, 3, 2, 4, 5]), [n, rows, cols, ci]);
+    // Rows and columns of the padded input that no window reaches get no gradient.
+    const [extraRows, extraCols] = [Math.max(0, top + info.inHeight - rows), Math.max(0, left + info.inWidth - cols)];
+    const covered = extraRows || extraCols ? w.pad(interleaved, [[0, 0], [0, extraRows], [0, extraCols], [0, 0]]) : interleaved;
+    // The crop to the input, as a depthwise convolution with a one-hot filter (the wasm Slice kernel reads
+    // its input back into JavaScript): its 'valid' output starts at the hot tap (top, left).
+    const [kh, kw] = [rows + extraRows - info.inHeight + 1, cols + extraCols - info.inWidth + 1];
+    if (kh === 1 && kw === 1) return covered;
+    const oneHot = new Float32Array(kh * kw * ci);
+    for (let c = 0; c < ci; c++) oneHot[(top * kw + left) * ci + c] = 1;
+    return w.run('DepthwiseConv2dNative', { x: covered, filter: w.constant(oneHot, [kh, kw, ci, 1]) }, {
+      strides: [1, 1],
+      pad: 'valid',
+      dilations: [1, 1],
+      dataFormat: 'NHWC',
+    });
+  });
+}
+
 export function makeConv2DBackpropInputConfig(shipped: tf.KernelConfig): tf.KernelConfig {
   const kernelFunc = (args: KernelArgs): TensorInfo => {
     const { dy, filter } = args.inputs;
     const attrs = args.attrs as unknown as Attrs;
     const info = convGeometry(attrs.inputShape, filter.shape, attrs, 'Conv2DBackpropInput');
+    if (info.strideHeight > 1 || info.strideWidth > 1) return subPixel(args.backend, dy, filter, info);
     const rows = transposedPadding(info.inHeight, info.padInfo.top, info.outHeight, info.strideHeight, info.filterHeight);
     const cols = transposedPadding(info.inWidth, info.padInfo.left, info.outWidth, info.strideWidth, info.filterWidth);
     if (Math.min(rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter) < 0) {
       return shipped.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as TensorInfo;
     }
-    const [sh, sw] = [info.strideHeight, info.strideWidth];
     return composeWasm(args.backend, (w) => {
       const flipped = w.run('Reverse', { x: filter }, { dims: [0, 1] });
       const rotated = w.transpose(flipped, [0, 1, 3, 2]); // [fh, fw, co, ci]
-      let image = dy;
-      if (sh > 1 || sw > 1) {
-        const [n, oh, ow, co] = dy.shape;
-        const spread = w.pad(w.reshape(dy, [n, oh, 1, ow, 1, co]), [
-          [0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0],
-        ]);
-        image = w.reshape(spread, [n, oh * sh, ow * sw, co]);
-      }
-      return w.run('Conv2D', { x: image, filter: rotated }, {
+      return w.run('Conv2D', { x: dy, filter: rotated }, {
         strides: [1, 1],
         pad: [[0, 0], [rows.padBefore, rows.padAfter], [cols.padBefore, cols.padAfter], [0, 0]],
         dilations: [1, 1],

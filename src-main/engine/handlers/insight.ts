@@ -1,0 +1,180 @@
+// topPatches, visualize, neighbours, embedding: insight jobs run in the background of a subscription,
+// reporting progress (at most about ten events a second) and then their result.
+import type { EngineHandlers, SubscriptionSink } from '../../contract/api';
+import { tensor, type ModelRef } from '../../contract/common';
+import { toErrorInfo } from '../../contract/errors';
+import type { ImageInput } from '../../contract/inspect';
+import { tf } from '../tf';
+import { featuresOf, nearest } from '../insight/features';
+import { visualise } from '../insight/feature-vis';
+import { pca, project } from '../insight/pca';
+import { cachedTopPatches, patchPixels } from '../insight/top-patches';
+import { InsightCache } from '../insight/cache';
+import type { EngineContext } from './context';
+import { plainF32 } from './convert';
+import { userError } from './errors';
+import { exampleImage } from './evaluate';
+import { openModelSplit, splitFeatures, type ModelSplit } from './insight-data';
+import { modelKey, type LoadedModel } from './model-refs';
+
+type InsightHandlers = Pick<EngineHandlers, 'topPatches' | 'visualize' | 'neighbours' | 'embedding'>;
+
+type JobEvent<R> = { kind: 'progress'; stage: string; done: number; total: number } | { kind: 'done'; result: R };
+
+/** Accepts the job now and runs it on the model after the reply has gone out. */
+function job<R>(ctx: EngineContext, model: ModelRef, sink: SubscriptionSink<JobEvent<R>>, work: (m: LoadedModel, progress: (stage: string, done: number, total: number) => void) => Promise<R>): { accepted: true } {
+  let last = 0;
+  const progress = (stage: string, done: number, total: number) => {
+    const now = Date.now();
+    if (sink.signal.aborted || (done < total && now - last < 100)) return;
+    last = now;
+    sink.emit({ kind: 'progress', stage, done, total });
+  };
+  setImmediate(() => {
+    ctx
+      .withModel(model, (m) => work(m, progress))
+      .then((result) => {
+        if (sink.signal.aborted) return;
+        sink.emit({ kind: 'done', result });
+        sink.end();
+      })
+      .catch((err) => sink.end(toErrorInfo(err)));
+  });
+  return { accepted: true };
+}
+
+async function imageBytes(m: LoadedModel, image: ImageInput): Promise<{ input: Uint8Array | string; name?: string }> {
+  if (image.kind === 'bytes') return { input: image.data, name: image.name };
+  if (image.kind === 'path') return { input: image.path };
+  const example = await exampleImage(m, image.dataset, image.split, image.index);
+  return { input: example.bytes, name: example.name };
+}
+
+/** The query image's feature vector at a layer. */
+async function queryVector(m: LoadedModel, image: ImageInput, layer: string): Promise<{ vector: Float32Array; predicted: number }> {
+  const { input, name } = await imageBytes(m, image);
+  const prepared = await m.prepare.prepare(input, { name });
+  const [f, p] = featuresOf(m.model, layer, prepared.x);
+  const [vector, predicted] = await Promise.all([f.data(), p.data()]);
+  tf.dispose([f, p, prepared.x]);
+  return { vector: vector as Float32Array, predicted: predicted[0] };
+}
+
+/**
+ * One computation per key at a time: a request for what is already being computed waits for it (a
+ * second click on a channel while the layer's pass runs) instead of starting the pass again.
+ */
+export function sharedRuns() {
+  const running = new Map<string, Promise<unknown>>();
+  return <T>(key: string, make: () => Promise<T>): Promise<T> => {
+    const known = running.get(key) as Promise<T> | undefined;
+    if (known) return known;
+    const started = make().finally(() => running.delete(key));
+    running.set(key, started);
+    return started;
+  };
+}
+
+export function insightHandlers(ctx: EngineContext, cache = new InsightCache()): InsightHandlers {
+  const visualisations = new Map<string, ReturnType<typeof visualise>>();
+  const shared = sharedRuns();
+  const features = async (ref: ModelRef, m: LoadedModel, data: ModelSplit, layer: string | undefined, limit: number | undefined, progress: (stage: string, done: number, total: number) => void) => {
+    const key = JSON.stringify(['features', await modelKey(ref), data.dataset, data.split, layer ?? null, limit ?? null]);
+    return shared(key, () => splitFeatures(m, data, layer, { cache, limit, onProgress: (done, total) => progress('feature vectors', done, total) }));
+  };
+
+  return {
+    topPatches: (p, sink) =>
+      job(ctx, p.model, sink, async (m, progress) => {
+        const split = p.split ?? 'test';
+        const data = await openModelSplit(m, p.dataset, split);
+        const key = JSON.stringify(['topPatches', await modelKey(p.model), p.layer, data.dataset, split, p.k ?? null, p.limit ?? null]);
+        const result = await shared(key, () =>
+          cachedTopPatches(m.model, p.layer, data.served, { cache, dataset: data.dataset, split, preprocess: m.preprocessor }, {
+            k: p.k,
+            limit: p.limit,
+            onProgress: (done, total) => progress('top patches', done, total),
+          }),
+        );
+        if (p.channel >= result.channels) throw userError(`layer ${p.layer} has channels 0 to ${result.channels - 1}; there is no channel ${p.channel}`, 'bad-channel');
+        const one = { ...result, patches: [result.patches[p.channel]] };
+        const [pixels] = await patchPixels(one, data.stored);
+        return {
+          layer: result.layer,
+          channel: p.channel,
+          channels: result.channels,
+          dataset: data.dataset,
+          split,
+          examples: result.examples,
+          cached: result.cached,
+          field: { y: result.field.y, x: result.field.x },
+          classNames: data.classNames,
+          patches: one.patches[0].map((patch, i) => ({ ...patch, image: tensor('uint8', [pixels[i].height, pixels[i].width, pixels[i].channels], pixels[i].pixels) })),
+        };
+      }),
+
+    visualize: (p, sink) =>
+      job(ctx, p.model, sink, async (m, progress) => {
+        const steps = p.steps ?? 256;
+        const seed = p.seed ?? 0;
+        const key = `${await modelKey(p.model)}:${JSON.stringify(p.objective)}:${steps}:${seed}`;
+        const known = visualisations.get(key);
+        const running = known ?? visualise(m.model, m.preprocessor, p.objective, { steps, seed, onProgress: (done, total) => progress('optimising', done, total) });
+        if (!known) {
+          visualisations.set(key, running);
+          running.catch(() => visualisations.delete(key));
+        }
+        const vis = await running;
+        return { image: tensor('uint8', [vis.height, vis.width, vis.channels], vis.pixels.slice()), steps, seed, history: Float32Array.from(vis.history), final: vis.final, cached: known !== undefined };
+      }),
+
+    neighbours: (p, sink) =>
+      job(ctx, p.model, sink, async (m, progress) => {
+        const split = p.split ?? 'train';
+        const data = await openModelSplit(m, p.dataset, split);
+        const set = await features(p.model, m, data, p.layer, p.limit, progress);
+        const { vector, predicted } = await queryVector(m, p.image, set.layer);
+        const t0 = performance.now();
+        const found = nearest(set.vectors, set.dim, vector, p.k ?? 6);
+        const searchMs = performance.now() - t0;
+        const read = await data.stored.read(found.map((n) => n.index));
+        return {
+          layer: set.layer,
+          dataset: data.dataset,
+          split,
+          predicted,
+          classNames: data.classNames,
+          neighbours: found.map((n) => ({ index: n.index, label: set.labels[n.index], distance: n.distance })),
+          images: tensor('uint8', [read.count, ...data.stored.shape], read.images),
+          searchMs,
+        };
+      }),
+
+    embedding: (p, sink) =>
+      job(ctx, p.model, sink, async (m, progress) => {
+        const split = p.split ?? 'test';
+        const data = await openModelSplit(m, p.dataset, split);
+        const set = await features(p.model, m, data, p.layer, p.limit, progress);
+        const map = pca(set.vectors, set.dim);
+        let mark: [number, number] | null = null;
+        if (p.image) {
+          const { vector } = await queryVector(m, p.image, set.layer);
+          const at = project(vector, set.dim, map.mean, map.axes, 2);
+          mark = [at[0], at[1]];
+        }
+        return {
+          layer: set.layer,
+          dataset: data.dataset,
+          split,
+          method: 'pca' as const,
+          classNames: data.classNames,
+          coords: plainF32(map.coords),
+          // Copies: cached sets are views into one buffer, and results may be transferred.
+          labels: new Int32Array(set.labels),
+          predicted: new Int32Array(set.predicted),
+          explained: map.explained,
+          mark,
+        };
+      }),
+  };
+}

@@ -1,0 +1,108 @@
+// Issue 14 in a browser (Debian's Chromium, the web host, the real engine on wasm): a channel's top
+// patches from its activation map and from its kernel, a patch opened in Activations, the dropped image's
+// neighbours, the map of 10,000 test images (drawn under 100 ms a frame, a click inspects), axe clean.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser, seriousViolations } from './support/browser';
+import { mnistDigit } from './support/images';
+import { dropFile } from './support/page';
+import { startServer, type Server } from './support/server';
+
+let server: Server;
+let browser: Browser;
+let page: Page;
+let cacheDir: string;
+const pageErrors: string[] = [];
+const savedCache = process.env.CONVSCOPE_CACHE_DIR;
+
+beforeAll(async () => {
+  execFileSync('npx', ['vite', 'build', '--config', 'src-renderer/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
+  cacheDir = mkdtempSync(path.join(os.tmpdir(), 'convscope-e2e-insight-'));
+  process.env.CONVSCOPE_CACHE_DIR = cacheDir; // the server child inherits it: no stale cache between runs
+  server = await startServer();
+  browser = await launchBrowser();
+  page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(m.text());
+  });
+  await page.goto(server.url);
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (savedCache === undefined) delete process.env.CONVSCOPE_CACHE_DIR;
+  else process.env.CONVSCOPE_CACHE_DIR = savedCache;
+  rmSync(cacheDir, { recursive: true, force: true });
+});
+
+describe('channel insight, neighbours and the map in a browser', () => {
+  it('a click on a conv2 channel map shows its top patches; a patch opens its image in Activations', async () => {
+    await page.keyboard.press('2');
+    await expect.poll(() => page.getByTestId('predictions').locator('li').count(), { timeout: 90_000 }).toBe(5);
+    await page.locator('#act-conv2').getByTestId('activation-map').nth(3).click();
+    const patches = page.getByTestId('top-patches').getByRole('button');
+    await expect.poll(() => patches.count(), { timeout: 90_000 }).toBe(9);
+    expect(await seriousViolations(page)).toEqual([]);
+    // The whole layer's visualisations fill in one by one.
+    await page.getByRole('button', { name: 'What every channel of conv2 wants to see' }).click();
+    await expect.poll(() => page.getByTestId('layer-vis-grid').getByRole('img').count(), { timeout: 120_000 }).toBeGreaterThan(0);
+    const label = (await patches.first().getAttribute('title'))!;
+    const index = /example (\d+)/.exec(label)![1];
+    await patches.first().click();
+    await expect.poll(() => page.getByText(`mnist test example ${index}`).count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId('predictions').locator('li').count(), { timeout: 60_000 }).toBe(5);
+  }, 300_000);
+
+  it('a kernel click in the Kernels view shows the same channel’s patches beside its kernel', async () => {
+    await page.keyboard.press('3');
+    await page.getByTestId('kernel-pick').first().click();
+    const dialog = page.getByTestId('channel-dialog');
+    await expect.poll(() => dialog.getByTestId('top-patches').getByRole('button').count(), { timeout: 90_000 }).toBe(9);
+    expect(await dialog.getByRole('img', { name: /^kernel 0 of conv1/ }).count()).toBe(1);
+    await dialog.getByRole('button', { name: 'Close' }).click();
+  }, 180_000);
+
+  it('shows the dropped image’s nearest training images with labels and distances', async () => {
+    await dropFile(page, await mnistDigit(2, 'png'), 'two.png', 'image/png');
+    await page.keyboard.press('7');
+    const neighbours = page.getByTestId('neighbours').getByRole('listitem');
+    await expect.poll(() => neighbours.count(), { timeout: 120_000 }).toBe(6);
+    expect(await neighbours.first().textContent()).toMatch(/\d\s*\d+\.\d{3}/);
+  }, 180_000);
+
+  it('draws the map of 10,000 test images under 100 ms a frame; a click on a point inspects it; axe clean', async () => {
+    const map = page.getByTestId('embedding-map');
+    await expect.poll(() => map.getAttribute('data-points'), { timeout: 120_000 }).toBe('10000');
+    const box = (await map.boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, -300); // zoom in: a redraw of every point
+    await expect.poll(async () => Number(await map.getAttribute('data-frame-ms'))).toBeGreaterThan(0);
+    const frameMs = Number(await map.getAttribute('data-frame-ms'));
+    console.log(`map frame: ${frameMs} ms for 10,000 points`);
+    expect(frameMs).toBeLessThan(100);
+    expect(await seriousViolations(page)).toEqual([]);
+    // Find a point under the pointer (the hover card appears), then click it.
+    let found = false;
+    for (let i = 0; i < 40 && !found; i++) {
+      await page.mouse.move(box.x + box.width * (0.3 + 0.4 * ((i * 7) % 10) / 10), box.y + box.height * (0.3 + 0.4 * Math.floor(i / 4) / 10));
+      found = (await page.locator('.plot [role="status"]').count()) > 0;
+    }
+    expect(found).toBe(true);
+    const card = (await page.locator('.plot [role="status"]').textContent())!;
+    const index = /#(\d+)/.exec(card)![1];
+    await page.mouse.down();
+    await page.mouse.up();
+    await expect.poll(() => page.getByTestId('activations').isVisible(), { timeout: 30_000 }).toBe(true);
+    await expect.poll(() => page.getByText(`mnist test example ${index}`).count(), { timeout: 30_000 }).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('raised no errors in the page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
