@@ -5,7 +5,6 @@ import type { ErrorInfo, ModelRef } from './common';
 import {
   DeadReluParamsSchema,
   DeadReluResultSchema,
-  datasetFolder,
   EvaluateParamsSchema,
   EvaluateResultSchema,
   ExamplesParamsSchema,
@@ -142,22 +141,20 @@ function modelPaths(ref: ModelRef): string[] {
   return [];
 }
 
-function datasetPaths(id: string | undefined): string[] {
-  const folder = id === undefined ? null : datasetFolder(id);
-  return folder === null ? [] : [folder];
-}
+/** The folder a dataset id names, resolved as the engine resolves it (engine/data/folder-id.ts), or null. */
+export type DatasetFolderResolver = (id: string) => string | null;
 
-const REQUEST_PATHS: { [M in Method]: (p: Params<M>) => string[] } = {
+const REQUEST_PATHS: { [M in Method]: (p: Params<M>, datasetPaths: (id: string | undefined) => string[]) => string[] } = {
   listModels: () => [],
   summary: (p) => modelPaths(p.model),
   openModel: (p) => [p.path],
-  inspect: (p) => [...(p.image.kind === 'path' ? [p.image.path] : p.image.kind === 'example' ? datasetPaths(p.image.dataset) : []), ...modelPaths(p.model)],
+  inspect: (p, datasetPaths) => [...(p.image.kind === 'path' ? [p.image.path] : p.image.kind === 'example' ? datasetPaths(p.image.dataset) : []), ...modelPaths(p.model)],
   kernels: (p) => modelPaths(p.model),
   kernelTimeline: (p) => [p.runDir],
-  deadRelu: (p) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
-  evaluate: (p) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
-  examples: (p) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
-  startTraining: (p) => datasetPaths(p.config.dataset),
+  deadRelu: (p, datasetPaths) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
+  evaluate: (p, datasetPaths) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
+  examples: (p, datasetPaths) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
+  startTraining: (p, datasetPaths) => datasetPaths(p.config.dataset),
   pauseTraining: () => [],
   resumeTraining: () => [],
   stopTraining: () => [],
@@ -171,10 +168,13 @@ const REQUEST_PATHS: { [M in Method]: (p: Params<M>) => string[] } = {
   appDefaults: () => [],
 };
 
-/** Every file or folder a (validated) request would read or write. */
-export function requestPaths<M extends Method>(method: M, params: Params<M>): string[] {
-  const paths: (p: Params<M>) => string[] = REQUEST_PATHS[method];
-  return paths(params);
+/** Every file or folder a (validated) request would read or write; dataset ids resolved by `datasetFolder`. */
+export function requestPaths<M extends Method>(method: M, params: Params<M>, datasetFolder: DatasetFolderResolver): string[] {
+  const paths: (p: Params<M>, datasetPaths: (id: string | undefined) => string[]) => string[] = REQUEST_PATHS[method];
+  return paths(params, (id) => {
+    const folder = id === undefined ? null : datasetFolder(id);
+    return folder === null ? [] : [folder];
+  });
 }
 
 const RESULT_FOLDERS: { [M in Method]?: (r: Result<M>) => string[] } = {

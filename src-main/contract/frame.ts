@@ -4,9 +4,12 @@
 import type { Packet } from './envelope';
 
 export class FrameError extends Error {
-  constructor(message: string) {
+  /** The header's message when the header was readable (so an error reply can name the request's id). */
+  readonly meta: unknown;
+  constructor(message: string, meta?: unknown) {
     super(message);
     this.name = 'FrameError';
+    this.meta = meta;
   }
 }
 
@@ -44,12 +47,13 @@ export function decodeFrame(data: string | ArrayBuffer | Uint8Array): Packet {
     throw new FrameError('frame header is not UTF-8');
   }
   const header = parseJson(headerText) as { m?: unknown; b?: unknown };
-  if (typeof header !== 'object' || header === null || !('m' in header) || !Array.isArray(header.b)) throw new FrameError('frame header lacks m or b');
+  if (typeof header !== 'object' || header === null || Array.isArray(header) || !('m' in header)) throw new FrameError('frame header lacks m');
+  if (!Array.isArray(header.b)) throw new FrameError('frame header lacks b', header.m);
   const buffers: Uint8Array[] = [];
   let offset = align(4 + headerLength);
   for (const length of header.b) {
-    if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) throw new FrameError('frame header has a bad buffer length');
-    if (offset + length > bytes.byteLength) throw new FrameError('frame shorter than its buffers');
+    if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) throw new FrameError('frame header has a bad buffer length', header.m);
+    if (offset + length > bytes.byteLength) throw new FrameError('frame shorter than its buffers', header.m);
     buffers.push(bytes.subarray(offset, offset + length));
     offset = align(offset + length);
   }

@@ -1,11 +1,14 @@
 // The engine child process of the web host: forked with the real engine, one virtual port per browser
 // connection over IPC, and restarted when it dies (a crash does not take the server down).
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { EngineNotice, Packet } from '../contract';
 import type { ChildMessage } from './engine-child';
 
 const CHILD = fileURLToPath(new URL('./engine-child.ts', import.meta.url));
+/** tsx as this package has it: `--import tsx` alone would resolve it from the cwd, where it may not be. */
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 /** More deaths than this within a minute: the engine is reported unavailable instead of restarted again. */
 const MAX_RESTARTS_PER_MINUTE = 3;
 
@@ -43,6 +46,11 @@ export class EngineProcess {
     return this.child?.pid;
   }
 
+  /** Why the engine cannot serve (it died too often), or null while it can. */
+  get unavailableReason(): string | null {
+    return this.unavailable;
+  }
+
   connect(handlers: ConnectionHandlers): EngineConnection {
     const conn = this.nextConn++;
     this.connections.set(conn, handlers);
@@ -70,7 +78,7 @@ export class EngineProcess {
 
   private spawn(): void {
     const child = fork(CHILD, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', TSX_LOADER],
       serialization: 'advanced',
       env: { ...process.env, CONVSCOPE_RUNS_DIR: this.options.runsDir, ...(this.options.backend ? { CONVSCOPE_BACKEND: this.options.backend } : {}) },
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],

@@ -1,7 +1,9 @@
 // The web host's guards: the access token, the Host and Origin headers (DNS rebinding), and the folders
 // a client may name in requests.
 import { timingSafeEqual } from 'node:crypto';
+import { lookup as dnsLookup } from 'node:dns/promises';
 import { realpathSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 export function tokensEqual(given: string | null, token: string): boolean {
@@ -13,14 +15,49 @@ export function tokensEqual(given: string | null, token: string): boolean {
 
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
-export function isLoopback(host: string): boolean {
-  return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.');
+/** Whether an IP address (not a name: names are resolved first) is this machine's loopback. */
+export function isLoopbackAddress(address: string): boolean {
+  if (isIP(address) === 4) return address.startsWith('127.');
+  if (isIP(address) === 6) {
+    const lower = address.toLowerCase();
+    return lower === '::1' || lower === '0:0:0:0:0:0:0:1' || (lower.startsWith('::ffff:') && isIP(lower.slice(7)) === 4 && lower.slice(7).startsWith('127.'));
+  }
+  return false;
 }
 
-/** The Host header values this server answers to: its bound address (and loopback aliases) with its port. */
-export function allowedHosts(bound: string, port: number): Set<string> {
-  const names = isLoopback(bound) ? [...LOOPBACK_NAMES, bound] : [bound.includes(':') ? `[${bound}]` : bound];
-  return new Set(names.map((n) => `${n}:${port}`));
+export class BindError extends Error {
+  readonly userFacing = true;
+}
+
+export type Lookup = (host: string) => Promise<{ address: string }[]>;
+const systemLookup: Lookup = (host) => dnsLookup(host, { all: true, verbatim: true });
+
+/**
+ * The address to listen on for --host: the name resolved once (so what is checked is what is bound),
+ * loopback unless allowRemote. A name that does not resolve, or resolves beyond loopback without
+ * allowRemote, is refused with one line.
+ */
+export async function resolveBindAddress(host: string, options: { allowRemote?: boolean; lookup?: Lookup } = {}): Promise<string> {
+  let addresses: { address: string }[];
+  try {
+    addresses = isIP(host) ? [{ address: host }] : await (options.lookup ?? systemLookup)(host);
+  } catch (err) {
+    throw new BindError(`cannot listen on --host ${host}: the name does not resolve (${(err as { code?: string }).code ?? (err as Error).message})`);
+  }
+  if (addresses.length === 0) throw new BindError(`cannot listen on --host ${host}: the name resolves to no address`);
+  const remote = addresses.find((a) => !isLoopbackAddress(a.address));
+  if (remote && !options.allowRemote) {
+    const what = remote.address === host ? host : `${host} (${remote.address})`;
+    throw new BindError(`refusing to listen on ${what}: not this machine's loopback, so anyone who can reach it and learns the token can use this machine's files and CPU; pass --allow-remote to do it anyway`);
+  }
+  return addresses[0].address;
+}
+
+/** The Host header values this server answers to: the names it was started with (and loopback aliases) with its port. */
+export function allowedHosts(names: readonly string[], bound: string, port: number): Set<string> {
+  const all = [...names, bound].map((n) => (n.includes(':') ? `[${n}]` : n.toLowerCase()));
+  if (isLoopbackAddress(bound)) all.push(...LOOPBACK_NAMES);
+  return new Set(all.map((n) => `${n}:${port}`));
 }
 
 export function hostAllowed(header: string | undefined, hosts: ReadonlySet<string>): boolean {

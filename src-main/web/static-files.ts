@@ -41,7 +41,11 @@ export async function serveStatic(rendererDir: string, req: IncomingMessage, res
     res.writeHead(405, { ...headers, allow: 'GET, HEAD' }).end();
     return;
   }
-  const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://host').pathname);
+  const pathname = requestPathname(req.url);
+  if (pathname === null) {
+    res.writeHead(400, headers).end('bad request: malformed URL');
+    return;
+  }
   const rel = pathname === '/' ? 'index.html' : pathname.replace(/^\/+/, '');
   const file = path.resolve(rendererDir, rel);
   const inside = path.relative(path.resolve(rendererDir), file);
@@ -60,5 +64,14 @@ export async function serveStatic(rendererDir: string, req: IncomingMessage, res
     res.end(req.method === 'HEAD' ? undefined : body);
   } catch {
     res.writeHead(404, headers).end('not found');
+  }
+}
+
+/** The request's decoded path, or null for a malformed one (bad percent-encoding, not UTF-8). */
+function requestPathname(url: string | undefined): string | null {
+  try {
+    return decodeURIComponent(new URL(url ?? '/', 'http://host').pathname);
+  } catch {
+    return null;
   }
 }
