@@ -45,43 +45,53 @@ import {
 
 type AnySchema = v.GenericSchema<unknown, unknown>;
 
+/**
+ * How long a caller waits for a reply unless it says otherwise (a subscription: for its first reply), by
+ * the work a request may do: answer from memory, build or load a model, or open (decode) a whole dataset.
+ * Generous: they exist so that nothing waits forever, not to cut slow work short.
+ */
+export const REPLY_TIMEOUT_MS = { quick: 60_000, model: 10 * 60_000, dataset: 4 * 60 * 60_000 } as const;
+type Work = keyof typeof REPLY_TIMEOUT_MS;
+
 interface RequestDef<P extends AnySchema, R extends AnySchema> {
   params: P;
   result: R;
+  timeoutMs: number;
 }
 interface SubscriptionDef<P extends AnySchema, R extends AnySchema, E extends AnySchema> extends RequestDef<P, R> {
   event: E;
 }
 
-const request = <P extends AnySchema, R extends AnySchema>(params: P, result: R): RequestDef<P, R> => ({ params, result });
-const subscription = <P extends AnySchema, R extends AnySchema, E extends AnySchema>(params: P, result: R, event: E): SubscriptionDef<P, R, E> => ({
+const request = <P extends AnySchema, R extends AnySchema>(params: P, result: R, work: Work): RequestDef<P, R> => ({ params, result, timeoutMs: REPLY_TIMEOUT_MS[work] });
+const subscription = <P extends AnySchema, R extends AnySchema, E extends AnySchema>(params: P, result: R, event: E, work: Work): SubscriptionDef<P, R, E> => ({
   params,
   result,
   event,
+  timeoutMs: REPLY_TIMEOUT_MS[work],
 });
 
 export const REQUESTS = {
-  listModels: request(ListModelsParamsSchema, ListModelsResultSchema),
-  summary: request(SummaryParamsSchema, SummaryResultSchema),
-  openModel: request(OpenModelParamsSchema, OpenModelResultSchema),
-  inspect: request(InspectParamsSchema, InspectResultSchema),
-  kernels: request(KernelsParamsSchema, KernelsResultSchema),
-  kernelTimeline: request(KernelTimelineParamsSchema, KernelTimelineResultSchema),
-  deadRelu: request(DeadReluParamsSchema, DeadReluResultSchema),
-  evaluate: request(EvaluateParamsSchema, EvaluateResultSchema),
-  examples: request(ExamplesParamsSchema, ExamplesResultSchema),
-  startTraining: request(StartTrainingParamsSchema, RunHandleSchema),
-  pauseTraining: request(RunIdParamsSchema, RunStateResultSchema),
-  resumeTraining: request(RunIdParamsSchema, RunStateResultSchema),
-  stopTraining: request(RunIdParamsSchema, RunStateResultSchema),
-  resumeRun: request(ResumeRunParamsSchema, RunHandleSchema),
-  subscribeRun: subscription(SubscribeRunParamsSchema, RunSnapshotSchema, TrainingEventSchema),
-  watchRuns: subscription(WatchRunsParamsSchema, WatchRunsResultSchema, RunStateEventSchema),
-  listRuns: request(ListRunsParamsSchema, ListRunsResultSchema),
-  openRun: request(OpenRunParamsSchema, RunDetailSchema),
-  backendInfo: request(BackendInfoParamsSchema, BackendInfoResultSchema),
-  listDatasets: request(ListDatasetsParamsSchema, ListDatasetsResultSchema),
-  appDefaults: request(AppDefaultsParamsSchema, AppDefaultsResultSchema),
+  listModels: request(ListModelsParamsSchema, ListModelsResultSchema, 'quick'),
+  summary: request(SummaryParamsSchema, SummaryResultSchema, 'model'),
+  openModel: request(OpenModelParamsSchema, OpenModelResultSchema, 'model'),
+  inspect: request(InspectParamsSchema, InspectResultSchema, 'dataset'),
+  kernels: request(KernelsParamsSchema, KernelsResultSchema, 'model'),
+  kernelTimeline: request(KernelTimelineParamsSchema, KernelTimelineResultSchema, 'model'),
+  deadRelu: request(DeadReluParamsSchema, DeadReluResultSchema, 'dataset'),
+  evaluate: request(EvaluateParamsSchema, EvaluateResultSchema, 'dataset'),
+  examples: request(ExamplesParamsSchema, ExamplesResultSchema, 'dataset'),
+  startTraining: request(StartTrainingParamsSchema, RunHandleSchema, 'dataset'),
+  pauseTraining: request(RunIdParamsSchema, RunStateResultSchema, 'model'),
+  resumeTraining: request(RunIdParamsSchema, RunStateResultSchema, 'model'),
+  stopTraining: request(RunIdParamsSchema, RunStateResultSchema, 'model'),
+  resumeRun: request(ResumeRunParamsSchema, RunHandleSchema, 'dataset'),
+  subscribeRun: subscription(SubscribeRunParamsSchema, RunSnapshotSchema, TrainingEventSchema, 'quick'),
+  watchRuns: subscription(WatchRunsParamsSchema, WatchRunsResultSchema, RunStateEventSchema, 'quick'),
+  listRuns: request(ListRunsParamsSchema, ListRunsResultSchema, 'quick'),
+  openRun: request(OpenRunParamsSchema, RunDetailSchema, 'model'),
+  backendInfo: request(BackendInfoParamsSchema, BackendInfoResultSchema, 'model'),
+  listDatasets: request(ListDatasetsParamsSchema, ListDatasetsResultSchema, 'quick'),
+  appDefaults: request(AppDefaultsParamsSchema, AppDefaultsResultSchema, 'quick'),
 } as const;
 
 type Table = typeof REQUESTS;
