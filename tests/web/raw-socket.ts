@@ -54,7 +54,7 @@ export async function openRawSocket(port: number, token: string): Promise<RawSoc
   const socket = connect(port, '127.0.0.1');
   socket.on('error', () => undefined);
   const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  let buffer = Buffer.alloc(0);
+  let buffer: Buffer = Buffer.alloc(0);
   let upgraded = false;
   let total = 0;
   const frames: ServerFrame[] = [];

@@ -65,10 +65,12 @@ function parse(data: Buffer, isBinary: boolean): ServerMessage {
   return v.parse(ServerMessageSchema, decodePacket(packet));
 }
 
+type Reply = Extract<ServerMessage, { kind: 'reply' }>;
+
 /** Sends raw frames and collects the next `count` replies. */
-function exchange(ws: WebSocket, frames: (string | Uint8Array)[], count = frames.length): Promise<ServerMessage[]> {
+function exchange(ws: WebSocket, frames: (string | Uint8Array)[], count = frames.length): Promise<Reply[]> {
   return new Promise((resolve) => {
-    const replies: ServerMessage[] = [];
+    const replies: Reply[] = [];
     const onMessage = (data: Buffer, isBinary: boolean) => {
       const msg = parse(data, isBinary);
       if (msg.kind !== 'reply') return;
@@ -140,8 +142,8 @@ describe('convscope serve: one frame does not take it down', () => {
     const summary = JSON.stringify({ kind: 'request', id: 77, method: 'summary', params: { model: { kind: 'zoo', id: 'lenet5', overrides: {} } } });
     const both = await exchange(ws, [summary, summary]);
     expect(both.map((r) => r.id)).toEqual([77, 77]);
-    expect(both.find((r) => r.kind === 'reply' && !r.ok)).toMatchObject({ error: { code: 'invalid-request', message: expect.stringMatching(/already in use/) } });
-    expect(both.find((r) => r.kind === 'reply' && r.ok)).toMatchObject({ result: { totalParams: 44_426 } });
+    expect(both.find((r) => !r.ok)).toMatchObject({ error: { code: 'invalid-request', message: expect.stringMatching(/already in use/) } });
+    expect(both.find((r) => r.ok)).toMatchObject({ result: { totalParams: 44_426 } });
     ws.close();
   }, 60_000);
 
