@@ -251,6 +251,8 @@ describe('convscope serve: limits', () => {
       rendererDir: path.join(tmp, 'renderer'),
       runsDir: path.join(tmp, 'runs'),
       backend: 'cpu',
+      // A folder literally named '~' in the cwd: once what the host checked for 'folder:~/...' (the engine reads $HOME).
+      openFolders: [path.join(process.cwd(), '~')],
       pauseBufferedBytes: 64 * 1024,
       maxBufferedBytes: 256 * 1024,
       log: () => undefined,
@@ -260,6 +262,18 @@ describe('convscope serve: limits', () => {
   afterAll(async () => {
     await local?.close();
   });
+
+  it('checks folder:~ and folder:~/ds where the engine reads them, in the home folder', async () => {
+    const model = { kind: 'zoo', id: 'lenet5', overrides: {} };
+    const replies = await exchange(client, [
+      JSON.stringify({ kind: 'request', id: 21, method: 'evaluate', params: { model, dataset: 'folder:~' } }),
+      JSON.stringify({ kind: 'request', id: 22, method: 'examples', params: { model, dataset: 'folder:~/ds', split: 'test', indices: [0] } }),
+    ]);
+    expect(replies).toMatchObject([
+      { id: 21, ok: false, error: { code: 'forbidden', message: expect.stringMatching(new RegExp(`^${os.homedir()} is outside`)) } },
+      { id: 22, ok: false, error: { code: 'forbidden', message: expect.stringContaining(path.join(os.homedir(), 'ds')) } },
+    ]);
+  }, 30_000);
 
   it('stops reading its requests, then closes it with 1013, without its replies piling up in the host', async () => {
     const listModels = (id: number) => frameBytes({ opcode: 1, payload: new TextEncoder().encode(JSON.stringify({ kind: 'request', id, method: 'listModels', params: {} })) });
