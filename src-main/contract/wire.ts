@@ -38,6 +38,13 @@ export const ServerMessageSchema = v.union([
 ]);
 export type ServerMessage = v.InferOutput<typeof ServerMessageSchema>;
 
+/**
+ * WebSocket close codes of `convscope serve` beyond the protocol's own (1002, 1007, 1009: a broken frame).
+ * Token refused: retrying cannot help. Too slow: the client left too many replies unread (try again later).
+ */
+export const CLOSE_TOKEN_REFUSED = 4401;
+export const CLOSE_TOO_SLOW = 1013;
+
 export function errorMessage(id: number | null, error: ErrorInfo): ServerMessage {
   return { kind: 'reply', id, ok: false, error };
 }

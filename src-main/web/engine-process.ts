@@ -86,6 +86,8 @@ export class EngineProcess {
     this.child = child;
     const log = this.options.log ?? ((line: string) => process.stderr.write(line + '\n'));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => chunk.split('\n').filter(Boolean).forEach(log));
+    // A send to a child that is going away fails with an 'error' event: unhandled, it would end the host.
+    child.on('error', (err) => log(`convscope serve: engine process: ${err.message}`));
     child.on('message', (raw) => {
       const msg = raw as ChildMessage;
       if (msg.packet) this.connections.get(msg.conn)?.onPacket(msg.packet);

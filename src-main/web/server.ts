@@ -11,6 +11,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import {
   checkMethod,
   checkParams,
+  CLOSE_TOKEN_REFUSED,
+  CLOSE_TOO_SLOW,
   decodeIncoming,
   decodePacket,
   encodeFrame,
@@ -33,9 +35,6 @@ import { serveStatic } from './static-files';
 
 export const SOCKET_PATH = '/ws';
 
-/** Close codes this host uses beyond the standard ones (the UI shows each; see docs/ARCHITECTURE.md). */
-export const CLOSE_TOKEN_REFUSED = 4401;
-export const CLOSE_TOO_SLOW = 1013;
 /** The largest frame a client may send: an image for `inspect` (MAX_IMAGE_BYTES) and its header. */
 export const MAX_FRAME_BYTES = MAX_IMAGE_BYTES + 2 ** 20;
 /** Default per-client limits on replies written but not yet read by the client. */
