@@ -37,6 +37,8 @@ export const SOCKET_PATH = '/ws';
 
 /** The largest frame a client may send: an image for `inspect` (MAX_IMAGE_BYTES) and its header. */
 export const MAX_FRAME_BYTES = MAX_IMAGE_BYTES + 2 ** 20;
+/** A request's JSON is small (paths, names, a few numbers); its only large part, an image, is a buffer. */
+const REQUEST_FRAME_LIMITS = { maxJsonLength: 2 ** 20, maxBuffers: 16 };
 /** Default per-client limits on replies written but not yet read by the client. */
 export const DEFAULT_PAUSE_BUFFERED_BYTES = 16 * 2 ** 20;
 export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 2 ** 20;
@@ -241,7 +243,7 @@ function serveSocket(ws: WebSocket, engine: EngineProcess, allowList: FolderAllo
   }
 
   ws.on('message', (data: Buffer, isBinary: boolean) => {
-    const incoming = decodeIncoming(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString('utf8'));
+    const incoming = decodeIncoming(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString('utf8'), REQUEST_FRAME_LIMITS);
     const read = readClientMessage(incoming);
     if (!read.ok) return fail(read.id, read.error);
     const msg = read.message;
