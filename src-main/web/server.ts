@@ -41,7 +41,7 @@ export const MAX_FRAME_BYTES = MAX_IMAGE_BYTES + 2 ** 20;
 const REQUEST_FRAME_LIMITS = { maxJsonLength: 2 ** 20, maxBuffers: 16 };
 /** Default per-client limits on replies written but not yet read by the client. */
 export const DEFAULT_PAUSE_BUFFERED_BYTES = 16 * 2 ** 20;
-export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 2 ** 20;
+export const DEFAULT_MAX_BUFFERED_BYTES = 128 * 2 ** 20;
 
 export interface WebHostOptions {
   port?: number;

@@ -54,24 +54,35 @@ export async function openRawSocket(port: number, token: string): Promise<RawSoc
   const socket = connect(port, '127.0.0.1');
   socket.on('error', () => undefined);
   const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  let buffer: Buffer = Buffer.alloc(0);
+  let head: Buffer = Buffer.alloc(0);
   let upgraded = false;
   let total = 0;
+  const pending: Buffer[] = [];
+  let pendingBytes = 0;
+  /** Bytes the next whole frame needs (0: its header is not complete yet). */
+  let need = 0;
   const frames: ServerFrame[] = [];
   const opened = new Promise<void>((resolve, reject) => {
     socket.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
       if (!upgraded) {
-        const end = buffer.indexOf('\r\n\r\n');
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf('\r\n\r\n');
         if (end < 0) return;
-        const head = buffer.subarray(0, end).toString();
-        if (!head.startsWith('HTTP/1.1 101')) return reject(new Error(`upgrade refused: ${head.split('\r\n')[0]}`));
+        const status = head.subarray(0, end).toString();
+        if (!status.startsWith('HTTP/1.1 101')) return reject(new Error(`upgrade refused: ${status.split('\r\n')[0]}`));
         upgraded = true;
-        buffer = buffer.subarray(end + 4);
+        chunk = head.subarray(end + 4);
         resolve();
       }
       total += chunk.length;
-      buffer = parseFrames(buffer, frames);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      // Joined only once a whole frame is there (joining every chunk would copy a large frame over and over).
+      if (need > 0 && pendingBytes < need) return;
+      const rest = parseFrames(Buffer.concat(pending.splice(0)), frames);
+      pending.push(rest);
+      pendingBytes = rest.length;
+      need = frameSize(rest);
       // Answering a close frame by hanging up ends the exchange at once (no close timeout on either side).
       if (frames.some((f) => f.opcode === 8)) socket.end();
     });
@@ -92,6 +103,15 @@ export async function openRawSocket(port: number, token: string): Promise<RawSoc
     },
     ended,
   };
+}
+
+/** The size of the frame starting `buffer` (header and payload), or 0 while its header is incomplete. */
+function frameSize(buffer: Buffer): number {
+  if (buffer.length < 2) return 0;
+  const length = buffer[1] & 0x7f;
+  if (length < 126) return 2 + length;
+  if (length === 126) return buffer.length < 4 ? 0 : 4 + buffer.readUInt16BE(2);
+  return buffer.length < 10 ? 0 : 10 + Number(buffer.readBigUInt64BE(2));
 }
 
 function parseFrames(buffer: Buffer, out: ServerFrame[]): Buffer {
