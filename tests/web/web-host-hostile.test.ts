@@ -139,8 +139,13 @@ describe('convscope serve: one frame does not take it down', () => {
     ]);
     expect(negative).toMatchObject({ id: -1, ok: false, error: { code: 'invalid-request' } });
     expect(fractional).toMatchObject({ id: 1.5, ok: false, error: { code: 'invalid-request' } });
-    const summary = JSON.stringify({ kind: 'request', id: 77, method: 'summary', params: { model: { kind: 'zoo', id: 'lenet5', overrides: {} } } });
-    const both = await exchange(ws, [summary, summary]);
+    // Both in one TCP write, so the second surely arrives while the first is in flight.
+    const raw = await openRawSocket(host.port, host.token);
+    const summary = frameBytes({ opcode: 1, payload: new TextEncoder().encode(JSON.stringify({ kind: 'request', id: 77, method: 'summary', params: { model: { kind: 'zoo', id: 'lenet5', overrides: {} } } })) });
+    raw.socket.write(Buffer.concat([summary, summary]));
+    await expect.poll(() => raw.frames.length, { timeout: 20_000 }).toBe(2);
+    const both = raw.frames.map((f) => v.parse(ServerMessageSchema, JSON.parse(f.payload.toString())) as Reply);
+    raw.socket.destroy();
     expect(both.map((r) => r.id)).toEqual([77, 77]);
     expect(both.find((r) => !r.ok)).toMatchObject({ error: { code: 'invalid-request', message: expect.stringMatching(/already in use/) } });
     expect(both.find((r) => r.ok)).toMatchObject({ result: { totalParams: 44_426 } });
@@ -281,7 +286,8 @@ describe('convscope serve: limits', () => {
       client.once('message', (data: Buffer) => resolve(data.length));
       client.send(JSON.stringify({ kind: 'request', id: nextId++, method: 'listModels', params: {} }));
     });
-    const count = 3000;
+    // Far more than the socket buffers of both kernels hold (a few MiB), so what the host kept back shows.
+    const count = 6000;
     const raw = await openRawSocket(local.port, local.token);
     raw.socket.pause();
     // All requests in one write, so the host reads many of them before its first reply.
