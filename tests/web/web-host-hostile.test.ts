@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
+import { connect as netConnect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -236,6 +237,19 @@ describe('convscope serve: broken WebSocket framing closes that socket alone', (
     raw.socket.write(frameBytes(frame));
     await raw.ended;
     expect(raw.closeCode()).toBe(code);
+    await alive();
+  }, 30_000);
+
+  it('survives clients that reset the connection in the middle of a refused upgrade', async () => {
+    for (let i = 0; i < 30; i++) {
+      const socket = netConnect(host.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(`GET /ws?token=x HTTP/1.1\r\nHost: 127.0.0.1:${host.port}\r\nOrigin: http://evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      if (i % 2) await new Promise((resolve) => setImmediate(resolve));
+      socket.resetAndDestroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
     await alive();
   }, 30_000);
 
