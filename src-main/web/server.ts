@@ -31,7 +31,7 @@ import {
 import { folderOfId } from '../engine/data/folder-id';
 import { EngineProcess } from './engine-process';
 import { allowedHosts, BindError, FolderAllowList, hostAllowed, isLoopbackAddress, originAllowed, resolveBindAddress, tokensEqual, type Lookup } from './security';
-import { serveStatic } from './static-files';
+import { securityHeaders, serveStatic } from './static-files';
 
 export const SOCKET_PATH = '/ws';
 
@@ -92,12 +92,13 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
 
   let hosts = new Set<string>();
   const server: Server = createServer((req, res) => {
+    // The Host header is not echoed into the CSP of a refused request.
     if (!hostAllowed(req.headers.host, hosts)) {
-      res.writeHead(421, { 'content-type': 'text/plain' }).end('misdirected request: unknown Host header');
+      res.writeHead(421, { ...securityHeaders(''), 'content-type': 'text/plain' }).end('misdirected request: unknown Host header');
       return;
     }
     serveStatic(options.rendererDir, req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500).end();
+      if (!res.headersSent) res.writeHead(500, securityHeaders(req.headers.host ?? '')).end();
       else res.destroy();
     });
   });

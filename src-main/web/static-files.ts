@@ -35,8 +35,13 @@ export function contentSecurityPolicy(host: string): string {
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>ConvScope</title>
 <p>The ConvScope UI has not been built. Run <code>npm run build:renderer</code>, then reload this page.</p>`;
 
+/** The headers every answer carries, errors included. */
+export function securityHeaders(host: string): Record<string, string> {
+  return { 'content-security-policy': contentSecurityPolicy(host), 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+}
+
 export async function serveStatic(rendererDir: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const headers = { 'content-security-policy': contentSecurityPolicy(req.headers.host ?? ''), 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+  const headers = securityHeaders(req.headers.host ?? '');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { ...headers, allow: 'GET, HEAD' }).end();
     return;
