@@ -33,22 +33,28 @@ export type Lookup = (host: string) => Promise<{ address: string }[]>;
 const systemLookup: Lookup = (host) => dnsLookup(host, { all: true, verbatim: true });
 
 /**
- * The address to listen on for --host: the name resolved once (so what is checked is what is bound),
- * loopback unless allowRemote. A name that does not resolve, or resolves beyond loopback without
- * allowRemote, is refused with one line.
+ * The address to listen on for --host, resolved once (what is checked is what is bound). Without
+ * allowRemote only loopback will do: a loopback address, or `localhost` resolving to loopback only; any
+ * other name needs allowRemote, since what it resolves to is up to DNS (`127.0.0.1.nip.io` is a name like
+ * any other). A name that does not resolve is one line.
  */
 export async function resolveBindAddress(host: string, options: { allowRemote?: boolean; lookup?: Lookup } = {}): Promise<string> {
+  const name = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const remoteAdvice = 'anyone who can reach it and learns the token can use this machine\'s files and CPU; pass --allow-remote to do it anyway';
+  if (!isIP(name) && name.toLowerCase() !== 'localhost' && !options.allowRemote) {
+    throw new BindError(`refusing to listen on ${host}: only a loopback address (127.0.0.1, ::1) or localhost is this machine alone, and a name resolves to whatever DNS says; ${remoteAdvice}`);
+  }
   let addresses: { address: string }[];
   try {
-    addresses = isIP(host) ? [{ address: host }] : await (options.lookup ?? systemLookup)(host);
+    addresses = isIP(name) ? [{ address: name }] : await (options.lookup ?? systemLookup)(name);
   } catch (err) {
     throw new BindError(`cannot listen on --host ${host}: the name does not resolve (${(err as { code?: string }).code ?? (err as Error).message})`);
   }
   if (addresses.length === 0) throw new BindError(`cannot listen on --host ${host}: the name resolves to no address`);
   const remote = addresses.find((a) => !isLoopbackAddress(a.address));
   if (remote && !options.allowRemote) {
-    const what = remote.address === host ? host : `${host} (${remote.address})`;
-    throw new BindError(`refusing to listen on ${what}: not this machine's loopback, so anyone who can reach it and learns the token can use this machine's files and CPU; pass --allow-remote to do it anyway`);
+    const what = remote.address === name ? host : `${host} (${remote.address})`;
+    throw new BindError(`refusing to listen on ${what}: not this machine's loopback, so ${remoteAdvice}`);
   }
   return addresses[0].address;
 }

@@ -19,26 +19,30 @@ const fakeDns =
   };
 
 describe('convscope serve: --host is checked as the address it resolves to', () => {
-  it('takes loopback addresses, literal or resolved, and nothing else without --allow-remote', async () => {
-    const lookup = fakeDns({ localhost: ['127.0.0.1', '::1'], '127.0.0.1.nip.io': ['203.0.113.7'], mixed: ['127.0.0.1', '10.0.0.1'] });
+  it('takes loopback addresses and localhost resolving to loopback; a name needs --allow-remote, then is checked as resolved', async () => {
+    const lookup = fakeDns({ localhost: ['127.0.0.1', '::1'], '127.0.0.1.nip.io': ['127.0.0.1'], far: ['203.0.113.7'] });
     expect(await resolveBindAddress('127.0.0.1', { lookup })).toBe('127.0.0.1');
     expect(await resolveBindAddress('127.1.2.3', { lookup })).toBe('127.1.2.3');
     expect(await resolveBindAddress('::1', { lookup })).toBe('::1');
+    expect(await resolveBindAddress('[::1]', { lookup })).toBe('::1');
     expect(await resolveBindAddress('localhost', { lookup })).toBe('127.0.0.1');
-    // A name that merely starts like a loopback address is whatever it resolves to.
-    await expect(resolveBindAddress('127.0.0.1.nip.io', { lookup })).rejects.toThrow(/refusing to listen on 127\.0\.0\.1\.nip\.io \(203\.0\.113\.7\).*--allow-remote/);
-    expect(await resolveBindAddress('127.0.0.1.nip.io', { lookup, allowRemote: true })).toBe('203.0.113.7');
-    await expect(resolveBindAddress('mixed', { lookup })).rejects.toThrow(/10\.0\.0\.1/);
+    // A name that merely starts like a loopback address is a name: its address is up to DNS.
+    await expect(resolveBindAddress('127.0.0.1.nip.io', { lookup })).rejects.toThrow(/^refusing to listen on 127\.0\.0\.1\.nip\.io: .*--allow-remote/);
+    expect(await resolveBindAddress('127.0.0.1.nip.io', { lookup, allowRemote: true })).toBe('127.0.0.1');
+    expect(await resolveBindAddress('far', { lookup, allowRemote: true })).toBe('203.0.113.7');
+    // localhost is checked as what it resolves to.
+    await expect(resolveBindAddress('localhost', { lookup: fakeDns({ localhost: ['127.0.0.1', '10.0.0.1'] }) })).rejects.toThrow(/localhost \(10\.0\.0\.1\).*--allow-remote/);
     await expect(resolveBindAddress('0.0.0.0', { lookup })).rejects.toThrow(/--allow-remote/);
-    await expect(resolveBindAddress('127.example.invalid', { lookup })).rejects.toThrow(/^cannot listen on --host 127\.example\.invalid: the name does not resolve \(ENOTFOUND\)$/);
+    await expect(resolveBindAddress('127.example.invalid', { lookup })).rejects.toThrow(/--allow-remote/);
+    await expect(resolveBindAddress('127.example.invalid', { lookup, allowRemote: true })).rejects.toThrow(/^cannot listen on --host 127\.example\.invalid: the name does not resolve \(ENOTFOUND\)$/);
     for (const address of ['127.0.0.1', '127.255.0.9', '::1', '::ffff:127.0.0.1']) expect(isLoopbackAddress(address), address).toBe(true);
     for (const address of ['127.0.0.1.nip.io', 'localhost', '128.0.0.1', '::2', '::ffff:10.0.0.1', '']) expect(isLoopbackAddress(address), address).toBe(false);
   });
 
-  it('refuses to start a host on a name resolving beyond loopback, before anything is started', async () => {
+  it('refuses to start a host on localhost resolving beyond loopback, before anything is started', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'convscope-serve-'));
-    const lookup = fakeDns({ '127.0.0.1.nip.io': ['203.0.113.7'] });
-    await expect(startWebHost({ host: '127.0.0.1.nip.io', lookup, rendererDir: dir, runsDir: dir })).rejects.toThrow(/--allow-remote/);
+    const lookup = fakeDns({ localhost: ['203.0.113.7'] });
+    await expect(startWebHost({ host: 'localhost', lookup, rendererDir: dir, runsDir: dir })).rejects.toThrow(/--allow-remote/);
   });
 });
 
@@ -57,11 +61,14 @@ describe('convscope serve: an address it cannot have', () => {
     }
   }, 60_000);
 
-  it('--host that does not resolve: one line, exit 2', async () => {
+  it('--host that is a name: one line, exit 2, without asking DNS; with --allow-remote, one that does not resolve: one line', async () => {
+    const nip = await runCli(['serve', '--host', '127.0.0.1.nip.io']);
+    expect(nip.code).toBe(2);
+    expect(nip.stderr).toMatch(/^convscope serve: refusing to listen on 127\.0\.0\.1\.nip\.io: .*--allow-remote to do it anyway\n$/);
     // A label over 63 characters: the resolver refuses it without sending a query.
     const name = `${'x'.repeat(70)}.invalid`;
-    const result = await runCli(['serve', '--host', name]);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(new RegExp(`^convscope serve: cannot listen on --host ${name}: the name does not resolve \\(\\w+\\)\\n$`));
+    const unresolved = await runCli(['serve', '--host', name, '--allow-remote']);
+    expect(unresolved.code).toBe(2);
+    expect(unresolved.stderr).toMatch(new RegExp(`^convscope serve: cannot listen on --host ${name}: the name does not resolve \\(\\w+\\)\\n$`));
   }, 60_000);
 });
