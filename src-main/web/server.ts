@@ -39,6 +39,8 @@ export const SOCKET_PATH = '/ws';
 export const MAX_FRAME_BYTES = MAX_IMAGE_BYTES + 2 ** 20;
 /** A request's JSON is small (paths, names, a few numbers); its only large part, an image, is a buffer. */
 const REQUEST_FRAME_LIMITS = { maxJsonLength: 2 ** 20, maxBuffers: 16 };
+/** Requests (and live subscriptions) one client may have in flight: a burst beyond is refused, not queued on the engine. */
+export const MAX_IN_FLIGHT = 256;
 /** Default per-client limits on replies written but not yet read by the client. */
 export const DEFAULT_PAUSE_BUFFERED_BYTES = 16 * 2 ** 20;
 export const DEFAULT_MAX_BUFFERED_BYTES = 128 * 2 ** 20;
@@ -226,6 +228,7 @@ function serveSocket(ws: WebSocket, engine: EngineProcess, allowList: FolderAllo
   /** The request's refusal, or null when it may go to the engine. */
   function refusal(id: number, methodName: string, rawParams: unknown): ErrorInfo | null {
     if (inFlight.has(id)) return { code: 'invalid-request', message: `request id ${id} is already in use` };
+    if (inFlight.size >= MAX_IN_FLIGHT) return { code: 'invalid-request', message: `${MAX_IN_FLIGHT} requests are already in flight on this connection; wait for their replies` };
     const method = checkMethod(methodName);
     if (!method.ok) return method.error;
     const params = checkParams(method.value, rawParams);

@@ -153,6 +153,23 @@ describe('convscope serve: one frame does not take it down', () => {
     ws.close();
   }, 60_000);
 
+  it('refuses requests beyond 256 in flight on one connection, answering every one', async () => {
+    const raw = await openRawSocket(host.port, host.token);
+    const count = 400;
+    const frames = Array.from({ length: count }, (_, i) =>
+      frameBytes({ opcode: 1, payload: new TextEncoder().encode(JSON.stringify({ kind: 'request', id: i + 1, method: 'listModels', params: {} })) }),
+    );
+    raw.socket.write(Buffer.concat(frames));
+    await expect.poll(() => raw.frames.length, { timeout: 30_000 }).toBe(count);
+    const replies = raw.frames.map((f) => JSON.parse(f.payload.toString()) as Reply);
+    expect(new Set(replies.map((r) => r.id)).size).toBe(count);
+    const refused = replies.filter((r) => !r.ok);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) expect(r).toMatchObject({ error: { code: 'invalid-request', message: expect.stringMatching(/256 requests are already in flight/) } });
+    raw.socket.destroy();
+    await alive();
+  }, 60_000);
+
   it("names the request's id in the error reply to a broken binary frame wherever the id was readable", async () => {
     const ws = await connect();
     const request = (id: number) => ({ kind: 'request', id, method: 'listModels', params: {} });
@@ -304,8 +321,11 @@ describe('convscope serve: limits', () => {
     const count = 6000;
     const raw = await openRawSocket(local.port, local.token);
     raw.socket.pause();
-    // All requests in one write, so the host reads many of them before its first reply.
-    await new Promise<void>((resolve) => raw.socket.write(Buffer.concat(Array.from({ length: count }, (_, i) => listModels(i + 1))), () => resolve()));
+    // In waves, each within the in-flight limit, so the engine answers them all unless the host stops reading.
+    for (let wave = 0; wave < count / 200; wave++) {
+      await new Promise<void>((resolve) => raw.socket.write(Buffer.concat(Array.from({ length: 200 }, (_, i) => listModels(wave * 200 + i + 1))), () => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
     await alive(client);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     raw.socket.resume();
