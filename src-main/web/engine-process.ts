@@ -55,9 +55,13 @@ export class EngineProcess {
     const conn = this.nextConn++;
     this.connections.set(conn, handlers);
     if (this.unavailable) handlers.onEngineLost({ type: 'engine-unavailable', reason: this.unavailable });
+    let open = true;
     return {
-      send: (packet) => this.child?.connected && this.child.send({ conn, packet } satisfies ChildMessage),
+      // Nothing after close: the child would take a packet for a closed connection as the start of a new one.
+      send: (packet) => open && this.child?.connected && this.child.send({ conn, packet } satisfies ChildMessage),
       close: () => {
+        if (!open) return;
+        open = false;
         this.connections.delete(conn);
         if (this.child?.connected) this.child.send({ conn, close: true } satisfies ChildMessage);
       },

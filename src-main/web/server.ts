@@ -178,7 +178,9 @@ function serveSocket(ws: WebSocket, engine: EngineProcess, allowList: FolderAllo
     ws.send(encodeFrame('meta' in message && 'buffers' in message ? message : encodePacket(message)), afterWrite);
     if (ws.bufferedAmount > limits.maxBufferedBytes) {
       // It does not read what it asked for: drop it before its replies exhaust this process's memory.
+      // Reading resumes so its answer to the close is seen (what else it sends is ignored).
       ws.close(CLOSE_TOO_SLOW, 'too many unread replies');
+      ws.resume();
       connection.close();
     } else if (!paused && ws.bufferedAmount > limits.pauseBufferedBytes) {
       paused = true;
@@ -247,6 +249,7 @@ function serveSocket(ws: WebSocket, engine: EngineProcess, allowList: FolderAllo
   }
 
   ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (ws.readyState !== ws.OPEN) return;
     const incoming = decodeIncoming(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString('utf8'), REQUEST_FRAME_LIMITS);
     const read = readClientMessage(incoming);
     if (!read.ok) return fail(read.id, read.error);
