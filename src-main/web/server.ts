@@ -227,25 +227,25 @@ function serveSocket(ws: WebSocket, engine: EngineProcess, allowList: FolderAllo
     }
   }
 
-  /** The request's refusal, or null when it may go to the engine. */
-  function refusal(id: number, methodName: string, rawParams: unknown): ErrorInfo | null {
-    if (inFlight.has(id)) return { code: 'invalid-request', message: `request id ${id} is already in use` };
-    if (inFlight.size >= MAX_IN_FLIGHT) return { code: 'invalid-request', message: `${MAX_IN_FLIGHT} requests are already in flight on this connection; wait for their replies` };
+  /** The request's method when it may go to the engine, else why not. */
+  function admit(id: number, methodName: string, rawParams: unknown): { ok: true; method: Method } | { ok: false; error: ErrorInfo } {
+    const refuse = (error: ErrorInfo) => ({ ok: false as const, error });
+    if (inFlight.has(id)) return refuse({ code: 'invalid-request', message: `request id ${id} is already in use` });
+    if (inFlight.size >= MAX_IN_FLIGHT) return refuse({ code: 'invalid-request', message: `${MAX_IN_FLIGHT} requests are already in flight on this connection; wait for their replies` });
     const method = checkMethod(methodName);
-    if (!method.ok) return method.error;
+    if (!method.ok) return refuse(method.error);
     const params = checkParams(method.value, rawParams);
-    if (!params.ok) return params.error;
+    if (!params.ok) return refuse(params.error);
     let outside: string[];
     try {
       outside = requestPaths(method.value, params.value, folderOfId).filter((p) => !allowList.allows(p));
     } catch (err) {
-      return { code: 'invalid-request', message: (err as Error).message };
+      return refuse({ code: 'invalid-request', message: (err as Error).message });
     }
-    if (outside.length) return { code: 'forbidden', message: `${outside[0]} is outside the folders opened in this session (${allowList.folders.join(', ')})` };
+    if (outside.length) return refuse({ code: 'forbidden', message: `${outside[0]} is outside the folders opened in this session (${allowList.folders.join(', ')})` });
     const unavailable = engine.unavailableReason;
-    if (unavailable) return { code: 'engine-unavailable', message: unavailable };
-    inFlight.set(id, method.value);
-    return null;
+    if (unavailable) return refuse({ code: 'engine-unavailable', message: unavailable });
+    return { ok: true, method: method.value };
   }
 
   ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -255,8 +255,9 @@ function serveSocket(ws: WebSocket, engine: EngineProcess, allowList: FolderAllo
     if (!read.ok) return fail(read.id, read.error);
     const msg = read.message;
     if (msg.kind === 'request') {
-      const refused = refusal(msg.id, msg.method, msg.params);
-      if (refused) return fail(msg.id, refused);
+      const admitted = admit(msg.id, msg.method, msg.params);
+      if (!admitted.ok) return fail(msg.id, admitted.error);
+      inFlight.set(msg.id, admitted.method);
     } else if (engine.unavailableReason) {
       return;
     }
