@@ -5,7 +5,6 @@ import type { ErrorInfo, ModelRef } from './common';
 import {
   DeadReluParamsSchema,
   DeadReluResultSchema,
-  datasetFolder,
   EvaluateParamsSchema,
   EvaluateResultSchema,
   ExamplesParamsSchema,
@@ -57,47 +56,57 @@ import {
 
 type AnySchema = v.GenericSchema<unknown, unknown>;
 
+/**
+ * How long a caller waits for a reply unless it says otherwise (a subscription: for its first reply), by
+ * the work a request may do: answer from memory, build or load a model, or open (decode) a whole dataset.
+ * Generous: they exist so that nothing waits forever, not to cut slow work short.
+ */
+export const REPLY_TIMEOUT_MS = { quick: 60_000, model: 10 * 60_000, dataset: 4 * 60 * 60_000 } as const;
+type Work = keyof typeof REPLY_TIMEOUT_MS;
+
 interface RequestDef<P extends AnySchema, R extends AnySchema> {
   params: P;
   result: R;
+  timeoutMs: number;
 }
 interface SubscriptionDef<P extends AnySchema, R extends AnySchema, E extends AnySchema> extends RequestDef<P, R> {
   event: E;
 }
 
-const request = <P extends AnySchema, R extends AnySchema>(params: P, result: R): RequestDef<P, R> => ({ params, result });
-const subscription = <P extends AnySchema, R extends AnySchema, E extends AnySchema>(params: P, result: R, event: E): SubscriptionDef<P, R, E> => ({
+const request = <P extends AnySchema, R extends AnySchema>(params: P, result: R, work: Work): RequestDef<P, R> => ({ params, result, timeoutMs: REPLY_TIMEOUT_MS[work] });
+const subscription = <P extends AnySchema, R extends AnySchema, E extends AnySchema>(params: P, result: R, event: E, work: Work): SubscriptionDef<P, R, E> => ({
   params,
   result,
   event,
+  timeoutMs: REPLY_TIMEOUT_MS[work],
 });
 
 export const REQUESTS = {
-  listModels: request(ListModelsParamsSchema, ListModelsResultSchema),
-  summary: request(SummaryParamsSchema, SummaryResultSchema),
-  openModel: request(OpenModelParamsSchema, OpenModelResultSchema),
-  inspect: request(InspectParamsSchema, InspectResultSchema),
-  kernels: request(KernelsParamsSchema, KernelsResultSchema),
-  kernelTimeline: request(KernelTimelineParamsSchema, KernelTimelineResultSchema),
-  deadRelu: request(DeadReluParamsSchema, DeadReluResultSchema),
-  evaluate: request(EvaluateParamsSchema, EvaluateResultSchema),
-  examples: request(ExamplesParamsSchema, ExamplesResultSchema),
-  startTraining: request(StartTrainingParamsSchema, RunHandleSchema),
-  pauseTraining: request(RunIdParamsSchema, RunStateResultSchema),
-  resumeTraining: request(RunIdParamsSchema, RunStateResultSchema),
-  stopTraining: request(RunIdParamsSchema, RunStateResultSchema),
-  resumeRun: request(ResumeRunParamsSchema, RunHandleSchema),
-  subscribeRun: subscription(SubscribeRunParamsSchema, RunSnapshotSchema, TrainingEventSchema),
-  watchRuns: subscription(WatchRunsParamsSchema, WatchRunsResultSchema, RunStateEventSchema),
-  listRuns: request(ListRunsParamsSchema, ListRunsResultSchema),
-  openRun: request(OpenRunParamsSchema, RunDetailSchema),
-  backendInfo: request(BackendInfoParamsSchema, BackendInfoResultSchema),
-  listDatasets: request(ListDatasetsParamsSchema, ListDatasetsResultSchema),
-  appDefaults: request(AppDefaultsParamsSchema, AppDefaultsResultSchema),
-  topPatches: subscription(TopPatchesParamsSchema, JobAcceptedSchema, TopPatchesEventSchema),
-  visualize: subscription(VisualizeParamsSchema, JobAcceptedSchema, VisualizeEventSchema),
-  neighbours: subscription(NeighboursParamsSchema, JobAcceptedSchema, NeighboursEventSchema),
-  embedding: subscription(EmbeddingParamsSchema, JobAcceptedSchema, EmbeddingEventSchema),
+  listModels: request(ListModelsParamsSchema, ListModelsResultSchema, 'quick'),
+  summary: request(SummaryParamsSchema, SummaryResultSchema, 'model'),
+  openModel: request(OpenModelParamsSchema, OpenModelResultSchema, 'model'),
+  inspect: request(InspectParamsSchema, InspectResultSchema, 'dataset'),
+  kernels: request(KernelsParamsSchema, KernelsResultSchema, 'model'),
+  kernelTimeline: request(KernelTimelineParamsSchema, KernelTimelineResultSchema, 'model'),
+  deadRelu: request(DeadReluParamsSchema, DeadReluResultSchema, 'dataset'),
+  evaluate: request(EvaluateParamsSchema, EvaluateResultSchema, 'dataset'),
+  examples: request(ExamplesParamsSchema, ExamplesResultSchema, 'dataset'),
+  startTraining: request(StartTrainingParamsSchema, RunHandleSchema, 'dataset'),
+  pauseTraining: request(RunIdParamsSchema, RunStateResultSchema, 'model'),
+  resumeTraining: request(RunIdParamsSchema, RunStateResultSchema, 'model'),
+  stopTraining: request(RunIdParamsSchema, RunStateResultSchema, 'model'),
+  resumeRun: request(ResumeRunParamsSchema, RunHandleSchema, 'dataset'),
+  subscribeRun: subscription(SubscribeRunParamsSchema, RunSnapshotSchema, TrainingEventSchema, 'quick'),
+  watchRuns: subscription(WatchRunsParamsSchema, WatchRunsResultSchema, RunStateEventSchema, 'quick'),
+  listRuns: request(ListRunsParamsSchema, ListRunsResultSchema, 'quick'),
+  openRun: request(OpenRunParamsSchema, RunDetailSchema, 'model'),
+  backendInfo: request(BackendInfoParamsSchema, BackendInfoResultSchema, 'model'),
+  listDatasets: request(ListDatasetsParamsSchema, ListDatasetsResultSchema, 'quick'),
+  appDefaults: request(AppDefaultsParamsSchema, AppDefaultsResultSchema, 'quick'),
+  topPatches: subscription(TopPatchesParamsSchema, JobAcceptedSchema, TopPatchesEventSchema, 'model'),
+  visualize: subscription(VisualizeParamsSchema, JobAcceptedSchema, VisualizeEventSchema, 'model'),
+  neighbours: subscription(NeighboursParamsSchema, JobAcceptedSchema, NeighboursEventSchema, 'model'),
+  embedding: subscription(EmbeddingParamsSchema, JobAcceptedSchema, EmbeddingEventSchema, 'model'),
 } as const;
 
 type Table = typeof REQUESTS;
@@ -157,22 +166,20 @@ function modelPaths(ref: ModelRef): string[] {
   return [];
 }
 
-function datasetPaths(id: string | undefined): string[] {
-  const folder = id === undefined ? null : datasetFolder(id);
-  return folder === null ? [] : [folder];
-}
+/** The folder a dataset id names, resolved as the engine resolves it (engine/data/folder-id.ts), or null. */
+export type DatasetFolderResolver = (id: string) => string | null;
 
-const REQUEST_PATHS: { [M in Method]: (p: Params<M>) => string[] } = {
+const REQUEST_PATHS: { [M in Method]: (p: Params<M>, datasetPaths: (id: string | undefined) => string[]) => string[] } = {
   listModels: () => [],
   summary: (p) => modelPaths(p.model),
   openModel: (p) => [p.path],
-  inspect: (p) => [...(p.image.kind === 'path' ? [p.image.path] : p.image.kind === 'example' ? datasetPaths(p.image.dataset) : []), ...modelPaths(p.model)],
+  inspect: (p, datasetPaths) => [...(p.image.kind === 'path' ? [p.image.path] : p.image.kind === 'example' ? datasetPaths(p.image.dataset) : []), ...modelPaths(p.model)],
   kernels: (p) => modelPaths(p.model),
   kernelTimeline: (p) => [p.runDir],
-  deadRelu: (p) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
-  evaluate: (p) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
-  examples: (p) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
-  startTraining: (p) => datasetPaths(p.config.dataset),
+  deadRelu: (p, datasetPaths) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
+  evaluate: (p, datasetPaths) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
+  examples: (p, datasetPaths) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
+  startTraining: (p, datasetPaths) => datasetPaths(p.config.dataset),
   pauseTraining: () => [],
   resumeTraining: () => [],
   stopTraining: () => [],
@@ -184,16 +191,19 @@ const REQUEST_PATHS: { [M in Method]: (p: Params<M>) => string[] } = {
   backendInfo: () => [],
   listDatasets: () => [],
   appDefaults: () => [],
-  topPatches: (p) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
+  topPatches: (p, datasetPaths) => [...modelPaths(p.model), ...datasetPaths(p.dataset)],
   visualize: (p) => modelPaths(p.model),
-  neighbours: (p) => [...(p.image.kind === 'path' ? [p.image.path] : []), ...modelPaths(p.model), ...datasetPaths(p.image.kind === 'example' ? p.image.dataset : undefined), ...datasetPaths(p.dataset)],
-  embedding: (p) => [...(p.image?.kind === 'path' ? [p.image.path] : []), ...modelPaths(p.model), ...datasetPaths(p.image?.kind === 'example' ? p.image.dataset : undefined), ...datasetPaths(p.dataset)],
+  neighbours: (p, datasetPaths) => [...(p.image.kind === 'path' ? [p.image.path] : []), ...modelPaths(p.model), ...datasetPaths(p.image.kind === 'example' ? p.image.dataset : undefined), ...datasetPaths(p.dataset)],
+  embedding: (p, datasetPaths) => [...(p.image?.kind === 'path' ? [p.image.path] : []), ...modelPaths(p.model), ...datasetPaths(p.image?.kind === 'example' ? p.image.dataset : undefined), ...datasetPaths(p.dataset)],
 };
 
-/** Every file or folder a (validated) request would read or write. */
-export function requestPaths<M extends Method>(method: M, params: Params<M>): string[] {
-  const paths: (p: Params<M>) => string[] = REQUEST_PATHS[method];
-  return paths(params);
+/** Every file or folder a (validated) request would read or write; dataset ids resolved by `datasetFolder`. */
+export function requestPaths<M extends Method>(method: M, params: Params<M>, datasetFolder: DatasetFolderResolver): string[] {
+  const paths: (p: Params<M>, datasetPaths: (id: string | undefined) => string[]) => string[] = REQUEST_PATHS[method];
+  return paths(params, (id) => {
+    const folder = id === undefined ? null : datasetFolder(id);
+    return folder === null ? [] : [folder];
+  });
 }
 
 const RESULT_FOLDERS: { [M in Method]?: (r: Result<M>) => string[] } = {

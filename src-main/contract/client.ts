@@ -2,7 +2,7 @@
 // are checked before sending and whose replies and events are checked on arrival. Nothing here throws
 // at the caller: every outcome is a Reply.
 import * as v from 'valibot';
-import { isSubscription, type EventOf, type Method, type Params, type PlainMethod, type Result, type SubscriptionMethod } from './api';
+import { isSubscription, REQUESTS, type EventOf, type Method, type Params, type PlainMethod, type Result, type SubscriptionMethod } from './api';
 import type { ErrorCode, ErrorInfo, Reply } from './common';
 import { decodePacket, encodePacket, isPacket, type Packet } from './envelope';
 import { toErrorInfo } from './errors';
@@ -26,12 +26,12 @@ export interface SubscriptionHandlers<E> {
 
 export interface CallOptions {
   signal?: AbortSignal;
-  /** Default: none for subscriptions, the client's timeout for plain requests. */
+  /** How long to wait for the reply (a subscription: for its first reply). Default: the client's, else the request's own (REQUESTS[m].timeoutMs). */
   timeoutMs?: number;
 }
 
 export interface ClientOptions {
-  /** Plain requests fail with 'timeout' after this (default: no limit; training-scale evaluations take minutes). */
+  /** Every request fails with 'timeout' after this without a reply (default: each request's own, REQUESTS[m].timeoutMs). */
   timeoutMs?: number;
   /** Messages that could not be matched to a request (logged by the owner, if it likes). */
   onProtocolError?(error: ErrorInfo): void;
@@ -139,8 +139,8 @@ export class EngineClient {
       if (options.signal?.aborted) return resolve({ ok: false, error: { code: 'cancelled', message: `${method} was cancelled` } });
       this.pending.set(id, entry);
       options.signal?.addEventListener('abort', onAbort);
-      const timeoutMs = options.timeoutMs ?? (handlers ? undefined : this.options.timeoutMs);
-      if (timeoutMs !== undefined) timer = setTimeout(() => this.giveUp(id, { code: 'timeout', message: `${method} got no reply within ${timeoutMs} ms` }), timeoutMs);
+      const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? REQUESTS[method].timeoutMs;
+      if (Number.isFinite(timeoutMs)) timer = setTimeout(() => this.giveUp(id, { code: 'timeout', message: `${method} got no reply within ${timeoutMs} ms` }), timeoutMs);
       try {
         this.send(encodePacket({ kind: 'request', id, method, params: checked.value }));
       } catch (err) {

@@ -4,9 +4,12 @@
 import type { Packet } from './envelope';
 
 export class FrameError extends Error {
-  constructor(message: string) {
+  /** The header's message when the header was readable (so an error reply can name the request's id). */
+  readonly meta: unknown;
+  constructor(message: string, meta?: unknown) {
     super(message);
     this.name = 'FrameError';
+    this.meta = meta;
   }
 }
 
@@ -31,12 +34,25 @@ export function encodeFrame(packet: Packet): string | Uint8Array<ArrayBuffer> {
   return frame;
 }
 
-export function decodeFrame(data: string | ArrayBuffer | Uint8Array): Packet {
-  if (typeof data === 'string') return { meta: parseJson(data), buffers: [] };
+/** Bounds on what a frame may ask the decoder to build (a host sets them for frames from clients). */
+export interface FrameLimits {
+  /** The longest JSON text (a text frame, or a binary frame's header), in characters or bytes. */
+  maxJsonLength?: number;
+  /** The most buffers one binary frame may carry. */
+  maxBuffers?: number;
+}
+
+export function decodeFrame(data: string | ArrayBuffer | Uint8Array, limits: FrameLimits = {}): Packet {
+  const maxJson = limits.maxJsonLength ?? Infinity;
+  if (typeof data === 'string') {
+    if (data.length > maxJson) throw new FrameError(`text frame longer than ${maxJson} characters`);
+    return { meta: parseJson(data), buffers: [] };
+  }
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
   if (bytes.byteLength < 4) throw new FrameError('binary frame shorter than its header length');
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
   if (4 + headerLength > bytes.byteLength) throw new FrameError('binary frame shorter than its header');
+  if (headerLength > maxJson) throw new FrameError(`frame header longer than ${maxJson} bytes`);
   let headerText: string;
   try {
     headerText = decoder.decode(bytes.subarray(4, 4 + headerLength));
@@ -44,12 +60,14 @@ export function decodeFrame(data: string | ArrayBuffer | Uint8Array): Packet {
     throw new FrameError('frame header is not UTF-8');
   }
   const header = parseJson(headerText) as { m?: unknown; b?: unknown };
-  if (typeof header !== 'object' || header === null || !('m' in header) || !Array.isArray(header.b)) throw new FrameError('frame header lacks m or b');
+  if (typeof header !== 'object' || header === null || Array.isArray(header) || !('m' in header)) throw new FrameError('frame header lacks m');
+  if (!Array.isArray(header.b)) throw new FrameError('frame header lacks b', header.m);
+  if (header.b.length > (limits.maxBuffers ?? Infinity)) throw new FrameError(`frame carries more than ${limits.maxBuffers} buffers`, header.m);
   const buffers: Uint8Array[] = [];
   let offset = align(4 + headerLength);
   for (const length of header.b) {
-    if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) throw new FrameError('frame header has a bad buffer length');
-    if (offset + length > bytes.byteLength) throw new FrameError('frame shorter than its buffers');
+    if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) throw new FrameError('frame header has a bad buffer length', header.m);
+    if (offset + length > bytes.byteLength) throw new FrameError('frame shorter than its buffers', header.m);
     buffers.push(bytes.subarray(offset, offset + length));
     offset = align(offset + length);
   }

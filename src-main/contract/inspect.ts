@@ -21,7 +21,7 @@ import { LayerKindSchema, NonlinearitySchema } from './models';
 export const DatasetIdSchema = v.pipe(v.string(), v.minLength(1, 'a dataset id must not be empty'), v.maxLength(4200));
 const FOLDER_PREFIX = 'folder:';
 
-/** The folder a 'folder:PATH' dataset id names, else null. */
+/** The folder a 'folder:PATH' dataset id names, as written (engine/data/folder-id.ts resolves it), else null. */
 export function datasetFolder(id: string): string | null {
   return id.startsWith(FOLDER_PREFIX) ? id.slice(FOLDER_PREFIX.length) : null;
 }

@@ -2,7 +2,8 @@
 // JavaScript environment: a MessagePort (DOM, or Node's worker_threads) and a WebSocket (browser, or
 // the `ws` package's client). Process IPC and Electron's MessagePortMain adapters live beside their hosts.
 import { compactForClone, isPacket, transferList, type Packet } from './envelope';
-import { decodeFrame, encodeFrame } from './frame';
+import { decodeFrame, encodeFrame, FrameError, type FrameLimits } from './frame';
+import { salvageId } from './wire';
 
 export interface PacketPort {
   /** transfer: buffers the transport may move instead of copying (ignored where it cannot). */
@@ -16,6 +17,8 @@ export interface PacketPort {
 /** What the receivers get for a frame that could not be decoded (it is not a packet, so it fails their checks). */
 export interface UndecodableFrame {
   undecodable: string;
+  /** The message's id where the frame's header was readable. */
+  id: number | null;
 }
 
 interface DomLikePort {
@@ -95,13 +98,13 @@ export function webSocketTransport(ws: WebSocketLike): PacketPort {
   };
 }
 
-/** A frame as a packet, or an UndecodableFrame saying what is wrong with it. */
-export function decodeIncoming(data: unknown): Packet | UndecodableFrame {
+/** A frame as a packet, or an UndecodableFrame saying what is wrong with it (never throws). */
+export function decodeIncoming(data: unknown, limits?: FrameLimits): Packet | UndecodableFrame {
   try {
-    if (typeof data === 'string' || data instanceof ArrayBuffer || data instanceof Uint8Array) return decodeFrame(data);
-    return { undecodable: 'frame is neither text nor binary' };
+    if (typeof data === 'string' || data instanceof ArrayBuffer || data instanceof Uint8Array) return decodeFrame(data, limits);
+    return { undecodable: 'frame is neither text nor binary', id: null };
   } catch (err) {
-    return { undecodable: (err as Error).message };
+    return { undecodable: err instanceof Error ? err.message : String(err), id: err instanceof FrameError ? salvageId(err.meta) : null };
   }
 }
 

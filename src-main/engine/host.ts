@@ -3,19 +3,13 @@
 // contract before its handler runs; requests run concurrently; a handler's exception becomes an error
 // reply and the host keeps serving. Subscription events go out after the subscription's reply, paced by
 // the contract's throttle (training events: about 10 a second).
-import * as v from 'valibot';
 import {
   checkMethod,
   checkParams,
-  ClientMessageSchema,
-  decodePacket,
-  describeIssues,
   encodePacket,
   errorMessage,
-  isPacket,
   isSubscription,
-  issuesOf,
-  salvageId,
+  readClientMessage,
   throttleFor,
   toErrorInfo,
   type EngineHandlers,
@@ -92,22 +86,9 @@ class Connection {
 
   private receive(raw: unknown): void {
     if (this.disposed) return;
-    if (!isPacket(raw)) {
-      const why = typeof raw === 'object' && raw !== null && 'undecodable' in raw ? String((raw as { undecodable: unknown }).undecodable) : 'the message is not a packet';
-      return this.send(errorMessage(null, { code: 'invalid-request', message: why }));
-    }
-    let decoded: unknown;
-    try {
-      decoded = decodePacket(raw);
-    } catch (err) {
-      return this.send(errorMessage(salvageId(raw.meta), { code: 'invalid-request', message: (err as Error).message }));
-    }
-    const parsed = v.safeParse(ClientMessageSchema, decoded);
-    if (!parsed.success) {
-      const issues = issuesOf(parsed.issues);
-      return this.send(errorMessage(salvageId(decoded), { code: 'invalid-request', message: describeIssues('message', issues), issues }));
-    }
-    const message = parsed.output;
+    const read = readClientMessage(raw);
+    if (!read.ok) return this.send(errorMessage(read.id, read.error));
+    const message = read.message;
     if (message.kind === 'cancel') return this.cancel(message.id);
     const { id } = message;
     if (this.active.has(id)) return this.send(errorMessage(id, { code: 'invalid-request', message: `request id ${id} is already in use` }));

@@ -1,7 +1,9 @@
 // The web host's guards: the access token, the Host and Origin headers (DNS rebinding), and the folders
 // a client may name in requests.
 import { timingSafeEqual } from 'node:crypto';
+import { lookup as dnsLookup } from 'node:dns/promises';
 import { realpathSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 export function tokensEqual(given: string | null, token: string): boolean {
@@ -13,14 +15,55 @@ export function tokensEqual(given: string | null, token: string): boolean {
 
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
-export function isLoopback(host: string): boolean {
-  return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.');
+/** Whether an IP address (not a name: names are resolved first) is this machine's loopback. */
+export function isLoopbackAddress(address: string): boolean {
+  if (isIP(address) === 4) return address.startsWith('127.');
+  if (isIP(address) === 6) {
+    const lower = address.toLowerCase();
+    return lower === '::1' || lower === '0:0:0:0:0:0:0:1' || (lower.startsWith('::ffff:') && isIP(lower.slice(7)) === 4 && lower.slice(7).startsWith('127.'));
+  }
+  return false;
 }
 
-/** The Host header values this server answers to: its bound address (and loopback aliases) with its port. */
-export function allowedHosts(bound: string, port: number): Set<string> {
-  const names = isLoopback(bound) ? [...LOOPBACK_NAMES, bound] : [bound.includes(':') ? `[${bound}]` : bound];
-  return new Set(names.map((n) => `${n}:${port}`));
+export class BindError extends Error {
+  readonly userFacing = true;
+}
+
+export type Lookup = (host: string) => Promise<{ address: string }[]>;
+const systemLookup: Lookup = (host) => dnsLookup(host, { all: true, verbatim: true });
+
+/**
+ * The address to listen on for --host, resolved once (what is checked is what is bound). Without
+ * allowRemote only loopback will do: a loopback address, or `localhost` resolving to loopback only; any
+ * other name needs allowRemote, since what it resolves to is up to DNS (`127.0.0.1.nip.io` is a name like
+ * any other). A name that does not resolve is one line.
+ */
+export async function resolveBindAddress(host: string, options: { allowRemote?: boolean; lookup?: Lookup } = {}): Promise<string> {
+  const name = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const remoteAdvice = 'anyone who can reach it and learns the token can use this machine\'s files and CPU; pass --allow-remote to do it anyway';
+  if (!isIP(name) && name.toLowerCase() !== 'localhost' && !options.allowRemote) {
+    throw new BindError(`refusing to listen on ${host}: only a loopback address (127.0.0.1, ::1) or localhost is this machine alone, and a name resolves to whatever DNS says; ${remoteAdvice}`);
+  }
+  let addresses: { address: string }[];
+  try {
+    addresses = isIP(name) ? [{ address: name }] : await (options.lookup ?? systemLookup)(name);
+  } catch (err) {
+    throw new BindError(`cannot listen on --host ${host}: the name does not resolve (${(err as { code?: string }).code ?? (err as Error).message})`);
+  }
+  if (addresses.length === 0) throw new BindError(`cannot listen on --host ${host}: the name resolves to no address`);
+  const remote = addresses.find((a) => !isLoopbackAddress(a.address));
+  if (remote && !options.allowRemote) {
+    const what = remote.address === name ? host : `${host} (${remote.address})`;
+    throw new BindError(`refusing to listen on ${what}: not this machine's loopback, so ${remoteAdvice}`);
+  }
+  return addresses[0].address;
+}
+
+/** The Host header values this server answers to: the names it was started with (and loopback aliases) with its port. */
+export function allowedHosts(names: readonly string[], bound: string, port: number): Set<string> {
+  const all = [...names, bound].map((n) => (n.includes(':') ? `[${n}]` : n.toLowerCase()));
+  if (isLoopbackAddress(bound)) all.push(...LOOPBACK_NAMES);
+  return new Set(all.map((n) => `${n}:${port}`));
 }
 
 export function hostAllowed(header: string | undefined, hosts: ReadonlySet<string>): boolean {

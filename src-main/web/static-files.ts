@@ -35,13 +35,22 @@ export function contentSecurityPolicy(host: string): string {
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>ConvScope</title>
 <p>The ConvScope UI has not been built. Run <code>npm run build:renderer</code>, then reload this page.</p>`;
 
+/** The headers every answer carries, errors included. */
+export function securityHeaders(host: string): Record<string, string> {
+  return { 'content-security-policy': contentSecurityPolicy(host), 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+}
+
 export async function serveStatic(rendererDir: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const headers = { 'content-security-policy': contentSecurityPolicy(req.headers.host ?? ''), 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+  const headers = securityHeaders(req.headers.host ?? '');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { ...headers, allow: 'GET, HEAD' }).end();
     return;
   }
-  const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://host').pathname);
+  const pathname = requestPathname(req.url);
+  if (pathname === null) {
+    res.writeHead(400, headers).end('bad request: malformed URL');
+    return;
+  }
   const rel = pathname === '/' ? 'index.html' : pathname.replace(/^\/+/, '');
   const file = path.resolve(rendererDir, rel);
   const inside = path.relative(path.resolve(rendererDir), file);
@@ -60,5 +69,14 @@ export async function serveStatic(rendererDir: string, req: IncomingMessage, res
     res.end(req.method === 'HEAD' ? undefined : body);
   } catch {
     res.writeHead(404, headers).end('not found');
+  }
+}
+
+/** The request's decoded path, or null for a malformed one (bad percent-encoding, not UTF-8). */
+function requestPathname(url: string | undefined): string | null {
+  try {
+    return decodeURIComponent(new URL(url ?? '/', 'http://host').pathname);
+  } catch {
+    return null;
   }
 }

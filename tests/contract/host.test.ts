@@ -107,7 +107,10 @@ describe('engine host over a MessagePort', () => {
       id: 4,
       error: { code: 'invalid-request', issues: [{ path: 'image.data' }] },
     });
-    expect(await send({ kind: 'request', id: -5, method: 'listModels', params: {} })).toMatchObject({ id: null, ok: false, error: { code: 'invalid-request' } });
+    // An invalid id is answered under that id, so the sender can tell which message failed.
+    expect(await send({ kind: 'request', id: -5, method: 'listModels', params: {} })).toMatchObject({ id: -5, ok: false, error: { code: 'invalid-request' } });
+    expect(await send({ kind: 'request', id: 2.5, method: 'listModels', params: {} })).toMatchObject({ id: 2.5, ok: false, error: { code: 'invalid-request' } });
+    expect(await send(null)).toMatchObject({ id: null, ok: false, error: { code: 'invalid-request' } });
     expect(await rawExchange(raw, 'hello')).toMatchObject({ id: null, error: { code: 'invalid-request', message: 'the message is not a packet' } });
     expect(await rawExchange(raw, { meta: { kind: 'request', id: 6, method: 'listModels', params: { $bin: 9, $type: 'Uint8Array' } }, buffers: [] })).toMatchObject({
       id: 6,

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import os from 'node:os';
+import path from 'node:path';
 import { checkParams, checkResult, METHODS, REQUESTS, requestPaths, resultFolders, tensor } from '../../src-main/contract';
+import { folderOfId } from '../../src-main/engine/data/folder-id';
 
 describe('contract schemas', () => {
   it('has a params and a result schema for every request the UI needs', () => {
@@ -37,17 +40,21 @@ describe('contract schemas', () => {
 
   it('names every path a request would touch, and the run folders a result hands out', () => {
     const run = { kind: 'run' as const, dir: '/runs/a' };
-    expect(requestPaths('inspect', { image: { kind: 'path', path: '/pics/cat.png' }, model: { kind: 'file', path: '/models/m.onnx' } })).toEqual(['/pics/cat.png', '/models/m.onnx']);
-    expect(requestPaths('inspect', { image: { kind: 'bytes', data: new Uint8Array(1) }, model: { kind: 'zoo', id: 'lenet5', overrides: {} } })).toEqual([]);
-    expect(requestPaths('evaluate', { model: run, dataset: 'folder:/data/cats' })).toEqual(['/runs/a', '/data/cats']);
-    expect(requestPaths('inspect', { image: { kind: 'example', dataset: 'folder:/data/cats', split: 'test', index: 3 }, model: run })).toEqual(['/data/cats', '/runs/a']);
+    expect(requestPaths('inspect', { image: { kind: 'path', path: '/pics/cat.png' }, model: { kind: 'file', path: '/models/m.onnx' } }, folderOfId)).toEqual(['/pics/cat.png', '/models/m.onnx']);
+    expect(requestPaths('inspect', { image: { kind: 'bytes', data: new Uint8Array(1) }, model: { kind: 'zoo', id: 'lenet5', overrides: {} } }, folderOfId)).toEqual([]);
+    expect(requestPaths('evaluate', { model: run, dataset: 'folder:/data/cats' }, folderOfId)).toEqual(['/runs/a', '/data/cats']);
+    expect(requestPaths('inspect', { image: { kind: 'example', dataset: 'folder:/data/cats', split: 'test', index: 3 }, model: run }, folderOfId)).toEqual(['/data/cats', '/runs/a']);
     expect(checkParams('inspect', { image: { kind: 'example', split: 'test', index: -1 }, model: run }).ok).toBe(false);
-    expect(requestPaths('examples', { model: run, dataset: 'folder:/data/cats', split: 'test', indices: [1] })).toEqual(['/runs/a', '/data/cats']);
-    expect(requestPaths('examples', { model: run, split: 'train', indices: [1] })).toEqual(['/runs/a']);
-    expect(requestPaths('startTraining', { config: { model: { id: 'lenet5', overrides: {} }, dataset: 'folder:/data/x' } })).toEqual(['/data/x']);
-    expect(requestPaths('startTraining', { config: { model: { id: 'lenet5', overrides: {} }, dataset: 'mnist' } })).toEqual([]);
-    expect(requestPaths('kernelTimeline', { runDir: '/runs/b', layer: 'conv1' })).toEqual(['/runs/b']);
-    expect(requestPaths('listRuns', {})).toEqual([]);
+    expect(requestPaths('examples', { model: run, dataset: 'folder:/data/cats', split: 'test', indices: [1] }, folderOfId)).toEqual(['/runs/a', '/data/cats']);
+    expect(requestPaths('examples', { model: run, split: 'train', indices: [1] }, folderOfId)).toEqual(['/runs/a']);
+    expect(requestPaths('startTraining', { config: { model: { id: 'lenet5', overrides: {} }, dataset: 'folder:/data/x' } }, folderOfId)).toEqual(['/data/x']);
+    expect(requestPaths('startTraining', { config: { model: { id: 'lenet5', overrides: {} }, dataset: 'mnist' } }, folderOfId)).toEqual([]);
+    expect(requestPaths('kernelTimeline', { runDir: '/runs/b', layer: 'conv1' }, folderOfId)).toEqual(['/runs/b']);
+    expect(requestPaths('listRuns', {}, folderOfId)).toEqual([]);
+    // Dataset folders as the engine reads them: ~ is the home folder, a relative path is from the cwd.
+    expect(requestPaths('evaluate', { model: run, dataset: 'folder:~/ds' }, folderOfId)).toEqual(['/runs/a', path.join(os.homedir(), 'ds')]);
+    expect(requestPaths('startTraining', { config: { model: { id: 'lenet5', overrides: {} }, dataset: 'folder:~' } }, folderOfId)).toEqual([os.homedir()]);
+    expect(requestPaths('examples', { model: run, dataset: 'folder:ds', split: 'test', indices: [1] }, folderOfId)).toEqual(['/runs/a', path.resolve('ds')]);
     expect(resultFolders('startTraining', { runId: 'r1', runDir: '/runs/c' })).toEqual(['/runs/c']);
     expect(resultFolders('summary', {})).toEqual([]);
   });

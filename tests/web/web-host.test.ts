@@ -42,6 +42,7 @@ function connect(opts: { token?: string; origin?: string; hostHeader?: string } 
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));
     ws.once('unexpected-response', (_req, res) => reject(new Error(`refused: ${res.statusCode}`)));
+    ws.once('close', (code: number) => reject(new Error(`closed: ${code}`)));
     ws.once('error', reject);
   });
 }
@@ -81,8 +82,9 @@ describe('convscope serve: security', () => {
   });
 
   it('refuses a WebSocket without the token, with a wrong one, from a foreign Origin or Host', async () => {
-    await expect(connect({ token: '' })).rejects.toThrow(/401/);
-    await expect(connect({ token: host.token.slice(0, -1) + 'x' })).rejects.toThrow(/401/);
+    const refused = (ws: WebSocket) => new Promise<number>((resolve) => ws.once('close', (code: number) => resolve(code)));
+    expect(await refused(await connect({ token: '' }))).toBe(4401);
+    expect(await refused(await connect({ token: host.token.slice(0, -1) + 'x' }))).toBe(4401);
     await expect(connect({ origin: 'http://evil.example' })).rejects.toThrow(/403/);
     await expect(connect({ hostHeader: `evil.example:${host.port}` })).rejects.toThrow(/421/);
   });

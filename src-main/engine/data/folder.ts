@@ -10,11 +10,12 @@
 // - ROOT/train/<class>/... + ROOT/val|validation|test/<class>/...   the second folder is the test split
 //                                           (its class folders must be among train's).
 // Files that cannot be decoded are skipped and reported by name (warnings, onWarning); they never stop the
-// dataset from opening.
+// dataset from opening. Only files inside the folder are read: symlinked class folders are skipped, and so
+// are symlinked files whose target lies outside the folder (counted in a warning).
 // Example order: the classes interleaved in proportion to their sizes (interleaveClasses), each class's files
 // in sorted path order. It depends on the file list only (no seed), so "the first N examples" (a run's limit)
 // are a representative sample, the same in every run and on resume.
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createRandom } from '../train/rng';
@@ -95,15 +96,36 @@ async function subfolders(dir: string): Promise<string[]> {
     .sort();
 }
 
-async function imageFiles(dir: string): Promise<string[]> {
+/**
+ * The image files under `dir`, searched recursively: regular files, and symbolic links whose target is a
+ * file inside `realRoot` (the dataset folder's real path). Links leading outside it are not read (a folder
+ * the user opened must not expose files outside it), nor are symlinked folders, FIFOs or devices.
+ */
+async function imageFiles(dir: string, realRoot: string, linksOut: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const item of await readdir(dir, { withFileTypes: true })) {
     if (item.name.startsWith('.')) continue;
     const full = path.join(dir, item.name);
-    if (item.isDirectory()) out.push(...(await imageFiles(full)));
-    else if (IMAGE_EXTENSIONS.includes(path.extname(item.name).toLowerCase())) out.push(full);
+    if (item.isDirectory()) out.push(...(await imageFiles(full, realRoot, linksOut)));
+    else if (!IMAGE_EXTENSIONS.includes(path.extname(item.name).toLowerCase())) continue;
+    else if (item.isFile()) out.push(full);
+    else if (item.isSymbolicLink()) {
+      if (await linksInside(full, realRoot)) out.push(full);
+      else linksOut.push(full);
+    }
   }
   return out.sort();
+}
+
+/** Whether a symbolic link leads to a regular file inside `realRoot`. */
+async function linksInside(link: string, realRoot: string): Promise<boolean> {
+  try {
+    const target = await realpath(link);
+    const rel = path.relative(realRoot, target);
+    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) && (await stat(target)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Runs `task` on every item with at most `limit` running at once. */
@@ -291,9 +313,11 @@ export async function openFolderDataset(root: string, options: FolderDatasetOpti
   const strayImages = (await readdir(trainDir, { withFileTypes: true })).filter((d) => d.isFile() && IMAGE_EXTENSIONS.includes(path.extname(d.name).toLowerCase()));
   if (strayImages.length > 0) warn(`${strayImages.length} image(s) directly in ${trainDir} are in no class folder and were ignored`);
 
+  const realRoot = await realpath(absRoot);
+  const linksOut: string[] = [];
   const listed: { file: string; label: number; test: boolean }[] = [];
   for (const [label, name] of classNames.entries()) {
-    for (const file of await imageFiles(path.join(trainDir, name))) listed.push({ file, label, test: false });
+    for (const file of await imageFiles(path.join(trainDir, name), realRoot, linksOut)) listed.push({ file, label, test: false });
   }
   if (testDir) {
     for (const name of await subfolders(testDir)) {
@@ -302,9 +326,10 @@ export async function openFolderDataset(root: string, options: FolderDatasetOpti
         warn(`${path.join(testDir, name)}: class "${name}" is not among the training classes; ignored`);
         continue;
       }
-      for (const file of await imageFiles(path.join(testDir, name))) listed.push({ file, label, test: true });
+      for (const file of await imageFiles(path.join(testDir, name), realRoot, linksOut)) listed.push({ file, label, test: true });
     }
   }
+  if (linksOut.length > 0) warn(`${linksOut.length} symbolic link(s) leading outside ${absRoot} were not read (e.g. ${linksOut[0]})`);
 
   const cache = await ImageCache.open(options.cacheDir ?? defaultImageCacheDir(), options.cacheBudgetBytes ?? DEFAULT_CACHE_BUDGET_BYTES);
   const concurrency = options.concurrency ?? Math.min(8, os.availableParallelism());

@@ -1,11 +1,12 @@
 // Opens a dataset by the id runs and the CLI use: 'mnist', 'fashion-mnist' or 'folder:PATH'.
-import os from 'node:os';
-import path from 'node:path';
 import { DatasetError, type Dataset, type ImageShape } from './dataset';
+import { folderOfId } from './folder-id';
 import { FASHION_MNIST_CLASS_NAMES, findFashionMnist, openFashionMnist } from './fashion-mnist';
 import type { DownloadProgress } from './download';
 import { openFolderDataset, type FolderDatasetOptions } from './folder';
 import { MNIST_CLASS_NAMES, mnistDataFolder, openMnist } from './mnist';
+
+export { folderOfId };
 
 export type DatasetId = 'mnist' | 'fashion-mnist' | `folder:${string}`;
 
@@ -53,15 +54,6 @@ export function builtinDatasets(options: Pick<OpenDatasetOptions, 'cacheDir'> = 
       location: findFashionMnist({ cacheDir: options.cacheDir }),
     },
   ];
-}
-
-/** The folder a 'folder:PATH' id names (a leading ~ is the home folder), or null for other ids. */
-export function folderOfId(id: string): string | null {
-  if (!id.startsWith('folder:')) return null;
-  const raw = id.slice('folder:'.length);
-  if (raw.trim() === '') throw new DatasetError(`dataset id '${id}' names no folder (write folder:PATH)`, 'unknown-dataset');
-  const expanded = raw === '~' || raw.startsWith('~/') ? path.join(os.homedir(), raw.slice(1)) : raw;
-  return path.resolve(expanded);
 }
 
 export async function openDataset(id: string, options: OpenDatasetOptions = {}): Promise<Dataset> {

@@ -2,6 +2,7 @@
 // the token in the page's URL. Binary frames carry typed arrays (contract/frame.ts). After a drop it
 // reconnects on its own; requests in flight then fail with 'closed' and views ask again.
 import { EngineClient } from '../../../src-main/contract/client';
+import { CLOSE_TOKEN_REFUSED, CLOSE_TOO_SLOW } from '../../../src-main/contract/wire';
 import { createEngineApi } from '../../../src-main/contract/engine-api';
 import { webSocketTransport } from '../../../src-main/contract/port';
 import { hostFromApi, type ConnectionState, type Host } from './host';
@@ -9,8 +10,6 @@ import { hostFromApi, type ConnectionState, type Host } from './host';
 /** The WebSocket path `convscope serve` answers on. */
 export const SOCKET_PATH = '/ws';
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000];
-/** Close codes meaning the server refused this page (a wrong or stale token): retrying cannot help. */
-const REFUSED = new Set([1008, 4401, 4403]);
 
 export function socketUrl(page: { href: string; protocol: string; host: string }): string {
   const token = new URL(page.href).searchParams.get('token');
@@ -43,12 +42,15 @@ export function createWebSocketHost(page: Location = window.location): Host {
       setState('open');
     });
     ws.addEventListener('close', (e) => {
-      if (REFUSED.has(e.code)) {
+      // A wrong or stale token (the server closes with this code rather than failing the upgrade, which
+      // a page would see only as 1006): retrying cannot help.
+      if (e.code === CLOSE_TOKEN_REFUSED) {
         setState('closed', 'The server refused this page’s token: open the address `convscope serve` printed.');
         return;
       }
       const wait = BACKOFF_MS[Math.min(attempt++, BACKOFF_MS.length - 1)];
-      setState('reconnecting', `connection lost; retrying in ${(wait / 1000).toFixed(1)} s`);
+      const why = e.code === CLOSE_TOO_SLOW ? 'the server dropped this page: it left too many replies unread' : 'connection lost';
+      setState('reconnecting', `${why}; retrying in ${(wait / 1000).toFixed(1)} s`);
       setTimeout(open, wait);
     });
   };
