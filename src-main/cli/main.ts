@@ -13,6 +13,7 @@ const commands: Record<string, Command> = {
   eval: { summary: 'evaluate a run’s model on its held-out split: accuracy, top-5, confusion matrix, dead ReLUs', load: () => import('./commands/eval') },
   experiment: { summary: 'run a named experiment (arms x seeds) and write its report', load: () => import('./commands/experiment') },
   serve: { summary: 'serve the UI in a browser (engine in a child process, token-guarded, loopback by default)', load: () => import('./commands/serve') },
+  export: { summary: 'write a PyTorch DDP package that trains the same experiment and writes a ConvScope run folder', load: () => import('./commands/export') },
   import: { summary: 'convert a pretrained ONNX, Caffe or TensorFlow.js model into a ConvScope model folder', load: () => import('./commands/import') },
   bench: { summary: 'measure training and inference speed on every backend beside PyTorch; writes bench/results.json and docs/PERFORMANCE.md', load: () => import('./commands/bench') },
 };
