@@ -207,7 +207,7 @@ def with_classes(spec: dict, topology: dict, config: dict, classes: int) -> tupl
     """The dataset decides the output layer's units unless the experiment fixed `classes` (as ConvScope does)."""
     if classes == spec["classes"]:
         return spec, topology, config
-    if "classes" in config["model"]["overrides"]:
+    if config["model"]["overrides"].get("classes") not in (None, classes):
         raise SystemExit(f"the model has {spec['classes']} classes but {config['dataset']} has {classes}")
     out_layer = spec["layers"][-1]["name"]
     spec = {**spec, "classes": classes, "layers": [*spec["layers"][:-1], {**spec["layers"][-1], "units": classes}],
@@ -276,6 +276,7 @@ def main() -> None:
     d.barrier()
     preprocess = rf.read_json(run_dir / "preprocess.json")
     if d.main and resuming:
+        rf.write_json(run_dir / "config.json", config)  # --epochs may have extended it
         command = rf.read_json(run_dir / "command.json")
         command["resumes"].append({**invocation(d, args.amp), "fromStep": rf.read_checkpoint(checkpoint_file)[0]["position"]["globalStep"]})
         rf.write_json(run_dir / "command.json", command)
