@@ -334,8 +334,8 @@ def main() -> None:
 
     def status(state: str, message: str | None = None) -> None:
         if d.main:
-            rf.write_json(run_dir / "status.json", {"state": state, "pid": os.getpid(), "updatedAt": now(), "globalStep": position["globalStep"],
-                                                   "epoch": position["epoch"], **({"message": message} if message else {})})
+            rf.write_json(run_dir / "status.json", {"state": state, "pid": os.getpid(), "host": socket.gethostname(), "updatedAt": now(),
+                                                   "globalStep": position["globalStep"], "epoch": position["epoch"], **({"message": message} if message else {})})
 
     last_checkpoint = time.monotonic()
 
@@ -349,6 +349,7 @@ def main() -> None:
                 "logBytes": {k: log.bytes for k, log in logs.items()}, "pytorch": {"worldSize": d.world, "amp": args.amp}}
         groups = {"weights": rf.weight_arrays(net, names), "optimizer": rf.slot_arrays(net, optimizer.state, trainable)}
         rf.write_atomic(checkpoint_file, rf.encode_checkpoint(meta, groups))
+        status("running")  # the step ConvScope shows for a run it follows from disk
 
     def snapshot() -> None:
         if d.main and position["globalStep"] not in snapshots.steps:

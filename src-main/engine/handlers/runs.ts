@@ -1,6 +1,7 @@
 // listRuns, openRun: run folders read back, with the state of runs live in this engine.
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { EngineHandlers } from '../../contract/api';
 import type { EpochRecord, RunDetail, RunStatus, RunSummary } from '../../contract/training';
@@ -85,7 +86,9 @@ async function statusOf(runDir: string, disk: EngineRunStatus | null, live: Live
   }
   const status = runStatus(disk);
   if (live) return { ...status, state: live.state };
-  if ((disk.state === 'running' || disk.state === 'paused') && !processAlive(disk.pid)) {
+  // A pid on another machine cannot be checked here: its status is taken as written.
+  const elsewhere = disk.host !== undefined && disk.host !== os.hostname();
+  if ((disk.state === 'running' || disk.state === 'paused') && !elsewhere && !processAlive(disk.pid)) {
     return { ...status, state: 'stopped', message: `interrupted: the process training it (pid ${disk.pid}) ended without stopping it; resume it to continue from its last checkpoint` };
   }
   return status;

@@ -38,6 +38,8 @@ export interface RunStatus {
   globalStep: number;
   epoch: number;
   message?: string;
+  /** The machine of `pid`, when another program (the exported PyTorch trainer) wrote the status. */
+  host?: string;
 }
 
 /** One start or resume of the run: exactly how it was invoked and where. */

@@ -253,12 +253,41 @@ export function openRun(runDir: string): Promise<void> {
     subscription = null;
     focusRun(runDir);
     const run = emptyRun(runDir, detail.runId);
-    run.state = detail.status.state;
-    run.message = detail.status.message ?? null;
-    mergeDetail(run, detail);
-    run.epochs = detail.epochs;
+    readBack(run, detail);
     runs.watched = run;
+    // Trained by another process (an exported PyTorch run, another engine): follow its files as they grow.
+    if (!detail.runId && detail.status.state === 'running') follow(run);
   });
+}
+
+/** How often a run trained elsewhere is read again while its status says it trains. */
+export const FOLLOW_INTERVAL_MS = 2000;
+
+/** Re-reads the folder of `run` until it stops training or another run is watched. */
+function follow(run: WatchedRun): void {
+  setTimeout(async () => {
+    if (runs.watched !== run) return;
+    try {
+      const detail = await (await host()).call('openRun', { runDir: run.runDir });
+      if (runs.watched !== run) return;
+      readBack(run, detail);
+      run.error = null;
+    } catch (e) {
+      if (runs.watched === run) run.error = describeError(e);
+    }
+    if (runs.watched === run && run.state === 'running') follow(run);
+    else if (runs.watched === run) void loadRuns();
+  }, FOLLOW_INTERVAL_MS);
+}
+
+/** The run as its folder has it now (every record replaced). */
+function readBack(run: WatchedRun, detail: RunDetail): void {
+  run.state = detail.status.state;
+  run.message = detail.status.message ?? null;
+  run.batches = new BatchColumns();
+  run.layerStats = [];
+  mergeDetail(run, detail);
+  run.epochs = detail.epochs;
 }
 
 export function resumeRun(runDir: string): Promise<void> {
