@@ -86,12 +86,21 @@ async function statusOf(runDir: string, disk: EngineRunStatus | null, live: Live
   }
   const status = runStatus(disk);
   if (live) return { ...status, state: live.state };
-  // A pid on another machine cannot be checked here: its status is taken as written.
-  const elsewhere = disk.host !== undefined && disk.host !== os.hostname();
-  if ((disk.state === 'running' || disk.state === 'paused') && !elsewhere && !processAlive(disk.pid)) {
+  if ((disk.state === 'running' || disk.state === 'paused') && !mayBeTraining(disk)) {
     return { ...status, state: 'stopped', message: `interrupted: the process training it (pid ${disk.pid}) ended without stopping it; resume it to continue from its last checkpoint` };
   }
   return status;
+}
+
+/** Whether the process a status says trains the run may still do so (a pid on another machine cannot be checked: yes). */
+export function mayBeTraining(status: EngineRunStatus): boolean {
+  if (status.state !== 'running' && status.state !== 'paused') return false;
+  return onOtherHost(status) || processAlive(status.pid);
+}
+
+/** The status was written on another machine (the exported PyTorch trainer records its host). */
+export function onOtherHost(status: EngineRunStatus): boolean {
+  return status.host !== undefined && status.host !== os.hostname();
 }
 
 export function processAlive(pid: number): boolean {
