@@ -15,6 +15,7 @@ import { readCheckpointFile } from '../../src-main/engine/train/checkpoint-file'
 import { readKernelSnapshot, type KernelIndex } from '../../src-main/engine/train/kernel-snapshots';
 import { readRun, type CommandFile } from '../../src-main/engine/train/run-folder';
 import type { CheckpointMeta } from '../../src-main/engine/train/trainer';
+import { importModel } from '../../src-main/engine/import';
 import { runCli } from '../cli/run-cli';
 import { NO_TORCH, python, spawnTorchrun, torchrun } from './python';
 
@@ -125,6 +126,24 @@ describe.skipIf(NO_TORCH !== null)('exported trainer under torch.distributed.run
     console.log(`run reported test accuracy ${reported}, convscope eval ${result.accuracy} on ${result.examples} examples`);
     expect(result.examples).toBe(200);
     expect(result.accuracy).toBe(reported);
+  });
+
+  it('convscope import of its ONNX gives back the zoo model with the checkpoint weights', { timeout: 120_000 }, async () => {
+    await python([path.join(pkg, 'export_onnx.py'), '--run-dir', runs.two]);
+    const imported = await importModel(path.join(runs.two, 'model.onnx'));
+    expect(imported.info.zoo?.id).toBe('lenet5');
+    // The run's preprocessing ('scale': pixels / 255) travels in the file's metadata.
+    expect(imported.info.preprocessing).toMatchObject({ channelOrder: 'gray', mean: [0], std: [1] });
+    expect(imported.info.preprocessing.scale).toBeCloseTo(1 / 255, 12);
+    const checkpoint = (await readCheckpointFile<CheckpointMeta>(path.join(runs.two, 'checkpoint.bin')))!;
+    expect(checkpoint.meta.position.globalStep).toBe(20);
+    const saved = new Map(checkpoint.arrays.weights.map((w) => [w.name, w]));
+    expect(imported.model.weights.map((w) => w.originalName).sort()).toEqual([...saved.keys()].sort());
+    for (const w of imported.model.weights) {
+      expect(w.shape, w.originalName).toEqual(saved.get(w.originalName)!.shape);
+      expect(Array.from(await w.read().data()), w.originalName).toEqual(Array.from(saved.get(w.originalName)!.values));
+    }
+    imported.model.dispose();
   });
 
   it('a 2-process run killed with SIGKILL resumes from its last checkpoint and trains what an uninterrupted run trains', { timeout: 300_000 }, async () => {

@@ -9,6 +9,7 @@ import { buildModel, getModelSpec, saveModel, summarizeModel, type ModelSpec } f
 import { countParams } from '../../src-main/engine/models/spec';
 import { chainLayers, forward } from '../../src-main/engine/train/forward';
 import { modelCode, sides } from '../../src-main/engine/export/model-code';
+import { importModel } from '../../src-main/engine/import';
 import { resourcesDir } from '../../src-main/engine/paths';
 import { NO_TORCH, python } from './python';
 
@@ -30,7 +31,7 @@ async function writePackage(spec: ModelSpec, name: string): Promise<string> {
   const dir = path.join(scratch, name);
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'model.py'), modelCode(await readFile(path.join(TEMPLATES, 'model.py'), 'utf8'), spec));
-  await copyFile(path.join(TEMPLATES, 'runfolder.py'), path.join(dir, 'runfolder.py'));
+  for (const file of ['runfolder.py', 'export_onnx.py']) await copyFile(path.join(TEMPLATES, file), path.join(dir, file));
   return dir;
 }
 
@@ -128,4 +129,27 @@ describe.skipIf(NO_TORCH !== null)('exported model.py (PyTorch)', () => {
       model.dispose();
     });
   }
+
+  it('export_onnx.py writes an AlexNet (grouped, LRN) that convscope import maps back onto the zoo model, same outputs', { timeout: 120_000 }, async () => {
+    const overrides = { input: '67x67x3', width: '0.25', classes: '10' };
+    const spec = getModelSpec('alexnet', overrides);
+    const dir = await writePackage(spec, 'onnx-alexnet');
+    const run = path.join(dir, 'run');
+    const model = buildModel(spec, { seed: 5 });
+    await saveModel(model, path.join(run, 'model'));
+    await writeFile(path.join(run, 'spec.json'), JSON.stringify(spec));
+    await python([path.join(dir, 'export_onnx.py'), '--run-dir', run, '--from-model']);
+    const imported = await importModel(path.join(run, 'model.onnx'));
+    // An inference graph has no dropout: the zoo model comes back with dropout=0, the weights unchanged.
+    expect(imported.info.zoo).toEqual({ id: 'alexnet', options: { input: '67x67x3', width: 0.25, classes: 10, dropout: 0 }, patched: [] });
+    // RGB as trained, not the BVLC-converted layout's BGR guess for an LRN AlexNet.
+    expect(imported.info.preprocessing).toMatchObject({ preset: 'none', channelOrder: 'RGB' });
+    const x = tf.randomUniform([2, 67, 67, 3], 0, 255, 'float32', 9);
+    const [a, b] = [model, imported.model].map((m) => m.predict(x) as tf.Tensor);
+    const diff = (await tf.max(tf.abs(tf.sub(a, b))).data())[0];
+    expect(diff).toBeLessThan(1e-5);
+    tf.dispose([x, a, b]);
+    model.dispose();
+    imported.model.dispose();
+  });
 });

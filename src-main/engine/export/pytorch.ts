@@ -13,7 +13,7 @@ import { ExportError } from './errors';
 import { modelCode } from './model-code';
 import { readmeText } from './readme';
 
-export const TEMPLATE_FILES = ['data.py', 'train.py', 'runfolder.py'] as const;
+export const TEMPLATE_FILES = ['data.py', 'train.py', 'runfolder.py', 'export_onnx.py'] as const;
 export const EXPERIMENT_FILE = 'experiment.json';
 
 export interface ExportResult {
