@@ -176,6 +176,7 @@ def load_image(file: str, shape: tuple[int, int, int]) -> np.ndarray:
 
     side, _, channels = shape
     with Image.open(file) as im:
+        im.draft("L" if channels == 1 else "RGB", (side, side))  # JPEG: decode at the smallest DCT scale still >= S
         im = im.convert("L" if channels == 1 else "RGB")
         w, h = im.size
         scale = side / min(w, h)

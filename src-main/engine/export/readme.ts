@@ -20,6 +20,7 @@ augmentation ${c.augment}, seed ${c.seed}.
 | \`model.py\` | the network (\`Net\`), generated from ConvScope's spec layer by layer |
 | \`data.py\` | datasets (IDX files, image folders), ConvScope's data order, preprocessing, augmentation, the \`DistributedSampler\` |
 | \`train.py\` | the trainer: loss, optimizers, plateau schedule, checkpoints, DDP |
+| \`export_onnx.py\` | a run's checkpoint as ONNX, for \`convscope import\` |
 | \`runfolder.py\` | the ConvScope run folder it writes (metrics, layer statistics, kernel snapshots, checkpoint, final model) |
 | \`experiment.json\` | the settings and spec the above read |
 
@@ -28,8 +29,13 @@ Needs Python 3.9+, PyTorch >= 1.13, NumPy (and Pillow for image folders); no Con
 ## One machine
 \`\`\`sh
 python3 ${name}/train.py --run-dir runs/${name}${dataDir}                              # one process
-torchrun --standalone --nproc-per-node 2 ${name}/train.py --run-dir runs/${name}${dataDir}   # 2 processes (GPUs, or CPU with Gloo)
+torchrun --standalone --nproc_per_node 2 ${name}/train.py --run-dir runs/${name}${dataDir}   # 2 processes (GPUs, or CPU with Gloo)
 \`\`\`
+The launcher's flags are spelled with underscores here, which every PyTorch accepts (2.x also takes
+\`--nproc-per-node\` etc.). Debian's PyTorch 1.13 under Python 3.11 needs \`--redirects 2 --tee 2\` after
+\`torchrun\` (its default \`0\` hits an enum lookup that Python 3.11 changed); \`python3 -m torch.distributed.run\` is the
+same launcher.
+
 Options: \`--epochs E\` (also extends a finished run), \`--limit N\` / \`--test-limit N\` (first N examples),
 \`--amp\` (float16 autocast on GPUs), \`--cpu\`, \`--init-from MODEL_DIR\` (start from a ConvScope model folder's weights),
 \`--workers N\` (data loader processes per rank). The global batch (${c.batchSize}) is split evenly over the processes;
@@ -41,7 +47,7 @@ checkpoint): the same command with the same \`--run-dir\` resumes from \`checkpo
 ## Several machines
 On every node (M nodes, N GPUs each; HOST:PORT reachable from all of them):
 \`\`\`sh
-torchrun --nnodes M --nproc-per-node N --rdzv-backend c10d --rdzv-endpoint HOST:29500 --rdzv-id ${name} \\
+torchrun --nnodes M --nproc_per_node N --rdzv_backend c10d --rdzv_endpoint HOST:29500 --rdzv_id ${name} \\
   ${name}/train.py --run-dir /shared/runs/${name}${dataDir}
 \`\`\`
 Rank 0 writes the run folder: put it on storage the node running ConvScope can read.
@@ -57,8 +63,8 @@ Rank 0 writes the run folder: put it on storage the node running ConvScope can r
 #SBATCH --time=24:00:00
 #SBATCH --signal=TERM@120
 head=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
-srun torchrun --nnodes "$SLURM_NNODES" --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint "$head:29500" \\
-  --rdzv-id "$SLURM_JOB_ID" ${name}/train.py --run-dir /shared/runs/${name}${dataDir}
+srun torchrun --nnodes "$SLURM_NNODES" --nproc_per_node 8 --rdzv_backend c10d --rdzv_endpoint "$head:29500" \\
+  --rdzv_id "$SLURM_JOB_ID" ${name}/train.py --run-dir /shared/runs/${name}${dataDir}
 \`\`\`
 \`--signal=TERM@120\` lets the run checkpoint before the time limit; resubmitting the script resumes it.
 
@@ -67,8 +73,12 @@ srun torchrun --nnodes "$SLURM_NNODES" --nproc-per-node 8 --rdzv-backend c10d --
 convscope serve --open runs/${name}      # Training, Kernels, Activation health update as the files grow
 convscope eval runs/${name}              # accuracy on the held-out split, as the run reported it
 convscope inspect --model runs/${name} --image some.png
-convscope import runs/${name}/model --out imported  # or open runs/${name}/model directly: a tfjs model folder
+python3 ${name}/export_onnx.py --run-dir runs/${name}   # the latest checkpoint as runs/${name}/model.onnx
+convscope import runs/${name}/model.onnx                 # back as the zoo model '${e.spec.id}' with those weights
 \`\`\`
+ConvScope opens the run folder like its own: the run list, Training curves, Kernels timeline, Activation health,
+Compare, inspecting an image with the latest checkpoint (\`--checkpoint N\`), \`convscope eval\`. Step 0 there is
+ConvScope's own initialisation for the seed, not this trainer's, unless the run started \`--init-from\` those weights.
 
 ## The paper's AlexNet on ImageNet (90 epochs, 2 GPUs)
 ImageNet as image folders: \`/data/imagenet/train/<wnid>/*.JPEG\` and \`/data/imagenet/val/<wnid>/*.JPEG\` (the
@@ -80,7 +90,7 @@ jitter, mean-image subtraction:
 convscope export --model alexnet --set init=paper --dataset folder:/data/imagenet \\
   --optimizer sgd --lr 0.01 --momentum 0.9 --weight-decay 0.0005 --schedule plateau --batch 128 --epochs 90 \\
   --preprocess mean-image --augment paper --to pytorch --out alexnet-imagenet
-torchrun --standalone --nproc-per-node 2 alexnet-imagenet/train.py --run-dir runs/alexnet-imagenet --amp --workers 8
+torchrun --standalone --nproc_per_node 2 alexnet-imagenet/train.py --run-dir runs/alexnet-imagenet --amp --workers 8
 convscope serve --open runs/alexnet-imagenet
 \`\`\`
 Each GPU takes 64 images a step; 10,009 steps an epoch. ConvScope's docs/SCALE.md has the time and node plan.

@@ -260,13 +260,17 @@ export function openRun(runDir: string): Promise<void> {
   });
 }
 
-/** How often a run trained elsewhere is read again while its status says it trains. */
+/** How often a run trained elsewhere is read again while its status says it trains (at least). */
 export const FOLLOW_INTERVAL_MS = 2000;
 
-/** Re-reads the folder of `run` until it stops training or another run is watched. */
-function follow(run: WatchedRun): void {
+/**
+ * Re-reads the folder of `run` until it stops training or another run is watched. A long run's logs take
+ * long to read: the pause is also at least ten times the last read, so following never keeps the engine busy.
+ */
+function follow(run: WatchedRun, delay = FOLLOW_INTERVAL_MS): void {
   setTimeout(async () => {
     if (runs.watched !== run) return;
+    const started = performance.now();
     try {
       const detail = await (await host()).call('openRun', { runDir: run.runDir });
       if (runs.watched !== run) return;
@@ -275,9 +279,9 @@ function follow(run: WatchedRun): void {
     } catch (e) {
       if (runs.watched === run) run.error = describeError(e);
     }
-    if (runs.watched === run && run.state === 'running') follow(run);
+    if (runs.watched === run && run.state === 'running') follow(run, Math.max(FOLLOW_INTERVAL_MS, 10 * (performance.now() - started)));
     else if (runs.watched === run) void loadRuns();
-  }, FOLLOW_INTERVAL_MS);
+  }, delay);
 }
 
 /** The run as its folder has it now (every record replaced). */
