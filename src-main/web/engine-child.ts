@@ -13,8 +13,9 @@ export interface ChildMessage {
 const runsDir = process.env.CONVSCOPE_RUNS_DIR;
 if (!runsDir || !process.send) throw new Error('engine-child: start it through the web host (CONVSCOPE_RUNS_DIR and an IPC channel)');
 
-// The backend comes from CONVSCOPE_BACKEND (set by the web host's --backend).
-const engine = createEngine({ runsDir });
+// The backend comes from CONVSCOPE_BACKEND (set by the web host's --backend); CONVSCOPE_OPEN_FOLDERS is a JSON
+// list of the folders given with --open (their run folders are listed beside the runs folder's).
+const engine = createEngine({ runsDir, openFolders: openFolders(process.env.CONVSCOPE_OPEN_FOLDERS) });
 const host = createEngineHost(engine.handlers, { onInternalError: (method, err) => console.error(`engine: ${method} failed:`, err) });
 
 interface VirtualPort {
@@ -51,3 +52,9 @@ process.on('message', (raw) => {
 const shutdown = () => void engine.shutdown().finally(() => process.exit(0));
 process.on('disconnect', shutdown);
 process.on('SIGTERM', shutdown);
+
+function openFolders(json: string | undefined): string[] {
+  const value: unknown = json ? JSON.parse(json) : [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new Error('engine-child: CONVSCOPE_OPEN_FOLDERS must be a JSON list of paths');
+  return value;
+}

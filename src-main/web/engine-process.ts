@@ -22,6 +22,8 @@ interface ConnectionHandlers {
 
 export interface EngineProcessOptions {
   runsDir: string;
+  /** The web host's --open folders (the engine lists the run folders among them). */
+  openFolders?: string[];
   backend?: string;
   /** Called with each engine's stderr lines (default: this process's stderr). */
   log?: (line: string) => void;
@@ -72,7 +74,7 @@ export class EngineProcess {
     const child = fork(CHILD, [], {
       execArgv: ['--import', 'tsx'],
       serialization: 'advanced',
-      env: { ...process.env, CONVSCOPE_RUNS_DIR: this.options.runsDir, ...(this.options.backend ? { CONVSCOPE_BACKEND: this.options.backend } : {}) },
+      env: { ...process.env, CONVSCOPE_RUNS_DIR: this.options.runsDir, CONVSCOPE_OPEN_FOLDERS: JSON.stringify(this.options.openFolders ?? []), ...(this.options.backend ? { CONVSCOPE_BACKEND: this.options.backend } : {}) },
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
     this.child = child;

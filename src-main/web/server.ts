@@ -66,7 +66,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const token = options.token ?? randomBytes(24).toString('base64url');
   const allowList = new FolderAllowList();
   for (const folder of [options.runsDir, ...(options.openFolders ?? [])]) allowList.add(folder);
-  const engine = new EngineProcess({ runsDir: options.runsDir, backend: options.backend, log });
+  const engine = new EngineProcess({ runsDir: options.runsDir, openFolders: options.openFolders, backend: options.backend, log });
 
   let hosts = new Set<string>();
   const server: Server = createServer((req, res) => {

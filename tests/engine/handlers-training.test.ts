@@ -163,6 +163,15 @@ describe('a run started by startTraining', () => {
     expect((await failure(engine.handlers, 'resumeRun', { runDir: copy })).message).toContain('on gpu-node-7');
     await writeFile(path.join(copy, 'status.json'), JSON.stringify({ ...status, state: 'running', pid: 2 ** 22 + 12_345, host: hostname() }));
     expect((await call(engine.handlers, 'listRuns', { dir: path.dirname(copy) })).runs[0].status.state).toBe('stopped');
+
+    // Opened folders (convscope serve --open): a run folder itself, or the run folders inside a folder, are
+    // listed beside the engine's own runs; other folders add nothing.
+    for (const open of [[copy], [path.dirname(copy)], [path.dirname(copy), copy, scratch]]) {
+      const other = createEngine({ runsDir, backend: 'cpu', openFolders: open });
+      const listed = (await call(other.handlers, 'listRuns', {})).runs.map((r) => r.runDir).sort();
+      expect(listed, open.join(', ')).toEqual([copy, runDir].sort());
+      await other.shutdown();
+    }
   });
 
   it("follows one filter's norm over the snapshots and the kernel's change since the first", async () => {

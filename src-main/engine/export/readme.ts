@@ -93,6 +93,6 @@ convscope export --model alexnet --set init=paper --dataset folder:/data/imagene
 torchrun --standalone --nproc_per_node 2 alexnet-imagenet/train.py --run-dir runs/alexnet-imagenet --amp --workers 8
 convscope serve --open runs/alexnet-imagenet
 \`\`\`
-Each GPU takes 64 images a step; 10,009 steps an epoch. ConvScope's docs/SCALE.md has the time and node plan.
+Each GPU takes 64 images a step; 10,010 steps an epoch. ConvScope's docs/SCALE.md has the time and node plan.
 `;
 }

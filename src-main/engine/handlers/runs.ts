@@ -27,11 +27,11 @@ export function runHandlers(ctx: EngineContext): RunHandlers {
         if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw notFound(`no folder at ${where}`);
         throw err;
       });
+      const dirs = entries.filter((e) => e.isDirectory()).map((e) => path.join(where, e.name));
+      if (dir === undefined) dirs.push(...(await openedRunDirs(ctx.openFolders)));
       const runs: RunSummary[] = [];
-      for (const entry of entries) {
-        const runDir = path.join(where, entry.name);
-        if (!entry.isDirectory() || !isRunFolder(runDir)) continue;
-        runs.push(await summarizeRun(runDir, ctx.runs.byDir(runDir)));
+      for (const runDir of new Set(dirs)) {
+        if (isRunFolder(runDir)) runs.push(await summarizeRun(runDir, ctx.runs.byDir(runDir)));
       }
       runs.sort((a, b) => (a.status.updatedAt < b.status.updatedAt ? 1 : a.status.updatedAt > b.status.updatedAt ? -1 : 0));
       return { dir: where, runs };
@@ -58,6 +58,20 @@ export function runHandlers(ctx: EngineContext): RunHandlers {
       return detail;
     },
   };
+}
+
+/** The opened folders that are run folders, and the folders inside the others (unreadable ones skipped). */
+async function openedRunDirs(folders: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const folder of folders) {
+    if (isRunFolder(folder)) {
+      out.push(folder);
+      continue;
+    }
+    const entries = await readdir(folder, { withFileTypes: true }).catch(() => []);
+    out.push(...entries.filter((e) => e.isDirectory()).map((e) => path.join(folder, e.name)));
+  }
+  return out;
 }
 
 async function summarizeRun(runDir: string, live: LiveRun | undefined): Promise<RunSummary> {
