@@ -163,7 +163,7 @@ class Split(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         image = self.images[i] if self.images is not None else load_image(self.files[i], self.shape)
-        return torch.from_numpy(np.ascontiguousarray(image)), int(self.labels[i])
+        return torch.from_numpy(np.array(image)), int(self.labels[i])  # a copy: the IDX buffer is read-only
 
     def subset(self, indices: list[int]) -> "Split":
         pick = lambda a: None if a is None else (a[indices] if isinstance(a, np.ndarray) else [a[i] for i in indices])
