@@ -256,7 +256,8 @@ export function openRun(runDir: string): Promise<void> {
     readBack(run, detail);
     runs.watched = run;
     // Trained by another process (an exported PyTorch run, another engine): follow its files as they grow.
-    if (!detail.runId && detail.status.state === 'running') follow(run);
+    // (runs.watched, not run: the store holds a reactive proxy of it, and follow compares identities.)
+    if (!detail.runId && detail.status.state === 'running') follow(runs.watched);
   });
 }
 
@@ -265,7 +266,7 @@ export const FOLLOW_INTERVAL_MS = 2000;
 
 /**
  * Re-reads the folder of `run` until it stops training or another run is watched. A long run's logs take
- * long to read: the pause is also at least ten times the last read, so following never keeps the engine busy.
+ * long to read: the pause is also at least three times the last read, so following never keeps the engine busy.
  */
 function follow(run: WatchedRun, delay = FOLLOW_INTERVAL_MS): void {
   setTimeout(async () => {
@@ -279,7 +280,7 @@ function follow(run: WatchedRun, delay = FOLLOW_INTERVAL_MS): void {
     } catch (e) {
       if (runs.watched === run) run.error = describeError(e);
     }
-    if (runs.watched === run && run.state === 'running') follow(run, Math.max(FOLLOW_INTERVAL_MS, 10 * (performance.now() - started)));
+    if (runs.watched === run && run.state === 'running') follow(run, Math.max(FOLLOW_INTERVAL_MS, 3 * (performance.now() - started)));
     else if (runs.watched === run) void loadRuns();
   }, delay);
 }
