@@ -176,9 +176,13 @@ class Distributed:
             dist.all_reduce(t)
         return t.tolist()
 
-    def barrier(self) -> None:
-        if self.world > 1:
-            dist.barrier()
+    def share(self, value):
+        """Rank 0's value, on every rank."""
+        if self.world == 1:
+            return value
+        box = [value]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
 
 
 def now() -> str:
@@ -225,14 +229,16 @@ def main() -> None:
     d = Distributed(args.cpu)
     run_dir = Path(args.run_dir).resolve()
     checkpoint_file = run_dir / "checkpoint.bin"
-    resuming = checkpoint_file.exists()
+    # Only rank 0 touches the run folder: what the others need from it is broadcast (no shared storage needed).
+    saved = None
     if d.main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        if resuming:
+        if checkpoint_file.exists():
             rf.remove_torn_files(run_dir)
-    d.barrier()
-
-    config = rf.read_json(run_dir / "config.json") if resuming else dict(EXPERIMENT["config"])
+            saved = (rf.read_json(run_dir / "config.json"), rf.read_checkpoint(checkpoint_file))
+    saved = d.share(saved)
+    resuming = saved is not None
+    config = saved[0] if resuming else dict(EXPERIMENT["config"])
     if args.epochs is not None:
         config["epochs"] = args.epochs
     if resuming and (args.limit is not None or args.test_limit is not None):
@@ -248,9 +254,10 @@ def main() -> None:
     # Data: every rank opens it; rank 0 fits the preprocessing and writes what the run folder needs.
     spec, topology = EXPERIMENT["spec"], EXPERIMENT["topology"]
     input_shape = tuple(spec["input"])
-    stored = config["storedSize"] or input_shape[0]
+    side = max(input_shape[0], input_shape[1])
+    stored = config["storedSize"] or side
     if config["dataset"].startswith("folder:") and config["storedSize"] is None and config["augment"] != "none":
-        stored = 256 if 224 <= input_shape[0] <= 227 else datasets.round_half_up(input_shape[0] * 256 / 224)
+        stored = 256 if 224 <= side <= 227 else datasets.round_half_up(side * 256 / 224)  # ConvScope's S for the input
     opened = datasets.open_dataset(config["dataset"], args.data_dir, input_shape, stored, config["seed"])
     train_split, test_split = opened["train"], opened["test"]
     if config["limit"] is not None:
@@ -260,7 +267,10 @@ def main() -> None:
     spec, topology, config = with_classes(spec, topology, config, len(opened["classNames"]))
     dataset_id = config["dataset"] if not config["dataset"].startswith("folder:") else f"folder:{opened['source']}"
 
-    if d.main and not resuming:
+    preprocess = None
+    if d.main and resuming:
+        preprocess = rf.read_json(run_dir / "preprocess.json")
+    elif d.main:
         for name in ("batch.jsonl", "epochs.jsonl", "layer-stats.jsonl"):
             (run_dir / name).unlink(missing_ok=True)
         preprocess = datasets.fit_preprocessor(config["preprocess"], dataset_id, train_split)
@@ -273,12 +283,11 @@ def main() -> None:
             **({"storedSize": stored} if config["dataset"].startswith("folder:") else {}),
         })
         rf.write_json(run_dir / "command.json", {**invocation(d, args.amp), "resumes": []})
-    d.barrier()
-    preprocess = rf.read_json(run_dir / "preprocess.json")
+    preprocess = d.share(preprocess)
     if d.main and resuming:
         rf.write_json(run_dir / "config.json", config)  # --epochs may have extended it
         command = rf.read_json(run_dir / "command.json")
-        command["resumes"].append({**invocation(d, args.amp), "fromStep": rf.read_checkpoint(checkpoint_file)[0]["position"]["globalStep"]})
+        command["resumes"].append({**invocation(d, args.amp), "fromStep": saved[1][0]["position"]["globalStep"]})
         rf.write_json(run_dir / "command.json", command)
 
     pca = datasets.colour_pca(train_split) if config["augment"] == "paper" else None
@@ -297,7 +306,7 @@ def main() -> None:
     order_state = datasets.Xoshiro128.seeded(config["seed"]).state()
     logs = {k: rf.JsonLines(run_dir / f) for k, f in (("batches", "batch.jsonl"), ("epochs", "epochs.jsonl"), ("layerStats", "layer-stats.jsonl"))}
     if resuming:
-        meta, arrays = rf.read_checkpoint(checkpoint_file)
+        meta, arrays = saved[1]
         rf.load_weight_arrays(net, arrays["weights"], names)
         for n in trainable:
             tensor, kind = rf.tensor_of(net, n)
@@ -310,8 +319,9 @@ def main() -> None:
         if d.main:
             for key, log in logs.items():
                 log.truncate_to(meta["logBytes"][key])
-        print(f"resuming {run_dir} from step {position['globalStep']} (epoch {position['epoch'] + 1})", flush=True)
-    elif args.init_from:
+            print(f"resuming {run_dir} from step {position['globalStep']} (epoch {position['epoch'] + 1})", flush=True)
+    elif args.init_from and d.main:
+        # The other ranks get these weights from DistributedDataParallel, which broadcasts rank 0's at the start.
         rf.load_weight_arrays(net, rf.read_model_folder(Path(args.init_from)), names)
     if d.main:
         count = parameter_count(net)
