@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import math
 import struct
+from functools import cmp_to_key
 from pathlib import Path
 from typing import Iterator
 
@@ -197,7 +198,6 @@ def interleave_classes(entries: list[tuple[int, int]]) -> list[tuple[int, int]]:
         j = seen.get(label, 0)
         seen[label] = j + 1
         keyed.append((2 * j + 1, sizes[label], label, i))
-    from functools import cmp_to_key
     keyed.sort(key=cmp_to_key(lambda a, b: (a[0] * b[1] - b[0] * a[1]) or (a[2] - b[2])))
     return [(label, i) for _, _, label, i in keyed]
 
