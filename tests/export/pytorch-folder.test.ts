@@ -13,6 +13,8 @@ import { exportPytorch } from '../../src-main/engine/export/pytorch';
 import { defaultConfig, defaultOptimizer, type TrainConfig } from '../../src-main/engine/train';
 import { openTrainData, type DatasetRecord } from '../../src-main/engine/train/open-data';
 import { createRandom } from '../../src-main/engine/train/rng';
+import { resolveModel } from '../../src-main/engine/inspect';
+import { readKernelSnapshot, type KernelIndex } from '../../src-main/engine/train/kernel-snapshots';
 import { runCli } from '../cli/run-cli';
 import { NO_TORCH, python } from './python';
 
@@ -79,6 +81,14 @@ describe.skipIf(NO_TORCH !== null)('exported trainer on an image folder', () => 
     expect(fitted).toHaveLength(24 * 24 * 3);
     expect(Math.max(...fitted.map((m, i) => Math.abs(m - mean(ours.preprocess)[i])))).toBeLessThan(1e-9);
     expect(evaluated).toBe(reported);
+
+    // Step 0 is this trainer's initialisation (stored in initial/), not the one ConvScope would rebuild from the seed.
+    const initial = await resolveModel(runDir, { checkpoint: 0 });
+    const snapshots = JSON.parse(readFileSync(path.join(runDir, 'kernels', 'index.json'), 'utf8')) as KernelIndex;
+    expect(snapshots.snapshots[0].step).toBe(0);
+    const conv1AtStart = readKernelSnapshot(runDir, snapshots.snapshots[0], snapshots)[0].values;
+    expect(Array.from(await initial.model.getLayer('conv1').getWeights()[0].data())).toEqual(Array.from(conv1AtStart));
+    initial.model.dispose();
   });
 
   it("with the paper's augmentation (random crops, mirrors, PCA colour jitter) too", { timeout: 180_000 }, async () => {

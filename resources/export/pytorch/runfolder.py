@@ -6,7 +6,8 @@ kernels/index.json + kernels/step-NNNNNNNN.f32: every conv kernel (HWIO, float32
     thinned to a disk budget (every other snapshot dropped, the first and last kept).
 checkpoint.bin: magic CSCKPT01, uint32 header length, JSON header, float32 arrays (weights in ConvScope's
     layout, optimizer slots): the one checkpoint both this trainer and ConvScope resume and inspect from.
-model/: model.json (TensorFlow.js layers model) + weights.bin, the final model ConvScope opens.
+model/: model.json (TensorFlow.js layers model) + weights.bin, the final model ConvScope opens; initial/: the
+    same for the step-0 weights (ConvScope rebuilds its own runs' from the seed, not this trainer's).
 Every file but the JSON-lines logs is replaced atomically (temporary file, fsync, rename).
 """
 from __future__ import annotations
@@ -77,7 +78,7 @@ class JsonLines:
 
 
 def remove_torn_files(run_dir: Path) -> None:
-    for folder in (run_dir, run_dir / "kernels", run_dir / "model"):
+    for folder in (run_dir, run_dir / "kernels", run_dir / "model", run_dir / "initial"):
         if folder.is_dir():
             for f in folder.iterdir():
                 if TEMP_INFIX in f.name:

@@ -371,6 +371,8 @@ def main() -> None:
     if not resuming:
         snapshot()
         checkpoint()
+        if d.main:  # ConvScope rebuilds its own runs' step 0 from the seed; this initialisation it cannot
+            rf.write_model_folder(run_dir / "initial", topology, rf.weight_arrays(net, names), {"preprocess": preprocess, "classNames": opened["classNames"]})
     per_epoch = math.ceil(len(train_split) / batch)
     finished = True
     try:

@@ -77,8 +77,8 @@ python3 ${name}/export_onnx.py --run-dir runs/${name}   # the latest checkpoint 
 convscope import runs/${name}/model.onnx                 # back as the zoo model '${e.spec.id}' with those weights
 \`\`\`
 ConvScope opens the run folder like its own: the run list, Training curves, Kernels timeline, Activation health,
-Compare, inspecting an image with the latest checkpoint (\`--checkpoint N\`), \`convscope eval\`. Step 0 there is
-ConvScope's own initialisation for the seed, not this trainer's, unless the run started \`--init-from\` those weights.
+Compare, inspecting an image with the latest checkpoint or the initial weights (\`--checkpoint 0\`, stored in
+\`initial/\`), \`convscope eval\`.
 
 ## The paper's AlexNet on ImageNet (90 epochs, 2 GPUs)
 ImageNet as image folders: \`/data/imagenet/train/<wnid>/*.JPEG\` and \`/data/imagenet/val/<wnid>/*.JPEG\` (the
