@@ -36,6 +36,12 @@ export async function torchrun(processes: number, script: string, args: string[]
   return exec(PYTHON, torchrunArgs(processes, script, args), { env: ENV, maxBuffer: 64 * 2 ** 20 });
 }
 
+/** One node's launcher of a multi-node run: `nodes` launchers meet at `endpoint` (c10d rendezvous). */
+export async function torchrunNode(nodes: number, endpoint: string, script: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const launcher = ['-m', 'torch.distributed.run', '--nnodes', String(nodes), '--nproc_per_node', '1', '--rdzv_backend', 'c10d', '--rdzv_endpoint', endpoint, '--rdzv_id', 'convscope-test', '--redirects', '2', '--tee', '2'];
+  return exec(PYTHON, [...launcher, script, ...args], { env: ENV, maxBuffer: 64 * 2 ** 20 });
+}
+
 /** Started in its own process group, so the launcher and its workers can be killed together. */
 export function spawnTorchrun(processes: number, script: string, args: string[]): ChildProcess {
   return spawn(PYTHON, torchrunArgs(processes, script, args), { env: ENV, detached: true, stdio: 'ignore' });

@@ -17,7 +17,7 @@ import { readRun, type CommandFile } from '../../src-main/engine/train/run-folde
 import type { CheckpointMeta } from '../../src-main/engine/train/trainer';
 import { importModel } from '../../src-main/engine/import';
 import { runCli } from '../cli/run-cli';
-import { NO_TORCH, python, spawnTorchrun, torchrun } from './python';
+import { NO_TORCH, python, spawnTorchrun, torchrun, torchrunNode } from './python';
 
 let scratch: string;
 let pkg: string;
@@ -79,6 +79,15 @@ describe.skipIf(NO_TORCH !== null)('exported trainer under torch.distributed.run
     expect(diff).toBeLessThan(1e-4);
     const command = JSON.parse(readFileSync(path.join(runs.two, 'command.json'), 'utf8')) as CommandFile;
     expect((command.backend as { worldSize: number }).worldSize).toBe(2);
+  });
+
+  it('2 nodes (c10d rendezvous, one process each) train the same losses; only rank 0 needs its run folder', { timeout: 180_000 }, async () => {
+    const dirs = [path.join(scratch, 'node-a'), path.join(scratch, 'node-b')];
+    const endpoint = `127.0.0.1:${29_500 + Math.floor(Math.random() * 400)}`;
+    await Promise.all(dirs.map((d) => torchrunNode(2, endpoint, path.join(pkg, 'train.py'), ['--run-dir', d, '--data-dir', mnistDataFolder(), '--init-from', init])));
+    const written = dirs.filter((d) => existsSync(path.join(d, 'batch.jsonl')));
+    expect(written).toHaveLength(1); // the other node's rank never touched its --run-dir
+    expect(maxLossDiff(runs.two, written[0])).toBeLessThan(1e-6);
   });
 
   it("follows ConvScope's own trainer on the same data order and initial weights", { timeout: 120_000 }, async () => {
