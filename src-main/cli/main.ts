@@ -13,6 +13,7 @@ const commands: Record<string, Command> = {
   eval: { summary: 'evaluate a run’s model on its held-out split: accuracy, top-5, confusion matrix, dead ReLUs', load: () => import('./commands/eval') },
   experiment: { summary: 'run a named experiment (arms x seeds) and write its report', load: () => import('./commands/experiment') },
   serve: { summary: 'serve the UI in a browser (engine in a child process, token-guarded, loopback by default)', load: () => import('./commands/serve') },
+  export: { summary: 'write a PyTorch DDP package that trains the same experiment and writes a ConvScope run folder', load: () => import('./commands/export') },
   import: { summary: 'convert a pretrained ONNX, Caffe or TensorFlow.js model into a ConvScope model folder', load: () => import('./commands/import') },
   'top-patches': { summary: 'the dataset patches that excite each channel of a conv or pooling layer most (PNG grids + JSON)', load: () => import('./commands/top-patches') },
   neighbours: { summary: 'the training examples nearest to an image in a layer’s feature space (Euclidean)', load: () => import('./commands/neighbours') },

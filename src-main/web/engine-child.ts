@@ -14,8 +14,9 @@ const runsDir = process.env.CONVSCOPE_RUNS_DIR;
 if (!runsDir || !process.send) throw new Error('engine-child: start it through the web host (CONVSCOPE_RUNS_DIR and an IPC channel)');
 
 // The backend comes from CONVSCOPE_BACKEND, the wasm thread count from CONVSCOPE_THREADS (the web host's
-// --backend and --threads).
-const engine = createEngine({ runsDir });
+// --backend and --threads); CONVSCOPE_OPEN_FOLDERS is a JSON list of the folders given with --open (their run
+// folders are listed beside the runs folder's).
+const engine = createEngine({ runsDir, openFolders: openFolders(process.env.CONVSCOPE_OPEN_FOLDERS) });
 const host = createEngineHost(engine.handlers, { onInternalError: (method, err) => console.error(`engine: ${method} failed:`, err) });
 
 /**
@@ -70,3 +71,9 @@ const shutdown = () => {
 process.on('disconnect', shutdown);
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
+
+function openFolders(json: string | undefined): string[] {
+  const value: unknown = json ? JSON.parse(json) : [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new Error('engine-child: CONVSCOPE_OPEN_FOLDERS must be a JSON list of paths');
+  return value;
+}

@@ -27,6 +27,8 @@ interface ConnectionHandlers {
 
 export interface EngineProcessOptions {
   runsDir: string;
+  /** The web host's --open folders (the engine lists the run folders among them). */
+  openFolders?: string[];
   backend?: string;
   /** Threads of the engine's wasm backend, as CONVSCOPE_THREADS (default: every core). */
   threads?: number;
@@ -92,6 +94,7 @@ export class EngineProcess {
       env: {
         ...process.env,
         CONVSCOPE_RUNS_DIR: this.options.runsDir,
+        CONVSCOPE_OPEN_FOLDERS: JSON.stringify(this.options.openFolders ?? []),
         ...(this.options.backend ? { CONVSCOPE_BACKEND: this.options.backend } : {}),
         ...(this.options.threads ? { CONVSCOPE_THREADS: String(this.options.threads) } : {}),
       },

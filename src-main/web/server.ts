@@ -123,7 +123,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   hosts = allowedHosts([requested], bind, port);
   if (!isLoopbackAddress(bind)) log(`warning: listening on ${bind}, not just this machine; keep the URL's token secret`);
   // Started once the address is ours, so a refused --port or --host leaves no process behind.
-  const engine = new EngineProcess({ runsDir: options.runsDir, backend: options.backend, threads: options.threads, log });
+  const engine = new EngineProcess({ runsDir: options.runsDir, openFolders: options.openFolders, backend: options.backend, threads: options.threads, log });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node takes its own error handler off an upgraded socket: without this a reset connection is an uncaught error.
     socket.on('error', () => socket.destroy());

@@ -3,7 +3,7 @@
 // stop, resumeRun, then the run folder read back (listRuns, openRun, kernel timeline, dead ReLUs, evaluation).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { TrainingConfig, TrainingEvent } from '../../src-main/contract/training';
@@ -156,6 +156,22 @@ describe('a run started by startTraining', () => {
     const busy = await failure(engine.handlers, 'resumeRun', { runDir: copy });
     expectCode(busy, 'user-error', 'run-busy');
     expect(busy.message).toContain(`pid ${process.ppid}`);
+
+    // Written on another machine (the exported PyTorch trainer records its host): its pid cannot be checked here.
+    await writeFile(path.join(copy, 'status.json'), JSON.stringify({ ...status, state: 'running', pid: 2 ** 22 + 12_345, host: 'gpu-node-7' }));
+    expect((await call(engine.handlers, 'listRuns', { dir: path.dirname(copy) })).runs[0].status.state).toBe('running');
+    expect((await failure(engine.handlers, 'resumeRun', { runDir: copy })).message).toContain('on gpu-node-7');
+    await writeFile(path.join(copy, 'status.json'), JSON.stringify({ ...status, state: 'running', pid: 2 ** 22 + 12_345, host: hostname() }));
+    expect((await call(engine.handlers, 'listRuns', { dir: path.dirname(copy) })).runs[0].status.state).toBe('stopped');
+
+    // Opened folders (convscope serve --open): a run folder itself, or the run folders inside a folder, are
+    // listed beside the engine's own runs; other folders add nothing.
+    for (const open of [[copy], [path.dirname(copy)], [path.dirname(copy), copy, scratch]]) {
+      const other = createEngine({ runsDir, backend: 'cpu', openFolders: open });
+      const listed = (await call(other.handlers, 'listRuns', {})).runs.map((r) => r.runDir).sort();
+      expect(listed, open.join(', ')).toEqual([copy, runDir].sort());
+      await other.shutdown();
+    }
   });
 
   it("follows one filter's norm over the snapshots and the kernel's change since the first", async () => {

@@ -12,7 +12,8 @@ a random access token; keep it to yourself).
   --host ADDRESS    default 127.0.0.1 (this machine only)
   --allow-remote    needed to listen on any address but loopback (e.g. to watch a run on a GPU box
                     from a laptop; an SSH tunnel to 127.0.0.1 is the safer way)
-  --open DIR        a folder whose images, models and datasets the UI may open by path (repeatable)
+  --open DIR        a folder whose images, models and datasets the UI may open by path (repeatable);
+                    a run folder, or the run folders in it, are listed with the runs (e.g. an exported PyTorch run)
   --runs DIR        where training runs are written and listed (default ./runs)
   --renderer DIR    the built UI (default out/renderer)
   --backend B       auto (default), gpu, webgpu, node, wasm or cpu

@@ -44,7 +44,7 @@ Trains a model and writes a run folder (config, metrics, kernel snapshots, layer
   --json                  print {backend, runDir, epochs:[...]} on stdout at the end
 Progress goes to stderr. Ctrl-C stops after the current step with a checkpoint (resume with --resume).`;
 
-const OPTIONS = {
+export const OPTIONS = {
   model: { type: 'string' },
   set: { type: 'string', multiple: true },
   dataset: { type: 'string' },
@@ -72,7 +72,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
 } as const;
 
-type Values = ReturnType<typeof parseFlags<typeof OPTIONS>>['values'];
+export type Values = ReturnType<typeof parseFlags<typeof OPTIONS>>['values'];
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, OPTIONS);
@@ -129,7 +129,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-function configFromFlags(values: Values): { config: TrainConfig; runDir: string | undefined } {
+export function configFromFlags(values: Values): { config: TrainConfig; runDir: string | undefined } {
   if (!values.model) throw new UsageError(`--model is required (${ZOO_IDS})`);
   if (!values.dataset) throw new UsageError('--dataset is required (mnist, fashion-mnist or folder:PATH)');
   const config = defaultConfig(values.model, values.dataset);

@@ -18,6 +18,11 @@ export interface EngineOptions {
   maxBatchRows?: number;
   /** Recorded in the command.json of the runs this engine starts or resumes (default ['convscope-engine']). */
   argv?: string[];
+  /**
+   * Folders opened besides the runs folder (`convscope serve --open`): listRuns also lists those that are run
+   * folders, and the run folders directly inside the others (runs trained elsewhere, e.g. by an exported trainer).
+   */
+  openFolders?: string[];
 }
 
 export const DEFAULT_MODEL_CACHE_SIZE = 3;
@@ -25,6 +30,7 @@ export const DEFAULT_MAX_BATCH_ROWS = 5000;
 
 export class EngineContext {
   readonly runsDir: string;
+  readonly openFolders: string[];
   readonly maxBatchRows: number;
   readonly argv: string[];
   readonly backend: EngineBackend;
@@ -33,6 +39,7 @@ export class EngineContext {
 
   constructor(options: EngineOptions) {
     this.runsDir = path.resolve(options.runsDir);
+    this.openFolders = (options.openFolders ?? []).map((d) => path.resolve(d));
     this.maxBatchRows = options.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS;
     this.argv = options.argv ?? ['convscope-engine'];
     this.models = new ModelCache<LoadedModel>(options.modelCacheSize ?? DEFAULT_MODEL_CACHE_SIZE);

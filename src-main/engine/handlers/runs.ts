@@ -1,6 +1,7 @@
 // listRuns, openRun: run folders read back, with the state of runs live in this engine.
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { EngineHandlers } from '../../contract/api';
 import type { EpochRecord, RunDetail, RunStatus, RunSummary } from '../../contract/training';
@@ -26,11 +27,11 @@ export function runHandlers(ctx: EngineContext): RunHandlers {
         if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw notFound(`no folder at ${where}`);
         throw err;
       });
+      const dirs = entries.filter((e) => e.isDirectory()).map((e) => path.join(where, e.name));
+      if (dir === undefined) dirs.push(...(await openedRunDirs(ctx.openFolders)));
       const runs: RunSummary[] = [];
-      for (const entry of entries) {
-        const runDir = path.join(where, entry.name);
-        if (!entry.isDirectory() || !isRunFolder(runDir)) continue;
-        runs.push(await summarizeRun(runDir, ctx.runs.byDir(runDir)));
+      for (const runDir of new Set(dirs)) {
+        if (isRunFolder(runDir)) runs.push(await summarizeRun(runDir, ctx.runs.byDir(runDir)));
       }
       runs.sort((a, b) => (a.status.updatedAt < b.status.updatedAt ? 1 : a.status.updatedAt > b.status.updatedAt ? -1 : 0));
       return { dir: where, runs };
@@ -59,6 +60,20 @@ export function runHandlers(ctx: EngineContext): RunHandlers {
   };
 }
 
+/** The opened folders that are run folders, and the folders inside the others (unreadable ones skipped). */
+async function openedRunDirs(folders: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const folder of folders) {
+    if (isRunFolder(folder)) {
+      out.push(folder);
+      continue;
+    }
+    const entries = await readdir(folder, { withFileTypes: true }).catch(() => []);
+    out.push(...entries.filter((e) => e.isDirectory()).map((e) => path.join(folder, e.name)));
+  }
+  return out;
+}
+
 async function summarizeRun(runDir: string, live: LiveRun | undefined): Promise<RunSummary> {
   const config = await readRunConfig(runDir);
   const disk = existsSync(path.join(runDir, RUN_FILES.status)) ? await readJson<EngineRunStatus>(runDir, RUN_FILES.status) : null;
@@ -85,10 +100,21 @@ async function statusOf(runDir: string, disk: EngineRunStatus | null, live: Live
   }
   const status = runStatus(disk);
   if (live) return { ...status, state: live.state };
-  if ((disk.state === 'running' || disk.state === 'paused') && !processAlive(disk.pid)) {
+  if ((disk.state === 'running' || disk.state === 'paused') && !mayBeTraining(disk)) {
     return { ...status, state: 'stopped', message: `interrupted: the process training it (pid ${disk.pid}) ended without stopping it; resume it to continue from its last checkpoint` };
   }
   return status;
+}
+
+/** Whether the process a status says trains the run may still do so (a pid on another machine cannot be checked: yes). */
+export function mayBeTraining(status: EngineRunStatus): boolean {
+  if (status.state !== 'running' && status.state !== 'paused') return false;
+  return onOtherHost(status) || processAlive(status.pid);
+}
+
+/** The status was written on another machine (the exported PyTorch trainer records its host). */
+export function onOtherHost(status: EngineRunStatus): boolean {
+  return status.host !== undefined && status.host !== os.hostname();
 }
 
 export function processAlive(pid: number): boolean {

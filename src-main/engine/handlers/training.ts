@@ -11,7 +11,7 @@ import { parseJsonLines } from '../train/json-lines';
 import { readJson } from '../train/run-folder';
 import type { EngineContext } from './context';
 import { userError } from './errors';
-import { processAlive } from './runs';
+import { mayBeTraining, onOtherHost } from './runs';
 import { resourcesDir } from '../paths';
 
 
@@ -79,7 +79,9 @@ export function trainConfig(given: TrainingConfig, backend: BackendKind): TrainC
 async function refuseIfTrainedElsewhere(dir: string): Promise<void> {
   if (!existsSync(path.join(dir, RUN_FILES.status))) return;
   const status = await readJson<RunStatus>(dir, RUN_FILES.status);
-  if ((status.state === 'running' || status.state === 'paused') && status.pid !== process.pid && processAlive(status.pid)) {
-    throw userError(`${dir} is being trained by another process (pid ${status.pid}); stop it there first`, 'run-busy');
+  const thisProcess = !onOtherHost(status) && status.pid === process.pid;
+  if (!thisProcess && mayBeTraining(status)) {
+    const where = onOtherHost(status) ? ` on ${status.host}` : '';
+    throw userError(`${dir} is being trained by another process (pid ${status.pid}${where}); stop it there first`, 'run-busy');
   }
 }

@@ -6,6 +6,7 @@ import { tf } from '../tf';
 import { getModelSpec, listModels } from '../models';
 import { layerActivation } from '../models/layer-kind';
 import { saveModel, type SavedModelInfo } from '../models/io';
+import { describePreprocessor, parsePreprocessor, type Preprocessor } from '../data/preprocess';
 import { buildFromPlan } from './build';
 import { readCaffe } from './caffe';
 import { ImportFileError } from './errors';
@@ -15,7 +16,7 @@ import { lowerGraph } from './lower';
 import { MODEL_INFO_JSON, type ImportedModelInfo } from './model-info';
 import { readOnnx } from './onnx';
 import { MODEL_INPUT, type LayerPlan } from './plan';
-import { asRgb, imagenetClassNames, preprocessingFor, toDataPreprocessor, type NamedPreset, type PreprocessChoice, type Preprocessing } from './preprocess';
+import { asRgb, imagenetClassNames, preprocessingFor, preset, toDataPreprocessor, type NamedPreset, type PreprocessChoice, type Preprocessing } from './preprocess';
 import { readTfjsModel } from './tfjs-model';
 import { buildZooModel, matchZoo, type ZooMatch } from './zoo-match';
 
@@ -44,7 +45,7 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
 
   const bytes = await readFile(file);
   const fileName = path.basename(file);
-  let graphSource: { graph: IrGraph; producer?: string; opset?: number; notes: string[]; format: 'onnx' | 'caffe'; prototxt?: string; externalData?: string[] };
+  let graphSource: { graph: IrGraph; producer?: string; opset?: number; notes: string[]; format: 'onnx' | 'caffe'; prototxt?: string; externalData?: string[]; convscope?: Preprocessor | null | undefined };
   if (format === 'onnx') {
     const external = externalDataFiles(file);
     let onnx: ReturnType<typeof readOnnx>;
@@ -54,7 +55,7 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
       external.close();
     }
     const externalData = external.locations();
-    graphSource = { graph: onnx.graph, producer: onnx.producer || undefined, opset: onnx.opset, notes: [], format, ...(externalData.length ? { externalData } : {}) };
+    graphSource = { graph: onnx.graph, producer: onnx.producer || undefined, opset: onnx.opset, notes: [], format, convscope: convscopePreprocess(onnx.metadata), ...(externalData.length ? { externalData } : {}) };
   } else {
     const prototxt = options.prototxt ? { text: await readText(options.prototxt), name: path.basename(options.prototxt) } : undefined;
     const caffe = readCaffe(bytes, fileName, prototxt);
@@ -82,7 +83,7 @@ export async function importModel(file: string, options: ImportOptions = {}): Pr
   }
   const [height, width, channels] = plan.input;
 
-  const chosen = choosePreprocessing(graphSource.format, graphSource.producer, zoo, plan.input, options.preprocess);
+  const chosen = graphSource.convscope !== undefined && !options.preprocess ? runPreset(graphSource.convscope, channels) : choosePreprocessing(graphSource.format, graphSource.producer, zoo, plan.input, options.preprocess);
   let preprocessing: Preprocessing = chosen.preprocessing;
   if (chosen.guessed) notes.push(guessNote(preprocessing, chosen.basis));
   if (preprocessing.channelOrder === 'BGR') {
@@ -180,6 +181,32 @@ async function detectFormat(file: string, isDir: boolean, options: ImportOptions
     if (!(err instanceof ImportFileError)) return 'caffe';
   }
   throw new ImportFileError(`${file} is neither an ONNX model, a Caffe model nor a TensorFlow.js model.json (or it is truncated)`);
+}
+
+/**
+ * A ConvScope run's export (export_onnx.py of an exported PyTorch package marks it with convscope.spec):
+ * its preprocessing from the file's metadata (null when not stored); undefined for other files.
+ */
+function convscopePreprocess(metadata: Record<string, string>): Preprocessor | null | undefined {
+  if (metadata['convscope.spec'] === undefined) return undefined;
+  const text = metadata['convscope.preprocess'];
+  if (text === undefined) return null;
+  try {
+    return parsePreprocessor(JSON.parse(text));
+  } catch (err) {
+    throw new ImportFileError(`the file's convscope.preprocess metadata is unusable: ${(err as Error).message}`);
+  }
+}
+
+/** (pixel - mean) * s as an import preset: (pixel * s - mean * s) / 1. RGB order: never the BVLC guess. */
+function runPreset(p: Preprocessor | null, channels: number): { preprocessing: Preprocessing; basis: string; guessed: boolean } {
+  const plain = preset('none', channels);
+  if (p === null) return { preprocessing: plain, basis: "a ConvScope run's export without its preprocessing: pixels are used as they are", guessed: true };
+  if (p.kind === 'mean-image' || p.shape[2] !== channels) {
+    return { preprocessing: plain, basis: `the ConvScope run used ${describePreprocessor(p)}, which has no per-channel form: open the run's model/ folder to keep it`, guessed: true };
+  }
+  const mean = p.kind === 'mean-pixel' ? p.mean.map((m) => m * p.scale) : new Array(channels).fill(0);
+  return { preprocessing: { ...plain, scale: p.scale, mean }, basis: `the ConvScope run's own (${describePreprocessor(p)}), from the file's metadata`, guessed: false };
 }
 
 const GIVEN = 'given with --preprocess / --mean --std';

@@ -9,6 +9,8 @@ import { ONNX_DTYPE, onnxModelType } from './onnx-schema';
 /** What the importer keeps of the file besides the graph. */
 export interface OnnxModelInfo {
   producer: string;
+  /** The file's metadata_props (key -> value). */
+  metadata: Record<string, string>;
   irVersion: number;
   opset: number;
   graph: IrGraph;
@@ -60,6 +62,7 @@ export function readOnnx(bytes: Uint8Array, fileName: string, externalData?: Ext
 
   return {
     producer: [model.producer_name, model.producer_version].filter(Boolean).join(' '),
+    metadata: Object.fromEntries(((model.metadata_props ?? []) as { key: string; value: string }[]).map((e) => [e.key, e.value])),
     irVersion: toNum(model.ir_version),
     opset,
     graph: {

@@ -53,7 +53,7 @@ export interface ResolvedModel {
 export interface ResolveOptions {
   /** Zoo models only. */
   overrides?: Overrides;
-  /** Run folders only: the checkpoint at this step (a run keeps its latest; step 0 is its initial weights, rebuilt from its seed). */
+  /** Run folders only: the checkpoint at this step (a run keeps its latest; step 0 is its initial weights, rebuilt from its seed or stored in initial/). */
   checkpoint?: number;
   /** Initial weights of a zoo model (default 0). */
   seed?: number;
@@ -128,8 +128,10 @@ async function resolveRun(runDir: string, options: ResolveOptions): Promise<Reso
   const classNames = record?.classNames ?? builtinDatasets().find((d) => d.id === config.dataset)?.classNames ?? null;
   const spec = existsSync(path.join(runDir, RUN_SPEC_FILE)) ? await readJson<ModelSpec>(runDir, RUN_SPEC_FILE) : getModelSpec(config.model.id, config.model.overrides);
   if (options.checkpoint === 0) {
-    // The trainer builds its model from the spec and the run's seed: step 0 is that model, exactly.
-    const model = buildModel(spec, { seed: config.seed });
+    // ConvScope's trainer builds its model from the spec and the run's seed: step 0 is that model, exactly.
+    // Other trainers store their initial weights.
+    const initialDir = path.join(runDir, RUN_FILES.initial);
+    const model = existsSync(path.join(initialDir, MODEL_JSON)) ? await loadModel(initialDir) : buildModel(spec, { seed: config.seed });
     return withInput({ model, source: { kind: 'run', runDir, from: 'initial', step: 0, config, spec, preprocess }, input: spec.input, classNames }, preprocess, fitOf(record, spec.input));
   }
   const checkpointFile = path.join(runDir, RUN_FILES.checkpoint);

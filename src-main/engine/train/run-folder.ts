@@ -25,6 +25,11 @@ export const RUN_FILES = {
   checkpoint: 'checkpoint.bin',
   /** The final (or stopped) model, in the models module's folder format. */
   model: 'model',
+  /**
+   * The step-0 weights as a model folder, from trainers whose initialisation the seed does not rebuild (the
+   * exported PyTorch trainer); ConvScope's own runs have none.
+   */
+  initial: 'initial',
   kernels: KERNELS_DIR,
 } as const;
 
@@ -38,6 +43,8 @@ export interface RunStatus {
   globalStep: number;
   epoch: number;
   message?: string;
+  /** The machine of `pid`, when another program (the exported PyTorch trainer) wrote the status. */
+  host?: string;
 }
 
 /** One start or resume of the run: exactly how it was invoked and where. */
@@ -131,7 +138,7 @@ export async function readJson<T>(dir: string, file: string): Promise<T> {
 /** Removes temporary files a killed writer left behind (they are never read). */
 export async function removeTornFiles(runDir: string): Promise<string[]> {
   const removed: string[] = [];
-  for (const dir of [runDir, path.join(runDir, KERNELS_DIR), path.join(runDir, RUN_FILES.model)]) {
+  for (const dir of [runDir, path.join(runDir, KERNELS_DIR), path.join(runDir, RUN_FILES.model), path.join(runDir, RUN_FILES.initial)]) {
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const name of names) {
       if (!name.includes(TEMP_INFIX) && !name.endsWith('.tmp')) continue;

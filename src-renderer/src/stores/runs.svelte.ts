@@ -253,12 +253,46 @@ export function openRun(runDir: string): Promise<void> {
     subscription = null;
     focusRun(runDir);
     const run = emptyRun(runDir, detail.runId);
-    run.state = detail.status.state;
-    run.message = detail.status.message ?? null;
-    mergeDetail(run, detail);
-    run.epochs = detail.epochs;
+    readBack(run, detail);
     runs.watched = run;
+    // Trained by another process (an exported PyTorch run, another engine): follow its files as they grow.
+    // (runs.watched, not run: the store holds a reactive proxy of it, and follow compares identities.)
+    if (!detail.runId && detail.status.state === 'running') follow(runs.watched);
   });
+}
+
+/** How often a run trained elsewhere is read again while its status says it trains (at least). */
+export const FOLLOW_INTERVAL_MS = 2000;
+
+/**
+ * Re-reads the folder of `run` until it stops training or another run is watched. A long run's logs take
+ * long to read: the pause is also at least three times the last read, so following never keeps the engine busy.
+ */
+function follow(run: WatchedRun, delay = FOLLOW_INTERVAL_MS): void {
+  setTimeout(async () => {
+    if (runs.watched !== run) return;
+    const started = performance.now();
+    try {
+      const detail = await (await host()).call('openRun', { runDir: run.runDir });
+      if (runs.watched !== run) return;
+      readBack(run, detail);
+      run.error = null;
+    } catch (e) {
+      if (runs.watched === run) run.error = describeError(e);
+    }
+    if (runs.watched === run && run.state === 'running') follow(run, Math.max(FOLLOW_INTERVAL_MS, 3 * (performance.now() - started)));
+    else if (runs.watched === run) void loadRuns();
+  }, delay);
+}
+
+/** The run as its folder has it now (every record replaced). */
+function readBack(run: WatchedRun, detail: RunDetail): void {
+  run.state = detail.status.state;
+  run.message = detail.status.message ?? null;
+  run.batches = new BatchColumns();
+  run.layerStats = [];
+  mergeDetail(run, detail);
+  run.epochs = detail.epochs;
 }
 
 export function resumeRun(runDir: string): Promise<void> {

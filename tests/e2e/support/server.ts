@@ -10,9 +10,10 @@ export interface Server {
   close(): Promise<void>;
 }
 
-export async function startServer(): Promise<Server> {
+/** `args`: further `convscope serve` options (e.g. --open DIR). */
+export async function startServer(args: string[] = []): Promise<Server> {
   const runsDir = mkdtempSync(path.join(os.tmpdir(), 'convscope-e2e-runs-'));
-  const child: ChildProcess = spawn(process.execPath, ['bin/convscope.mjs', 'serve', '--runs', runsDir, '--backend', 'wasm'], {
+  const child: ChildProcess = spawn(process.execPath, ['bin/convscope.mjs', 'serve', '--runs', runsDir, '--backend', 'wasm', ...args], {
     env: process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
