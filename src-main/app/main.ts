@@ -9,7 +9,8 @@ import { registerAppScheme, serveRenderer } from './app-protocol';
 import { EngineProcess } from './engine-process';
 import { registerShellIpc } from './ipc';
 import { menuTemplate } from './menu';
-import { classifyPath, IMAGE_EXTENSIONS, openablePaths } from './open-paths';
+import { READ_EXTENSIONS } from '../engine/data/image-formats';
+import { classifyPath, openablePaths } from './open-paths';
 import { RecentFiles } from './recent';
 import { APP_ORIGIN, denyPermissions, enforceCsp, guardNavigation, originOf } from './security';
 import { createMainWindow } from './window';
@@ -21,7 +22,7 @@ const devUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
 const appOrigin = devUrl ? originOf(devUrl) : APP_ORIGIN;
 
 const DIALOGS: Record<OpenKind, OpenDialogOptions> = {
-  image: { title: 'Open image', properties: ['openFile'], filters: [{ name: 'Images', extensions: IMAGE_EXTENSIONS.map((e) => e.slice(1)) }] },
+  image: { title: 'Open image', properties: ['openFile'], filters: [{ name: 'Images', extensions: READ_EXTENSIONS.map((e) => e.slice(1)) }] },
   model: { title: 'Open model', properties: ['openFile'], filters: [{ name: 'Models', extensions: ['json', 'onnx', 'caffemodel', 'prototxt'] }] },
   run: { title: 'Open training run', properties: ['openDirectory'] },
 };

@@ -3,8 +3,10 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { OpenKind } from '../contract/shell';
+import { READ_EXTENSIONS, REFUSED_EXTENSIONS } from '../engine/data/image-formats';
 
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.bmp', '.tif', '.tiff', '.avif', '.pgm', '.ppm'];
+/** Opened as images: the formats the engine reads, and the ones it refuses (so the user is told why). */
+export const IMAGE_EXTENSIONS: readonly string[] = [...READ_EXTENSIONS, ...REFUSED_EXTENSIONS];
 export const MODEL_EXTENSIONS = ['.json', '.onnx', '.caffemodel', '.prototxt'];
 
 export function classifyPath(file: string): OpenKind | null {

@@ -2,12 +2,14 @@
 // Drops real PNG and JPEG files, trains LeNet-5 on 512 MNIST images, stops a run, opens it again,
 // scrubs its kernel timeline, exports the architecture, and checks every view with axe-core.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM, launchBrowser, seriousViolations } from './support/browser';
 import { mnistDigit } from './support/images';
 import { dropFile, switchView } from './support/page';
+import { delayReplies, type SlowReplies } from './support/slow-replies';
 import { startServer, type Server } from './support/server';
 
 const VIEWS = [
@@ -24,6 +26,7 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 const pageErrors: string[] = [];
+const slowReplies: SlowReplies = { method: null, delayMs: 3000 };
 
 // A machine with only Node still passes `npm test`: without Debian's Chromium these tests are skipped, saying why.
 const noChromium = existsSync(CHROMIUM) ? null : `UI tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`;
@@ -36,6 +39,7 @@ beforeAll(async () => {
   browser = await launchBrowser();
   context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
   page = await context.newPage();
+  await delayReplies(page, slowReplies);
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('console', (m) => {
     if (m.type() === 'error') pageErrors.push(m.text());
@@ -48,14 +52,25 @@ afterAll(async () => {
   await server?.close();
 });
 
+/** Kernel snapshots kept by the one run in the server's runs folder whose status is `state`. */
+function snapshotsOfRun(state: string): number {
+  const dirs = readdirSync(server.runsDir).map((d) => path.join(server.runsDir, d));
+  const dir = dirs.find((d) => existsSync(path.join(d, 'status.json')) && (JSON.parse(readFileSync(path.join(d, 'status.json'), 'utf8')) as { state: string }).state === state);
+  if (!dir) throw new Error(`no ${state} run in ${server.runsDir}`);
+  return (JSON.parse(readFileSync(path.join(dir, 'kernels', 'index.json'), 'utf8')) as { snapshots: unknown[] }).snapshots.length;
+}
+
 /** The diagram's text line for a layer: its name and one-line config (e.g. "pool1  3x3 / 2 (overlapping)"). */
 async function diagramLine(layer: string): Promise<string | undefined> {
   const lines = await page.getByTestId('arch-diagram').locator('svg g.row > text').allTextContents();
   return lines.map((t) => t.replace(/\s+/g, ' ').trim()).find((t) => t.startsWith(`${layer} `));
 }
 
-async function startRun(opts: { limit: number; testLimit: number; epochs: number }): Promise<void> {
+async function startRun(opts: { limit: number; testLimit: number; epochs: number; snapshotEvery: number }): Promise<void> {
   await page.keyboard.press('5');
+  const snapshotEvery = page.getByTestId('snapshot-every');
+  await snapshotEvery.evaluate((el) => el.closest('details')!.setAttribute('open', '')); // under "Recording"
+  await snapshotEvery.fill(String(opts.snapshotEvery));
   await page.getByTestId('train-limit').fill(String(opts.limit));
   await page.getByTestId('test-limit').fill(String(opts.testLimit));
   await page.getByLabel('Epochs').fill(String(opts.epochs));
@@ -122,7 +137,8 @@ describe.skipIf(noChromium !== null)('ConvScope in a browser', () => {
   });
 
   it('trains LeNet-5 on 512 MNIST images: progress, curves and kernels update; views switch fast meanwhile', async () => {
-    await startRun({ limit: 512, testLimit: 500, epochs: 2 });
+    // Kernel snapshots every 4 steps: more of them than the stopped run below takes.
+    await startRun({ limit: 512, testLimit: 500, epochs: 2, snapshotEvery: 4 });
     await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 60_000 }).toMatch(/running|finished/);
     // Switch views while it trains; each switch must show its view within 200 ms.
     const times: number[] = [];
@@ -140,7 +156,7 @@ describe.skipIf(noChromium !== null)('ConvScope in a browser', () => {
   });
 
   it('stops a run, opens it from the past runs, and scrubs its kernel timeline', async () => {
-    await startRun({ limit: 8192, testLimit: 200, epochs: 3 });
+    await startRun({ limit: 8192, testLimit: 200, epochs: 3, snapshotEvery: 100 });
     await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 60_000 }).toBe('running');
     await expect.poll(() => page.locator('[role=progressbar]').getAttribute('aria-valuenow'), { timeout: 60_000 }).not.toBe('0');
     // The kernels view follows the run live (the engine streams each snapshot's kernels).
@@ -151,14 +167,20 @@ describe.skipIf(noChromium !== null)('ConvScope in a browser', () => {
     await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 60_000 }).toBe('stopped');
     const rows = page.getByTestId('runs-table').locator('tbody tr');
     await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(2);
-    // Open the first run (the finished one): the current run becomes it.
+    // Open the first run (the finished one): the current run becomes it. Its kernel timeline is held back
+    // 3 s, so a view still showing the stopped run's timeline meanwhile is caught.
     const finished = rows.filter({ hasText: 'finished' });
+    slowReplies.method = 'kernelTimeline';
     await finished.getByRole('button', { name: /Open run/ }).click();
     await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 30_000 }).toBe('finished');
     await page.keyboard.press('3');
     const slider = page.getByTestId('timeline-slider');
     await slider.waitFor({ timeout: 30_000 });
+    // The slider is the opened run's at once: never the stopped run's timeline (once seen with max 0) while
+    // the opened one's is on its way.
     const max = Number(await slider.getAttribute('max'));
+    slowReplies.method = null;
+    expect(max).toBe(snapshotsOfRun('finished') - 1);
     expect(max).toBeGreaterThanOrEqual(1);
     await slider.fill('0');
     await expect.poll(() => page.getByTestId('kernel-label').textContent(), { timeout: 30_000 }).toContain(`snapshot 1 of ${max + 1}`);

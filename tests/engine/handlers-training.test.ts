@@ -194,6 +194,15 @@ describe('a run started by startTraining', () => {
 
     expectCode(await failure(engine.handlers, 'kernelTimeline', { runDir, layer: 'fc1' }), 'user-error', 'bad-layer');
     expectCode(await failure(engine.handlers, 'kernelTimeline', { runDir, layer: 'conv1', snapshot: 3 }), 'user-error', 'bad-snapshot');
+
+    // A run stopped before its first snapshot: its index lists none.
+    const early = path.join(scratch, 'no-snapshots');
+    await cp(runDir, early, { recursive: true });
+    const indexFile = path.join(early, 'kernels', 'index.json');
+    await writeFile(indexFile, JSON.stringify({ ...JSON.parse(await readFile(indexFile, 'utf8')), snapshots: [] }));
+    const none = await failure(engine.handlers, 'kernelTimeline', { runDir: early, layer: 'conv1' });
+    expectCode(none, 'user-error', 'no-snapshots');
+    expect(none.message).toContain('no kernel snapshot yet');
   });
 
   it("measures dead ReLUs and evaluates the run's checkpoint on its own held-out MNIST examples", async () => {

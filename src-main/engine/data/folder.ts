@@ -22,8 +22,10 @@ import { createRandom } from '../train/rng';
 import { DatasetError, type DataSplit, type Dataset, type Examples, type ImageShape } from './dataset';
 import { cacheKey, defaultImageCacheDir, ImageCache } from './image-cache';
 import { ImageDecodeError, resizeShorterAndCenterCrop } from './image-decode';
+import { READ_EXTENSIONS, REFUSED_EXTENSIONS } from './image-formats';
 
-export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.gif'];
+/** Files listed as images: the formats read, and the refused ones, so those are reported as skipped, not silently ignored. */
+export const IMAGE_EXTENSIONS: readonly string[] = [...READ_EXTENSIONS, ...REFUSED_EXTENSIONS];
 const TEST_FOLDER_NAMES = ['val', 'validation', 'test'];
 /** Bump when the stored pixels would change for the same source (resampling, colour handling). */
 const CACHE_FORMAT = 1;

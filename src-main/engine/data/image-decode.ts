@@ -1,12 +1,16 @@
-// Decodes any image sharp can read (PNG, JPEG, WebP, GIF's first frame, TIFF, ...) into HWC uint8
-// pixels of a chosen size and channel count: EXIF orientation applied, alpha flattened, CMYK / 16-bit /
-// palette / grey turned into 8-bit sRGB or grey. Every failure is an ImageDecodeError with a code.
-import { stat } from 'node:fs/promises';
+// Decodes the formats of image-formats.ts (PNG, JPEG, WebP, GIF's first frame, TIFF's first page, AVIF) into
+// HWC uint8 pixels of a chosen size and channel count: EXIF orientation applied, ICC profiles and CMYK
+// converted to sRGB, alpha flattened, 16-bit / palette / grey turned into 8-bit sRGB or grey. The format is
+// told by the content, never the name; others (SVG, BMP, HEIC, ...) are refused before any decoder runs.
+// Every failure is an ImageDecodeError with a code. tests/engine/image-corpus.test.ts holds it to files
+// made by other tools.
+import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { ConvscopeError } from '../errors';
+import { READ_FORMATS, refusedBecause, SNIFF_BYTES, sniffFormat, type SniffedFormat } from './image-formats';
 
-export type ImageDecodeErrorCode = 'empty-file' | 'not-an-image' | 'corrupt-image' | 'too-many-pixels' | 'unreadable-file';
+export type ImageDecodeErrorCode = 'empty-file' | 'not-an-image' | 'unsupported-format' | 'corrupt-image' | 'too-many-pixels' | 'unreadable-file';
 
 export class ImageDecodeError extends ConvscopeError {
   declare readonly code: ImageDecodeErrorCode;
@@ -57,7 +61,10 @@ export interface DecodeOptions extends ReadOptions {
   height?: number;
   /** 'cover-center' (default): scale so the image covers width x height, crop the centre. 'stretch': ignore aspect ratio. */
   fit?: 'cover-center' | 'stretch';
-  /** What transparent pixels become. White (default) keeps dark drawings on transparent backgrounds visible. */
+  /**
+   * What transparent pixels become. White (default, and what folder datasets store for training) keeps dark
+   * drawings on transparent backgrounds visible.
+   */
   background?: 'white' | 'black';
 }
 
@@ -74,20 +81,32 @@ function sourceName(input: ImageInput, options: ReadOptions): string {
   return typeof input === 'string' ? path.basename(input) : (options.name ?? 'image');
 }
 
+/** Longest libvips explanation kept in a message. */
+const MAX_DETAIL = 200;
+
 /**
- * libvips' message as one line: its repeated per-decoder lines ("VipsJpeg: premature end of JPEG image" five
- * times) become each distinct problem once, without the decoder prefixes.
+ * libvips' message as one short line: its repeated per-decoder lines ("VipsJpeg: premature end of JPEG image"
+ * five times, "bad seek to 1024", "bad seek to 896", ...) become each distinct problem once, without the
+ * decoder prefixes or the file's path (the message names the file already).
  */
-function oneLine(message: string): string {
+function oneLine(message: string, input: ImageInput): string {
   const problems: string[] = [];
+  const seen = new Set<string>();
   for (const raw of message.split(/\r?\n/)) {
-    const line = raw
+    let line = raw;
+    if (typeof input === 'string') line = line.split(`${input}: `).join('').split(input).join('');
+    line = line
       .replace(/^Input (file|buffer) has corrupt header:\s*/i, '')
       .replace(/^(Vips\w*|vips_\w+|\w+load(_\w+)?):\s*/, '')
       .trim();
-    if (line && !problems.some((p) => p.toLowerCase() === line.toLowerCase())) problems.push(line);
+    const shape = line.toLowerCase().replace(/\d+/g, '#');
+    if (line && !seen.has(shape)) {
+      seen.add(shape);
+      problems.push(line);
+    }
   }
-  return problems.join('; ');
+  const joined = problems.join('; ');
+  return joined.length > MAX_DETAIL ? `${joined.slice(0, MAX_DETAIL - 3)}...` : joined;
 }
 
 /** libvips cannot address a side longer than this (VIPS_MAX_COORD). */
@@ -97,10 +116,18 @@ function tooLarge(source: string, width: number, height: number, problem: string
   return new ImageDecodeError(`${source}: image is ${width}x${height}, ${problem}`, 'too-many-pixels', source);
 }
 
-function describeFailure(err: unknown, source: string): ImageDecodeError {
+function refused(source: string, reason: string): ImageDecodeError {
+  return new ImageDecodeError(`${source}: ${reason}; convert it to PNG or JPEG`, 'unsupported-format', source);
+}
+
+function describeFailure(err: unknown, input: ImageInput, source: string, sniffed: SniffedFormat | null): ImageDecodeError {
   if (err instanceof ImageDecodeError) return err;
-  const message = oneLine(err instanceof Error ? err.message : String(err));
+  const message = oneLine(err instanceof Error ? err.message : String(err), input);
   if (/unsupported image format/i.test(message)) {
+    // The first bytes say a format that is read, but the decoder cannot find its header: cut or damaged.
+    if (sniffed && READ_FORMATS.includes(sniffed === 'avif' ? 'heif' : sniffed)) {
+      return new ImageDecodeError(`${source}: corrupt or truncated image (a ${sniffed.toUpperCase()} file whose header cannot be read)`, 'corrupt-image', source);
+    }
     return new ImageDecodeError(`${source}: not a recognised image format`, 'not-an-image', source);
   }
   if (/input file is missing|ENOENT|EACCES|EISDIR/i.test(message)) {
@@ -110,21 +137,30 @@ function describeFailure(err: unknown, source: string): ImageDecodeError {
   return new ImageDecodeError(`${source}: corrupt or truncated image (${message})`, 'corrupt-image', source);
 }
 
-async function checkNotEmpty(input: ImageInput, source: string): Promise<void> {
-  let size: number;
-  if (typeof input === 'string') {
-    try {
-      const info = await stat(input);
-      if (!info.isFile()) throw new Error('not a regular file');
-      size = info.size;
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      throw new ImageDecodeError(`${source}: cannot read the file (${message})`, 'unreadable-file', source);
-    }
-  } else {
-    size = input.byteLength;
+/** The input's first SNIFF_BYTES bytes; refuses an empty or unreadable input. */
+async function readHead(input: ImageInput, source: string): Promise<Uint8Array> {
+  if (typeof input !== 'string') {
+    if (input.byteLength === 0) throw new ImageDecodeError(`${source}: empty file`, 'empty-file', source);
+    return input.subarray(0, SNIFF_BYTES);
   }
-  if (size === 0) throw new ImageDecodeError(`${source}: empty file`, 'empty-file', source);
+  let head: Uint8Array;
+  try {
+    // stat before open: opening a FIFO named like an image would wait for a writer forever
+    if (!(await stat(input)).isFile()) throw new Error('not a regular file');
+    const file = await open(input, 'r');
+    try {
+      const buffer = Buffer.alloc(SNIFF_BYTES);
+      const { bytesRead } = await file.read(buffer, 0, SNIFF_BYTES, 0);
+      head = buffer.subarray(0, bytesRead);
+    } finally {
+      await file.close();
+    }
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new ImageDecodeError(`${source}: cannot read the file (${message})`, 'unreadable-file', source);
+  }
+  if (head.length === 0) throw new ImageDecodeError(`${source}: empty file`, 'empty-file', source);
+  return head;
 }
 
 function toSharpInput(input: ImageInput): Buffer | string {
@@ -132,18 +168,27 @@ function toSharpInput(input: ImageInput): Buffer | string {
   return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
 }
 
-/** Reads the header only: format, size, colour mode. Refuses empty, non-image and over-limit inputs. */
+/** Reads the header only: format, size, colour mode. Refuses empty, non-image, refused-format and over-limit inputs. */
 export async function readImageInfo(input: ImageInput, options: ReadOptions = {}): Promise<ImageInfo> {
+  return (await readHeader(input, options)).info;
+}
+
+async function readHeader(input: ImageInput, options: ReadOptions): Promise<{ info: ImageInfo; sniffed: SniffedFormat | null }> {
   const source = sourceName(input, options);
   const limit = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
-  await checkNotEmpty(input, source);
+  // The content decides, before any decoder sees it: an SVG named .png is still refused.
+  const sniffed = sniffFormat(await readHead(input, source));
+  const refusal = refusedBecause(sniffed);
+  if (refusal) throw refused(source, refusal);
   let meta: Metadata;
   try {
     // No pixel limit here: this reads the header so that the limit can be reported with the real size.
     meta = await sharp(toSharpInput(input), { limitInputPixels: false }).metadata();
   } catch (err) {
-    throw describeFailure(err, source);
+    throw describeFailure(err, input, source, sniffed);
   }
+  if (meta.format === 'heif' && meta.compression !== 'av1') throw refused(source, refusedBecause('heic')!);
+  if (!READ_FORMATS.includes(meta.format)) throw refused(source, `${meta.format.toUpperCase()} images are not read`);
   if (!(meta.width > 0 && meta.height > 0)) {
     throw new ImageDecodeError(`${source}: corrupt image (no size in its header)`, 'corrupt-image', source);
   }
@@ -156,7 +201,7 @@ export async function readImageInfo(input: ImageInput, options: ReadOptions = {}
       source,
     );
   }
-  return {
+  const info: ImageInfo = {
     format: meta.format,
     width: meta.autoOrient.width,
     height: meta.autoOrient.height,
@@ -165,6 +210,7 @@ export async function readImageInfo(input: ImageInput, options: ReadOptions = {}
     hasAlpha: meta.hasAlpha,
     orientation: meta.orientation ?? 1,
   };
+  return { info, sniffed };
 }
 
 function checkSize(options: DecodeOptions): void {
@@ -188,7 +234,7 @@ function checkCoverScale(info: ImageInfo, options: DecodeOptions, source: string
 
 export async function decodeImage(input: ImageInput, options: DecodeOptions): Promise<DecodedImage> {
   checkSize(options);
-  const original = await readImageInfo(input, options);
+  const { info: original, sniffed } = await readHeader(input, options);
   const source = sourceName(input, options);
   const limit = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
   checkCoverScale(original, options, source, limit);
@@ -207,7 +253,7 @@ export async function decodeImage(input: ImageInput, options: DecodeOptions): Pr
   try {
     out = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw describeFailure(err, source);
+    throw describeFailure(err, input, source, sniffed);
   }
   if (out.info.channels !== options.channels) {
     throw new Error(`decodeImage: ${source} came out with ${out.info.channels} channels instead of ${options.channels}`);

@@ -54,8 +54,9 @@ export function inspectHandlers(ctx: EngineContext): InspectHandlers {
 
     kernelTimeline: async ({ runDir, layer, snapshot }) => {
       const timeline = openKernelTimeline(path.resolve(runDir));
-      const norms = filterNormsOverTime(timeline, layer);
       const count = timeline.snapshots.length;
+      if (count === 0) throw userError(`${runDir} has taken no kernel snapshot yet`, 'no-snapshots');
+      const norms = filterNormsOverTime(timeline, layer);
       const n = snapshot ?? count - 1;
       if (n >= count) throw userError(`snapshot ${n} does not exist: the run has ${count} kernel snapshots (0 to ${count - 1})`, 'bad-snapshot');
       const filters = norms.norms[0]?.length ?? 0;

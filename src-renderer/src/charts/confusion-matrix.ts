@@ -1,5 +1,5 @@
 // A confusion matrix as geometry (rows: true class, columns: predicted), row-normalised colours, and as SVG.
-import { CHART_PALETTE, heatColour, type ThemeName } from '../theme/colours';
+import { CHART_PALETTE, heatColour, textColourOn, type ThemeName } from '../theme/colours';
 import { LAYOUT } from '../theme/layout';
 import { el, escapeXml, svgDocument } from './svg';
 
@@ -58,10 +58,9 @@ export function layoutConfusion(input: ConfusionInput): ConfusionLayout {
   return { n, cell, label, width: label + n * cell + 8, height: label + n * cell + 8, cells, rowTotals, accuracy: total > 0 ? correct / total : 0 };
 }
 
-/** Text colour that stays readable on a cell's fill. */
+/** Text colour that stays readable (WCAG AA) on a cell's fill, chosen from the fill itself. */
 export function cellTextColour(fraction: number, theme: ThemeName): string {
-  if (theme === 'dark') return fraction > 0.6 ? '#111' : '#eee';
-  return fraction > 0.5 ? '#fff' : '#111';
+  return textColourOn(heatColour(fraction, theme));
 }
 
 export function confusionSvg(input: ConfusionInput, theme: ThemeName = 'light'): string {

@@ -95,6 +95,25 @@ export function heatColour(t: number, theme: ThemeName): string {
   return theme === 'dark' ? interpolateInferno(0.06 + 0.9 * v) : interpolateBlues(0.04 + 0.92 * v);
 }
 
+/** WCAG 2 relative luminance of a CSS colour (0 black, 1 white). */
+export function relativeLuminance(css: string): number {
+  const c = rgb(css);
+  const lin = (v: number) => {
+    const s = v / 255;
+    return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * lin(c.r) + 0.7152 * lin(c.g) + 0.0722 * lin(c.b);
+}
+
+/**
+ * Black or white, whichever contrasts more with `background`: on any colour the better of the two reaches
+ * at least 4.58:1 (WCAG AA asks 4.5:1 for text), so text on every step of a scale stays readable.
+ */
+export function textColourOn(background: string): '#000000' | '#ffffff' {
+  const l = relativeLuminance(background);
+  return (l + 0.05) / 0.05 >= 1.05 / (l + 0.05) ? '#000000' : '#ffffff';
+}
+
 /** Layer kinds as the spec names them (conv, maxPool, ...), coloured like Netron's node types. */
 export const LAYER_KIND_COLOURS: Record<string, { fill: string; text: string }> = {
   input: { fill: '#6b7280', text: '#ffffff' },
