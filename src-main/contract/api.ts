@@ -25,6 +25,7 @@ import {
   SummaryParamsSchema,
   SummaryResultSchema,
 } from './models';
+import { UnitArithmeticParamsSchema, UnitArithmeticResultSchema } from './unit';
 import { AppDefaultsParamsSchema, AppDefaultsResultSchema, BackendInfoParamsSchema, BackendInfoResultSchema, ListDatasetsParamsSchema, ListDatasetsResultSchema } from './system';
 import {
   ListRunsParamsSchema,
@@ -83,6 +84,7 @@ export const REQUESTS = {
   backendInfo: request(BackendInfoParamsSchema, BackendInfoResultSchema),
   listDatasets: request(ListDatasetsParamsSchema, ListDatasetsResultSchema),
   appDefaults: request(AppDefaultsParamsSchema, AppDefaultsResultSchema),
+  unitArithmetic: request(UnitArithmeticParamsSchema, UnitArithmeticResultSchema),
 } as const;
 
 type Table = typeof REQUESTS;
@@ -169,6 +171,7 @@ const REQUEST_PATHS: { [M in Method]: (p: Params<M>) => string[] } = {
   backendInfo: () => [],
   listDatasets: () => [],
   appDefaults: () => [],
+  unitArithmetic: (p) => [...(p.image.kind === 'path' ? [p.image.path] : p.image.kind === 'example' ? datasetPaths(p.image.dataset) : []), ...modelPaths(p.model)],
 };
 
 /** Every file or folder a (validated) request would read or write. */

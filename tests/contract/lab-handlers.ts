@@ -451,6 +451,10 @@ export function createLabHandlers(options: LabOptions): EngineHandlers {
     }),
 
     appDefaults: () => ({ run: null, samples: [{ name: 'ramp.pgm', path: path.join(options.runsDir, 'samples', 'ramp.pgm') }] }),
+
+    unitArithmetic: () => {
+      throw new ContractError({ code: 'user-error', message: 'the lab engine does not show unit arithmetic', reason: 'not-in-lab' });
+    },
   };
 
   function readStatus(runDir: string): RunStatus {

@@ -10,6 +10,7 @@ import { modelHandlers } from './models';
 import { runHandlers } from './runs';
 import { systemHandlers } from './system';
 import { trainingHandlers } from './training';
+import { unitHandlers } from './unit';
 
 export type { EngineOptions } from './context';
 export { DEFAULT_MODEL_CACHE_SIZE, DEFAULT_MAX_BATCH_ROWS } from './context';
@@ -31,6 +32,7 @@ export function createEngine(options: EngineOptions): Engine {
     ...trainingHandlers(ctx),
     ...runHandlers(ctx),
     ...systemHandlers(ctx),
+    ...unitHandlers(ctx),
   };
   return {
     handlers,

@@ -92,7 +92,8 @@ export async function faithfulnessCurves(model: tf.LayersModel, x: tf.Tensor4D, 
       // Pixels of rank < threshold take `to`, the rest `from`.
       const t = tf.reshape(tf.tensor1d(thresholds.slice(start, start + n)), [n, 1, 1, 1]);
       const changed = tf.less(ranks, t); // [n, h, w, 1]
-      const batch = tf.where(tf.tile(changed, [1, 1, 1, x.shape[3]]), tf.mul(tf.onesLike(changed, 'float32'), to), tf.mul(tf.onesLike(changed, 'float32'), from));
+      const shape = [n, height, width, x.shape[3]];
+      const batch = tf.where(tf.broadcastTo(changed, shape), tf.broadcastTo(to, shape), tf.broadcastTo(from, shape));
       return classProbabilities(model, batch as tf.Tensor4D, classIndex);
     };
     const size = options.batchSize ?? 64;
