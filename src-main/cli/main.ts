@@ -12,6 +12,7 @@ const commands: Record<string, Command> = {
   kernels: { summary: 'draw conv kernels as PNG: a run’s kernel snapshots as a timeline, or a model’s current kernels', load: () => import('./commands/kernels') },
   'attribution-eval': { summary: 'how faithful saliency, Grad-CAM, Grad-CAM++, Score-CAM, SmoothGrad and Integrated Gradients are: deletion/insertion curves over N images', load: () => import('./commands/attribution-eval') },
   eval: { summary: 'evaluate a run’s model on its held-out split: accuracy, top-5, confusion matrix, dead ReLUs', load: () => import('./commands/eval') },
+  histograms: { summary: 'a run’s weight, activation and gradient distributions over training, per layer, as charts', load: () => import('./commands/histograms') },
   experiment: { summary: 'run a named experiment (arms x seeds) and write its report', load: () => import('./commands/experiment') },
   serve: { summary: 'serve the UI in a browser (engine in a child process, token-guarded, loopback by default)', load: () => import('./commands/serve') },
   import: { summary: 'convert a pretrained ONNX, Caffe or TensorFlow.js model into a ConvScope model folder', load: () => import('./commands/import') },

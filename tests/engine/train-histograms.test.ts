@@ -1,12 +1,15 @@
 // Weight, activation and gradient histograms of a real training run: counts sum to each tensor's element
 // count, bins stay fixed from the first record, the budget stops recording, a resume keeps the bins.
 import { describe, it, expect } from 'vitest';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defaultConfig, startRun, type TrainConfig } from '../../src-main/engine/train';
 import { HISTOGRAM_FILE, HistogramRecorder, binRange, histogram, readHistograms } from '../../src-main/engine/train/histograms';
 import { bandData } from './train-synthetic';
+import { percentile } from '../../src-renderer/src/charts/distribution-chart';
+import { runCliInProcess } from '../cli/run-cli';
 
 const tmp = () => mkdtemp(path.join(tmpdir(), 'convscope-hist-'));
 const prepared = (train = 64, test = 16) => ({ data: bandData(train, test), preprocess: { kind: 'synthetic' }, warnings: [] });
@@ -81,5 +84,34 @@ describe('histograms over training', () => {
     expect([h.under, h.counts, h.over, h.count, h.min, h.max]).toEqual([1, [1, 1, 1, 1], 2, 7, -5, 7]);
     expect(binRange(-1, 3)).toEqual([-3, 5]);
     expect(binRange(0, 0)).toEqual([-1e-3, 1e-3]);
+  });
+});
+
+describe('convscope histograms', () => {
+  it('draws a layer’s distributions over a run, and says when a run has none', async () => {
+    const runDir = path.join(await tmp(), 'run');
+    const trainer = await startRun(config(), { runDir, data: prepared() });
+    await trainer.run();
+    trainer.dispose();
+    const out = path.join(await tmp(), 'charts');
+    const r = await runCliInProcess(['histograms', '--run', runDir, '--layer', 'conv2', '--out', out]);
+    expect([r.code, r.stderr]).toEqual([0, expect.stringContaining('wrote 12 files')]);
+    expect(r.stdout).toMatch(/^conv2: 4 steps\n {2}weights/);
+    expect(readdirSync(out).sort()).toContain('conv2-gradients-overlay.png');
+    const svg = readFileSync(path.join(out, 'conv2-activations.svg'), 'utf8');
+    expect(svg).toContain('percentile bands');
+    expect((svg.match(/<path/g) ?? []).length).toBe(5); // four bands and the median
+    rmSync(path.join(runDir, HISTOGRAM_FILE));
+    const old = await runCliInProcess(['histograms', '--run', runDir, '--layer', 'conv2']);
+    expect([old.code, old.stderr.trim()]).toEqual([2, `convscope histograms: ${runDir} has no histograms (runs recorded before ConvScope kept them have none)`]);
+    const bad = await runCliInProcess(['histograms', '--run', out]);
+    expect(bad.stderr).toMatch(/is not a run folder/);
+  });
+
+  it('reads percentiles off a histogram', () => {
+    const h = { lo: 0, hi: 10, counts: [0, 5, 5, 0, 0, 0, 0, 0, 0, 0], under: 0, over: 0, count: 10, min: 1.2, max: 2.9 };
+    expect(percentile(h, 50)).toBeCloseTo(2, 6);
+    expect(percentile(h, 0)).toBe(1.2);
+    expect(percentile(h, 100)).toBe(2.9);
   });
 });
