@@ -26,6 +26,7 @@ import {
   SummaryResultSchema,
 } from './models';
 import { UnitArithmeticParamsSchema, UnitArithmeticResultSchema } from './unit';
+import { RunHistogramsParamsSchema, RunHistogramsResultSchema } from './histograms';
 import { AppDefaultsParamsSchema, AppDefaultsResultSchema, BackendInfoParamsSchema, BackendInfoResultSchema, ListDatasetsParamsSchema, ListDatasetsResultSchema } from './system';
 import {
   ListRunsParamsSchema,
@@ -85,6 +86,7 @@ export const REQUESTS = {
   listDatasets: request(ListDatasetsParamsSchema, ListDatasetsResultSchema),
   appDefaults: request(AppDefaultsParamsSchema, AppDefaultsResultSchema),
   unitArithmetic: request(UnitArithmeticParamsSchema, UnitArithmeticResultSchema),
+  runHistograms: request(RunHistogramsParamsSchema, RunHistogramsResultSchema),
 } as const;
 
 type Table = typeof REQUESTS;
@@ -171,6 +173,7 @@ const REQUEST_PATHS: { [M in Method]: (p: Params<M>) => string[] } = {
   backendInfo: () => [],
   listDatasets: () => [],
   appDefaults: () => [],
+  runHistograms: (p) => [p.runDir],
   unitArithmetic: (p) => [...(p.image.kind === 'path' ? [p.image.path] : p.image.kind === 'example' ? datasetPaths(p.image.dataset) : []), ...modelPaths(p.model)],
 };
 

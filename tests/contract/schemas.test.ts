@@ -6,7 +6,7 @@ describe('contract schemas', () => {
     expect(METHODS.sort()).toEqual(
       [
         'appDefaults', 'backendInfo', 'deadRelu', 'evaluate', 'examples', 'inspect', 'kernelTimeline', 'kernels', 'listDatasets', 'listModels', 'listRuns', 'openModel', 'openRun',
-        'pauseTraining', 'resumeRun', 'resumeTraining', 'startTraining', 'stopTraining', 'subscribeRun', 'summary', 'unitArithmetic', 'watchRuns',
+        'pauseTraining', 'resumeRun', 'resumeTraining', 'runHistograms', 'startTraining', 'stopTraining', 'subscribeRun', 'summary', 'unitArithmetic', 'watchRuns',
       ].sort(),
     );
     expect(Object.keys(REQUESTS.subscribeRun)).toContain('event');

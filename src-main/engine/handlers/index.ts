@@ -11,6 +11,7 @@ import { runHandlers } from './runs';
 import { systemHandlers } from './system';
 import { trainingHandlers } from './training';
 import { unitHandlers } from './unit';
+import { histogramHandlers } from './histograms';
 
 export type { EngineOptions } from './context';
 export { DEFAULT_MODEL_CACHE_SIZE, DEFAULT_MAX_BATCH_ROWS } from './context';
@@ -33,6 +34,7 @@ export function createEngine(options: EngineOptions): Engine {
     ...runHandlers(ctx),
     ...systemHandlers(ctx),
     ...unitHandlers(ctx),
+    ...histogramHandlers(),
   };
   return {
     handlers,
