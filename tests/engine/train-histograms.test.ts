@@ -10,6 +10,8 @@ import { HISTOGRAM_FILE, HistogramRecorder, binRange, histogram, readHistograms 
 import { bandData } from './train-synthetic';
 import { percentile } from '../../src-renderer/src/charts/distribution-chart';
 import { runCliInProcess } from '../cli/run-cli';
+import { histogramHandlers } from '../../src-main/engine/handlers/histograms';
+import { checkResult } from '../../src-main/contract';
 
 const tmp = () => mkdtemp(path.join(tmpdir(), 'convscope-hist-'));
 const prepared = (train = 64, test = 16) => ({ data: bandData(train, test), preprocess: { kind: 'synthetic' }, warnings: [] });
@@ -113,5 +115,22 @@ describe('convscope histograms', () => {
     expect(percentile(h, 50)).toBeCloseTo(2, 6);
     expect(percentile(h, 0)).toBe(1.2);
     expect(percentile(h, 100)).toBe(2.9);
+  });
+});
+
+describe('the runHistograms request', () => {
+  it('serves one layer of a run, and says a run from before histograms has none', async () => {
+    const { runHistograms } = histogramHandlers();
+    const ctx = { signal: new AbortController().signal };
+    const old = await runHistograms({ runDir: path.resolve(import.meta.dirname, '../../resources/pretrained/lenet5-mnist') }, ctx);
+    expect(old).toEqual({ available: false, layers: [], layer: null, stopped: null, records: [] });
+    const runDir = path.join(await tmp(), 'run');
+    const trainer = await startRun(config({ epochs: 1 }), { runDir, data: prepared() });
+    await trainer.run();
+    trainer.dispose();
+    const r = await runHistograms({ runDir, layer: 'fc1' }, ctx);
+    expect([r.available, r.layer, r.layers, r.records.map((x) => x.step)]).toEqual([true, 'fc1', ['conv1', 'conv2', 'fc1', 'fc2', 'fc3'], [2, 4]]);
+    expect(checkResult('runHistograms', r).ok).toBe(true);
+    await expect(runHistograms({ runDir, layer: 'pool1' }, ctx)).rejects.toThrow(/no histograms of 'pool1'/);
   });
 });
