@@ -43,9 +43,9 @@ describe('histograms over training', () => {
     for (const r of records) {
       for (const l of r.layers) {
         const layer = trainer.model.getLayer(l.layer);
-        const kernel = layer.trainableWeights.reduce((a, b) => (b.shape.reduce((x, y) => x * y, 1) > a.shape.reduce((x, y) => x * y, 1) ? b : a));
-        const kernelSize = kernel.shape.reduce((a, b) => a * b, 1);
-        const outputSize = 8 * (layer.outputShape as number[]).slice(1).reduce((a, b) => a * b, 1);
+        const sizeOf = (shape: readonly (number | null)[]) => shape.reduce<number>((a, b) => a * (b ?? 1), 1);
+        const kernelSize = Math.max(...layer.trainableWeights.map((w) => sizeOf(w.shape)));
+        const outputSize = 8 * sizeOf((layer.outputShape as number[]).slice(1));
         for (const [h, size] of [[l.weights!, kernelSize], [l.gradients!, kernelSize], [l.activations!, outputSize]] as const) {
           expect(h.counts.reduce((a, b) => a + b, 0) + h.under + h.over).toBe(size);
           expect(h.count).toBe(size);
