@@ -27,6 +27,7 @@ import {
 } from './models';
 import { UnitArithmeticParamsSchema, UnitArithmeticResultSchema } from './unit';
 import { RunHistogramsParamsSchema, RunHistogramsResultSchema } from './histograms';
+import { AttributeParamsSchema, AttributeResultSchema } from './attribution';
 import { AppDefaultsParamsSchema, AppDefaultsResultSchema, BackendInfoParamsSchema, BackendInfoResultSchema, ListDatasetsParamsSchema, ListDatasetsResultSchema } from './system';
 import {
   ListRunsParamsSchema,
@@ -87,6 +88,7 @@ export const REQUESTS = {
   appDefaults: request(AppDefaultsParamsSchema, AppDefaultsResultSchema),
   unitArithmetic: request(UnitArithmeticParamsSchema, UnitArithmeticResultSchema),
   runHistograms: request(RunHistogramsParamsSchema, RunHistogramsResultSchema),
+  attribute: request(AttributeParamsSchema, AttributeResultSchema),
 } as const;
 
 type Table = typeof REQUESTS;
@@ -174,6 +176,7 @@ const REQUEST_PATHS: { [M in Method]: (p: Params<M>) => string[] } = {
   listDatasets: () => [],
   appDefaults: () => [],
   runHistograms: (p) => [p.runDir],
+  attribute: (p) => [...(p.image.kind === 'path' ? [p.image.path] : p.image.kind === 'example' ? datasetPaths(p.image.dataset) : []), ...modelPaths(p.model)],
   unitArithmetic: (p) => [...(p.image.kind === 'path' ? [p.image.path] : p.image.kind === 'example' ? datasetPaths(p.image.dataset) : []), ...modelPaths(p.model)],
 };
 

@@ -454,6 +454,10 @@ export function createLabHandlers(options: LabOptions): EngineHandlers {
 
     runHistograms: () => ({ available: false, layers: [], layer: null, stopped: null, records: [] }),
 
+    attribute: () => {
+      throw new ContractError({ code: 'user-error', message: 'the lab engine has no attribution methods', reason: 'not-in-lab' });
+    },
+
     unitArithmetic: () => {
       throw new ContractError({ code: 'user-error', message: 'the lab engine does not show unit arithmetic', reason: 'not-in-lab' });
     },

@@ -1,6 +1,7 @@
 // The arithmetic of a unit, end to end: Chromium against the web host and the real engine on the bundled
 // LeNet-5 and its sample digit. Click a unit of an enlarged activation map (or type its row and column),
 // the panel shows the numbers and its total equals the value on the map; axe finds nothing serious.
+// Then any attribution method for the same digit, with its deletion and insertion areas.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -81,6 +82,23 @@ describe('the arithmetic of a unit', () => {
       expect(await panel.getByTestId('unit-output').textContent()).toBe(await page.getByTestId('unit-map-value').textContent());
       await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
     }
+  });
+
+  it('computes any attribution method for the image on show, with its deletion and insertion areas', async () => {
+    const panel = page.getByTestId('attribution-panel');
+    await panel.getByLabel('Method').selectOption('scorecam');
+    await panel.getByLabel('Layer').selectOption('conv1');
+    await panel.getByRole('button', { name: 'Compute' }).click();
+    await expect.poll(() => panel.getByRole('img', { name: 'The input with the Score-CAM map over it' }).count(), { timeout: 60_000 }).toBe(1);
+    expect(await panel.locator('figcaption').textContent()).toMatch(/^Score-CAM at conv1, class 7, \d+ ms$/);
+    const [, del, ins] = /deletion AUC (\d\.\d{3}) .* insertion AUC (\d\.\d{3})/.exec((await panel.getByTestId('faithfulness').textContent())!)!;
+    for (const auc of [del, ins]) {
+      expect(Number(auc)).toBeGreaterThanOrEqual(0);
+      expect(Number(auc)).toBeLessThanOrEqual(1);
+    }
+    expect(await panel.getByTestId('faithfulness').textContent()).toContain('16 pixels a step');
+    const violations = await seriousViolations(page);
+    expect(violations, JSON.stringify(violations, null, 1)).toEqual([]);
   });
 
   it('raised no errors in the page', () => {

@@ -12,6 +12,7 @@ import { systemHandlers } from './system';
 import { trainingHandlers } from './training';
 import { unitHandlers } from './unit';
 import { histogramHandlers } from './histograms';
+import { attributionHandlers } from './attribution';
 
 export type { EngineOptions } from './context';
 export { DEFAULT_MODEL_CACHE_SIZE, DEFAULT_MAX_BATCH_ROWS } from './context';
@@ -35,6 +36,7 @@ export function createEngine(options: EngineOptions): Engine {
     ...systemHandlers(ctx),
     ...unitHandlers(ctx),
     ...histogramHandlers(),
+    ...attributionHandlers(ctx),
   };
   return {
     handlers,

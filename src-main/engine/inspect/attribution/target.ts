@@ -5,7 +5,10 @@ import { layerActivation } from '../../models/layer-kind';
 import type { Heatmap, ScoreKind } from '../gradients';
 import { outputStep, modelGraph } from '../graph';
 
-export const ATTRIBUTION_METHODS = ['saliency', 'gradcam', 'gradcam++', 'scorecam', 'smoothgrad', 'integrated-gradients'] as const;
+import { ATTRIBUTION_METHOD_IDS } from '../../../contract/attribution';
+
+/** The method ids, as the contract names them. */
+export const ATTRIBUTION_METHODS = ATTRIBUTION_METHOD_IDS;
 export type AttributionMethod = (typeof ATTRIBUTION_METHODS)[number];
 
 export function isAttributionMethod(id: string): id is AttributionMethod {
