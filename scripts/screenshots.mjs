@@ -113,11 +113,11 @@ try {
   await page.waitForTimeout(1500);
   await shot(page, 'activations');
 
-  // The arithmetic of one conv2 unit of that digit.
-  await page.locator('#act-conv2').getByRole('button', { name: /^conv2 channel 3\b/ }).click();
+  // The arithmetic of one conv2 unit of that digit, in its first channel that is not dead for it.
+  await page.locator('#act-conv2').getByRole('button', { name: /^conv2 channel \d+: enlarge$/ }).first().click();
   const map = page.getByTestId('zoom-map');
   const box = await map.boundingBox();
-  await map.click({ position: { x: (3.5 / 8) * box.width, y: (3.5 / 8) * box.height } });
+  await map.click({ position: { x: (5.5 / 8) * box.width, y: (5.5 / 8) * box.height } });
   await page.getByTestId('unit-panel').waitFor();
   await shotOf(page.getByRole('dialog'), 'unit-arithmetic');
   await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
