@@ -1,11 +1,11 @@
 // Weight, activation and gradient histograms of a real training run: counts sum to each tensor's element
 // count, bins stay fixed from the first record, the budget stops recording, a resume keeps the bins.
 import { describe, it, expect } from 'vitest';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { defaultConfig, startRun, type TrainConfig } from '../../src-main/engine/train';
+import { defaultConfig, resumeRun, startRun, type TrainConfig } from '../../src-main/engine/train';
 import { HISTOGRAM_FILE, HistogramRecorder, binRange, histogram, readHistograms } from '../../src-main/engine/train/histograms';
 import { bandData } from './train-synthetic';
 import { percentile } from '../../src-renderer/src/charts/distribution-chart';
@@ -71,6 +71,27 @@ describe('histograms over training', () => {
     expect(kept.length).toBeLessThan(4);
     expect(kept.reduce((a, r) => a + Buffer.byteLength(JSON.stringify(r)) + 1, 0)).toBeLessThanOrEqual(8_000);
     expect(records.at(-1)!.stopped).toMatch(/^recording stopped at step \d+: histograms.jsonl reached its budget of 0.0 MiB$/);
+  });
+
+  it('a resumed run cuts histograms.jsonl back to its checkpoint and goes on with the same bins', async () => {
+    const runDir = path.join(await tmp(), 'run');
+    const trainer = await startRun(config(), { runDir, data: prepared() });
+    trainer.on((e) => {
+      if (e.type === 'batch' && e.record.step === 6) trainer.stop();
+    });
+    await trainer.run();
+    trainer.dispose();
+    const file = path.join(runDir, HISTOGRAM_FILE);
+    const before = readHistograms(file)!;
+    expect(before.map((r) => r.step)).toEqual([2, 4, 6]);
+    // What a run killed after its last checkpoint would have left: a record the resume must drop.
+    appendFileSync(file, JSON.stringify({ ...before[2], step: 7 }) + '\n');
+    const resumed = await resumeRun(runDir, { data: prepared() });
+    await resumed.run();
+    resumed.dispose();
+    const after = readHistograms(file)!;
+    expect(after.map((r) => r.step)).toEqual([2, 4, 6, 8]);
+    expect(after[3].layers[0].weights!.lo).toBe(before[0].layers[0].weights!.lo);
   });
 
   it('keeps the bins of a folder’s first record when recording resumes there', async () => {
