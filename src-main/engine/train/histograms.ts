@@ -89,12 +89,10 @@ export class HistogramRecorder {
   ) {
     this.log = new JsonLines(file);
     // A resumed run keeps the bins of its first record.
-    const first = existsSync(file) ? readFileSync(file, 'utf8').split('\n', 1)[0] : '';
-    if (first) {
-      this.full = readHistograms(file)?.at(-1)?.stopped !== undefined;
-      for (const l of (JSON.parse(first) as HistogramRecord).layers) {
-        for (const t of HISTOGRAM_TENSORS) if (l[t]) this.edges.set(`${l.layer}/${t}`, [l[t]!.lo, l[t]!.hi]);
-      }
+    const records = readHistograms(file) ?? [];
+    this.full = records.at(-1)?.stopped !== undefined;
+    for (const l of records[0]?.layers ?? []) {
+      for (const t of HISTOGRAM_TENSORS) if (l[t]) this.edges.set(`${l.layer}/${t}`, [l[t]!.lo, l[t]!.hi]);
     }
   }
 

@@ -6,6 +6,7 @@ import { attribute } from './methods';
 import { faithfulnessCurves, type CurveOptions, type DeletionFill } from './faithfulness';
 import type { AttributionMethod } from './target';
 import type { DatasetInputs } from './dataset-inputs';
+import { InspectModelError } from '../errors';
 
 export const RANDOM_REFERENCE = 'random';
 export type EvaluatedMethod = AttributionMethod | typeof RANDOM_REFERENCE;
@@ -103,7 +104,7 @@ export async function evaluateAttributions(model: tf.LayersModel, data: DatasetI
   } finally {
     baseline.dispose();
   }
-  if (!shape) throw new Error('no images to evaluate (the dataset is empty or --limit is 0)');
+  if (!shape) throw new InspectModelError(`${data.dataset} has no held-out images to evaluate on`);
   return {
     images: total,
     accuracy: correct / total,

@@ -4,6 +4,7 @@
 // the curve is more faithful; insertion: a higher one.
 import { tf } from '../../tf';
 import type { Heatmap } from '../gradients';
+import { InspectModelError } from '../errors';
 import { classProbabilities, inChunks } from './target';
 
 export type DeletionFill = 'zero' | 'mean';
@@ -74,10 +75,10 @@ function trapezoid(xs: number[], ys: number[]): number {
 /** Both curves for one input [1, h, w, c], its map (h x w) and the class explained. */
 export async function faithfulnessCurves(model: tf.LayersModel, x: tf.Tensor4D, map: Heatmap, classIndex: number, options: CurveOptions = {}): Promise<FaithfulnessCurves> {
   const [, height, width] = x.shape;
-  if (map.height !== height || map.width !== width) throw new Error(`a ${map.height}x${map.width} map does not fit a ${height}x${width} input`);
+  if (map.height !== height || map.width !== width) throw new InspectModelError(`a ${map.height}x${map.width} map does not fit a ${height}x${width} input`);
   const pixels = height * width;
   const stepSize = options.stepSize ?? Math.ceil(pixels / 50);
-  if (!(Number.isInteger(stepSize) && stepSize >= 1)) throw new Error(`the step size must be a whole number of pixels >= 1, got ${stepSize}`);
+  if (!(Number.isInteger(stepSize) && stepSize >= 1)) throw new InspectModelError(`the step size must be a whole number of pixels >= 1, got ${stepSize}`);
   const fill = options.fill ?? 'zero';
   const blurSigma = options.blurSigma ?? defaultBlurSigma(height, width);
   const thresholds: number[] = [];
