@@ -20,11 +20,12 @@ export interface DatasetInputs {
 
 /** (v - mean) * scale on an input-sized [n, h, w, c] batch of 0-255 values. */
 function preprocessAdapted(p: Preprocessor, x: tf.Tensor4D): tf.Tensor4D {
+  const [, h, w, c] = x.shape;
+  const image = p.kind === 'mean-image';
+  if (p.mean.length > 0 && p.mean.length !== (image ? h * w * c : c)) throw new ModelRefError(`the model's ${p.kind} preprocessing (${p.mean.length} means) does not fit a ${h}x${w}x${c} input`);
   return tf.tidy(() => {
-    const [, h, w, c] = x.shape;
     if (p.mean.length === 0) return tf.mul(x, p.scale) as tf.Tensor4D;
-    const mean = p.kind === 'mean-image' ? tf.tensor(p.mean, [1, h, w, c]) : tf.tensor(p.mean, [1, 1, 1, c]);
-    if (mean.size !== (p.kind === 'mean-image' ? h * w * c : c)) throw new ModelRefError(`the model's ${p.kind} preprocessing does not fit a ${h}x${w}x${c} input`);
+    const mean = tf.tensor(p.mean, image ? [1, h, w, c] : [1, 1, 1, c]);
     return tf.mul(tf.sub(x, mean), p.scale) as tf.Tensor4D;
   });
 }
