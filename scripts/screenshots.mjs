@@ -70,6 +70,14 @@ async function shot(page, name) {
   console.log(`wrote docs/screenshots/${name}.png`);
 }
 
+/** One element (a dialog, a panel) rather than the window. */
+async function shotOf(locator, name) {
+  await locator.scrollIntoViewIfNeeded();
+  await locator.page().waitForTimeout(600);
+  await locator.screenshot({ path: path.join(OUT, `${name}.png`) });
+  console.log(`wrote docs/screenshots/${name}.png`);
+}
+
 execFileSync('npx', ['vite', 'build', '--config', 'src-renderer/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
 mkdirSync(OUT, { recursive: true });
 const runsDir = mkdtempSync(path.join(os.tmpdir(), 'convscope-shots-'));
@@ -93,6 +101,9 @@ try {
   await page.keyboard.press('4');
   await page.getByTestId('dead-relu').locator('canvas').first().waitFor();
   await shot(page, 'activation-health');
+  await page.getByTestId('distribution-bands').locator('svg').waitFor();
+  await page.getByLabel('Tensor').selectOption('activations');
+  await shotOf(page.getByTestId('distributions'), 'distributions');
 
   // The trained ReLU run's view of a test digit, with Grad-CAM.
   await page.keyboard.press('2');
@@ -101,6 +112,15 @@ try {
   await page.getByLabel('Grad-CAM').check();
   await page.waitForTimeout(1500);
   await shot(page, 'activations');
+
+  // The arithmetic of one conv2 unit of that digit, in its first channel that is not dead for it.
+  await page.locator('#act-conv2').getByRole('button', { name: /^conv2 channel \d+: enlarge$/ }).first().click();
+  const map = page.getByTestId('zoom-map');
+  const box = await map.boundingBox();
+  await map.click({ position: { x: (5.5 / 8) * box.width, y: (5.5 / 8) * box.height } });
+  await page.getByTestId('unit-panel').waitFor();
+  await shotOf(page.getByRole('dialog'), 'unit-arithmetic');
+  await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
 
   await page.keyboard.press('6');
   for (const box of await page.getByTestId('compare').locator('ul.runs input[type=checkbox]').all()) await box.check();

@@ -35,6 +35,9 @@ import {
   SummaryParamsSchema,
   SummaryResultSchema,
 } from './models';
+import { UnitArithmeticParamsSchema, UnitArithmeticResultSchema } from './unit';
+import { RunHistogramsParamsSchema, RunHistogramsResultSchema } from './histograms';
+import { AttributeParamsSchema, AttributeResultSchema } from './attribution';
 import { AppDefaultsParamsSchema, AppDefaultsResultSchema, BackendInfoParamsSchema, BackendInfoResultSchema, ListDatasetsParamsSchema, ListDatasetsResultSchema } from './system';
 import {
   ListRunsParamsSchema,
@@ -107,6 +110,9 @@ export const REQUESTS = {
   visualize: subscription(VisualizeParamsSchema, JobAcceptedSchema, VisualizeEventSchema, 'model'),
   neighbours: subscription(NeighboursParamsSchema, JobAcceptedSchema, NeighboursEventSchema, 'model'),
   embedding: subscription(EmbeddingParamsSchema, JobAcceptedSchema, EmbeddingEventSchema, 'model'),
+  unitArithmetic: request(UnitArithmeticParamsSchema, UnitArithmeticResultSchema, 'dataset'),
+  runHistograms: request(RunHistogramsParamsSchema, RunHistogramsResultSchema, 'model'),
+  attribute: request(AttributeParamsSchema, AttributeResultSchema, 'dataset'),
 } as const;
 
 type Table = typeof REQUESTS;
@@ -195,6 +201,9 @@ const REQUEST_PATHS: { [M in Method]: (p: Params<M>, datasetPaths: (id: string |
   visualize: (p) => modelPaths(p.model),
   neighbours: (p, datasetPaths) => [...(p.image.kind === 'path' ? [p.image.path] : []), ...modelPaths(p.model), ...datasetPaths(p.image.kind === 'example' ? p.image.dataset : undefined), ...datasetPaths(p.dataset)],
   embedding: (p, datasetPaths) => [...(p.image?.kind === 'path' ? [p.image.path] : []), ...modelPaths(p.model), ...datasetPaths(p.image?.kind === 'example' ? p.image.dataset : undefined), ...datasetPaths(p.dataset)],
+  runHistograms: (p) => [p.runDir],
+  attribute: (p, datasetPaths) => [...(p.image.kind === 'path' ? [p.image.path] : p.image.kind === 'example' ? datasetPaths(p.image.dataset) : []), ...modelPaths(p.model)],
+  unitArithmetic: (p, datasetPaths) => [...(p.image.kind === 'path' ? [p.image.path] : p.image.kind === 'example' ? datasetPaths(p.image.dataset) : []), ...modelPaths(p.model)],
 };
 
 /** Every file or folder a (validated) request would read or write; dataset ids resolved by `datasetFolder`. */

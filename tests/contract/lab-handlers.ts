@@ -461,6 +461,16 @@ export function createLabHandlers(options: LabOptions): EngineHandlers {
     }),
 
     appDefaults: () => ({ run: null, samples: [{ name: 'ramp.pgm', path: path.join(options.runsDir, 'samples', 'ramp.pgm') }] }),
+
+    runHistograms: () => ({ available: false, layers: [], layer: null, stopped: null, records: [] }),
+
+    attribute: () => {
+      throw new ContractError({ code: 'user-error', message: 'the lab engine has no attribution methods', reason: 'not-in-lab' });
+    },
+
+    unitArithmetic: () => {
+      throw new ContractError({ code: 'user-error', message: 'the lab engine does not show unit arithmetic', reason: 'not-in-lab' });
+    },
   };
 
   function readStatus(runDir: string): RunStatus {

@@ -8,8 +8,8 @@ describe('contract schemas', () => {
   it('has a params and a result schema for every request the UI needs', () => {
     expect(METHODS.sort()).toEqual(
       [
-        'appDefaults', 'backendInfo', 'deadRelu', 'evaluate', 'examples', 'inspect', 'kernelTimeline', 'kernels', 'listDatasets', 'listModels', 'listRuns', 'openModel', 'openRun',
-        'pauseTraining', 'resumeRun', 'resumeTraining', 'startTraining', 'stopTraining', 'subscribeRun', 'summary', 'watchRuns',
+        'appDefaults', 'attribute', 'backendInfo', 'deadRelu', 'evaluate', 'examples', 'inspect', 'kernelTimeline', 'kernels', 'listDatasets', 'listModels', 'listRuns', 'openModel', 'openRun',
+        'pauseTraining', 'resumeRun', 'resumeTraining', 'runHistograms', 'startTraining', 'stopTraining', 'subscribeRun', 'summary', 'unitArithmetic', 'watchRuns',
         'topPatches', 'visualize', 'neighbours', 'embedding',
       ].sort(),
     );

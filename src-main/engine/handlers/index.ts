@@ -11,6 +11,9 @@ import { modelHandlers } from './models';
 import { runHandlers } from './runs';
 import { systemHandlers } from './system';
 import { trainingHandlers } from './training';
+import { unitHandlers } from './unit';
+import { histogramHandlers } from './histograms';
+import { attributionHandlers } from './attribution';
 
 export type { EngineOptions } from './context';
 export { DEFAULT_MODEL_CACHE_SIZE, DEFAULT_MAX_BATCH_ROWS } from './context';
@@ -33,6 +36,9 @@ export function createEngine(options: EngineOptions): Engine {
     ...runHandlers(ctx),
     ...systemHandlers(ctx),
     ...insightHandlers(ctx),
+    ...unitHandlers(ctx),
+    ...histogramHandlers(),
+    ...attributionHandlers(ctx),
   };
   return {
     handlers,

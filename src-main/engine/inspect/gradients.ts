@@ -43,8 +43,8 @@ export function scoreKind(model: tf.LayersModel): ScoreKind {
   return 'probability';
 }
 
-/** [1, classes] scores from the values of a finished graph run (inside tf.tidy). */
-function scores(graph: ModelGraph, values: Values, kind: ScoreKind): tf.Tensor {
+/** [n, classes] scores from the values of a finished graph run (inside tf.tidy). */
+export function scores(graph: ModelGraph, values: Values, kind: ScoreKind): tf.Tensor {
   const step = outputStep(graph);
   const output = values.get(graph.output.id)!;
   if (kind === 'probability' || layerActivation(step.layer) !== 'softmax') return output;
@@ -66,7 +66,7 @@ function checkClass(index: number, classes: number): number {
  * The class to explain: the one asked for, or the top prediction. Read with an awaited data(), as
  * WebGPU in Node cannot read synchronously; inspect passes the class it has already predicted.
  */
-async function chooseClass(graph: ModelGraph, x: tf.Tensor4D, classIndex: number | undefined): Promise<number> {
+export async function chooseClass(graph: ModelGraph, x: tf.Tensor4D, classIndex: number | undefined): Promise<number> {
   if (classIndex !== undefined) return checkClass(classIndex, graph.output.shape[graph.output.shape.length - 1]!);
   const top = tf.tidy(() => tf.argMax(tf.reshape(runGraph(graph, new Map([[graph.input.id, x as tf.Tensor]])).get(graph.output.id)!, [-1])));
   const [c] = await top.data();
@@ -124,11 +124,44 @@ export function spatialLayers(model: tf.LayersModel): { name: string; className:
     .map((s) => ({ name: s.layer.name, className: s.layer.getClassName() }));
 }
 
+/** The score of class `c` for every example of a batch, [n] (inside tf.tidy). */
+export function batchClassScores(graph: ModelGraph, values: Values, kind: ScoreKind, c: number): tf.Tensor1D {
+  const s = scores(graph, values, kind) as tf.Tensor2D;
+  return tf.reshape(tf.slice(s, [0, c], [-1, 1]), [-1]) as tf.Tensor1D;
+}
+
 function defaultCamLayer(graph: ModelGraph): string {
   const convs = graph.steps.filter((s) => s.outputs[0]?.shape.length === 4 && layerKind(s.layer) === 'conv');
   const last = convs.at(-1);
-  if (!last) throw new LayerChoiceError('Grad-CAM needs a convolutional layer, and this model has none');
+  if (!last) throw new LayerChoiceError('a class activation map needs a convolutional layer, and this model has none');
   return last.layer.name;
+}
+
+/** The layer a CAM method reads (default: the last convolution), checked to have a [h, w, c] output. */
+export function camLayer(graph: ModelGraph, name: string | undefined): { name: string; tensor: tf.SymbolicTensor } {
+  const layerName = name ?? defaultCamLayer(graph);
+  const target = layerOutput(graph, layerName);
+  if (!target) throw new LayerChoiceError(`the model has no layer '${layerName}' (layers: ${graph.steps.map((s) => s.layer.name).join(', ')})`);
+  if (target.tensor.shape.length !== 4) {
+    throw new LayerChoiceError(`a class activation map needs a layer with a height x width x channels output; ${layerName} outputs ${target.tensor.shape.slice(1).join('x')}`);
+  }
+  return { name: layerName, tensor: target.tensor };
+}
+
+/**
+ * The chosen layer's activation A for input x and d score / dA, the backward pass starting at that layer
+ * (inside tf.tidy).
+ */
+export function layerGradients(graph: ModelGraph, kind: ScoreKind, x: tf.Tensor, target: tf.SymbolicTensor, classIndex: number): { a: tf.Tensor; grads: tf.Tensor } {
+  const down = downstreamOf(graph, target);
+  const first = runGraph(graph, new Map([[graph.input.id, x]]));
+  const fixed: Values = new Map([...first].filter(([id]) => !down.has(id)));
+  const a = first.get(target.id)!;
+  const grads = tf.grad((activation: tf.Tensor) => {
+    const values = runGraph(graph, new Map([...fixed, [target.id, activation]]));
+    return tf.sum(batchClassScores(graph, values, kind, classIndex)) as tf.Scalar;
+  })(a);
+  return { a, grads };
 }
 
 /**
@@ -139,23 +172,10 @@ export async function gradCam(model: tf.LayersModel, x: tf.Tensor4D, options: Gr
   assertGradients(model);
   const graph = modelGraph(model);
   const kind = scoreKind(model);
-  const layerName = options.layer ?? defaultCamLayer(graph);
-  const target = layerOutput(graph, layerName);
-  if (!target) throw new LayerChoiceError(`the model has no layer '${layerName}' (layers: ${graph.steps.map((s) => s.layer.name).join(', ')})`);
-  if (target.tensor.shape.length !== 4) {
-    throw new LayerChoiceError(`Grad-CAM needs a layer with a height x width x channels output; ${layerName} outputs ${target.tensor.shape.slice(1).join('x')}`);
-  }
-  const down = downstreamOf(graph, target.tensor);
+  const { name: layerName, tensor } = camLayer(graph, options.layer);
   const classIndex = await chooseClass(graph, x, options.classIndex);
   const [cam, upsampled] = tf.tidy(() => {
-    // The backward pass starts at the chosen layer.
-    const first = runGraph(graph, new Map([[graph.input.id, x as tf.Tensor]]));
-    const fixed: Values = new Map([...first].filter(([id]) => !down.has(id)));
-    const a = first.get(target.tensor.id)!;
-    const grads = tf.grad((activation: tf.Tensor) => {
-      const values = runGraph(graph, new Map([...fixed, [target.tensor.id, activation]]));
-      return classScore(graph, values, kind, classIndex);
-    })(a);
+    const { a, grads } = layerGradients(graph, kind, x, tensor, classIndex);
     const alpha = tf.mean(grads, [0, 1, 2]); // [channels]
     const map = tf.relu(tf.sum(tf.mul(a, alpha), -1)) as tf.Tensor3D; // [1, h, w]
     const [, height, width] = x.shape;

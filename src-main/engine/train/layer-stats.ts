@@ -32,18 +32,21 @@ export interface LayerStatsRecord {
 
 /**
  * Runs the probe batch through the chain in inference mode and measures every layer's output.
- * `gradNorms` maps layer name -> norm (see gradientNormsByLayer).
+ * `gradNorms` maps layer name -> norm (see gradientNormsByLayer). `onOutput` sees each layer's output
+ * inside the pass's tf.tidy (tf.keep what is kept).
  */
 export async function probeLayerStats(
   layers: readonly tf.layers.Layer[],
   probe: tf.Tensor,
   gradNorms: ReadonlyMap<string, number>,
+  onOutput?: (layer: tf.layers.Layer, out: tf.Tensor) => void,
 ): Promise<LayerStats[]> {
   const pending: { stats: LayerStats; dead?: tf.Tensor; saturated?: tf.Tensor }[] = [];
   tf.tidy(() => {
     forward(layers, probe, {
       training: false,
       onOutput: (layer, _i, out) => {
+        onOutput?.(layer, out);
         const activation = layerActivation(layer);
         const stats: LayerStats = { layer: layer.name, kind: layerKind(layer), activation };
         const gradientNorm = gradNorms.get(layer.name);

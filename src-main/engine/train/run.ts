@@ -13,7 +13,8 @@ import { JsonLines } from './json-lines';
 import { checkMemory, estimateTrainingMemory, memoryLimitFor } from './memory';
 import { describeInvocation, newRunDir, readJson, readRunConfig, removeTornFiles, RUN_FILES, writeJson, type CommandFile } from './run-folder';
 import { openTrainData, type PreparedData } from './open-data';
-import { Trainer, type CheckpointMeta } from './trainer';
+import { HISTOGRAM_FILE } from './histograms';
+import { Trainer, type CheckpointMeta, type TrainerParts } from './trainer';
 import type { TrainSplit } from './train-data';
 
 export interface StartOptions {
@@ -25,6 +26,8 @@ export interface StartOptions {
   argv?: string[];
   /** Data to train on instead of opening config.dataset (tests, in-memory data). */
   data?: PreparedData;
+  /** Histograms of weights, activations and gradients (default on, see Trainer); false: none. */
+  histograms?: TrainerParts['histograms'];
 }
 
 export interface ResumeOptions {
@@ -66,7 +69,7 @@ export async function startRun(config: TrainConfig, options: StartOptions = {}):
     await writeJson(runDir, RUN_FILES.command, command);
   });
   const model = buildRunModel(spec, config, prepared);
-  return new Trainer({ runDir, config, model, data: prepared.data, backend, warnings: prepared.warnings });
+  return new Trainer({ runDir, config, model, data: prepared.data, backend, warnings: prepared.warnings, histograms: options.histograms });
 }
 
 /** Continues the run in `dir` from its checkpoint; later steps repeat an uninterrupted run's exactly (same backend). */
@@ -89,6 +92,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
   new JsonLines(path.join(dir, RUN_FILES.batches)).truncateTo(logBytes.batches);
   new JsonLines(path.join(dir, RUN_FILES.epochs)).truncateTo(logBytes.epochs);
   new JsonLines(path.join(dir, RUN_FILES.layerStats)).truncateTo(logBytes.layerStats);
+  if (logBytes.histograms !== undefined) new JsonLines(path.join(dir, HISTOGRAM_FILE)).truncateTo(logBytes.histograms);
   command.resumes.push({ ...describeInvocation(report, versions(), options.argv), fromStep: checkpoint.meta.position.globalStep });
   await writingTo(dir, checkpoint.meta.position.globalStep, () => writeJson(dir, RUN_FILES.command, command));
   const model = buildRunModel(spec, config, prepared);

@@ -13,6 +13,7 @@ import { EventChannel } from './event-channel';
 import { chainLayers, forward } from './forward';
 import { JsonLines } from './json-lines';
 import { KernelSnapshotStore } from './kernel-snapshots';
+import { HISTOGRAM_FILE, HistogramRecorder } from './histograms';
 import { gradientNormsByLayer, paramOwners, probeLayerStats, type LayerStatsRecord } from './layer-stats';
 import { correctCounts, lossFunction } from './loss';
 import { EMPTY_SUMS, type BatchRecord, type EpochRecord, type EpochSums, type Evaluation } from './metrics';
@@ -81,7 +82,7 @@ export interface CheckpointMeta {
   epochSums: EpochSums;
   epochs: EpochRecord[];
   /** Sizes of the logs when the checkpoint was taken; a resume cuts them back to these. */
-  logBytes: { batches: number; epochs: number; layerStats: number };
+  logBytes: { batches: number; epochs: number; layerStats: number; histograms?: number };
 }
 
 export type Checkpoint = CheckpointContent<CheckpointMeta>;
@@ -97,6 +98,8 @@ export interface TrainerParts {
   warnings?: string[];
   /** A checkpoint to continue from (resume); its logs must already be cut back to it. */
   from?: Checkpoint;
+  /** Weight, activation and gradient histograms at the statistics cadence (default on, 16 MiB); false: none. */
+  histograms?: { budgetBytes?: number } | false;
 }
 
 const PROGRESS_INTERVAL_MS = 200;
@@ -122,6 +125,9 @@ export class Trainer implements AsyncIterable<TrainEvent> {
   private epochs: EpochRecord[] = [];
   private snapshots: KernelSnapshotStore | null = null;
   private probe: tf.Tensor4D | null = null;
+  private readonly histograms: HistogramRecorder | null;
+  /** Trainable layers' kernels (their largest weight): name and index into params. */
+  private readonly kernels: { layer: string; param: number }[];
   private state: RunState | 'idle' = 'idle';
   private pauseRequested = false;
   private stopRequested = false;
@@ -149,6 +155,12 @@ export class Trainer implements AsyncIterable<TrainEvent> {
       epochs: new JsonLines(path.join(this.runDir, RUN_FILES.epochs)),
       layerStats: new JsonLines(path.join(this.runDir, RUN_FILES.layerStats)),
     };
+    this.histograms = parts.histograms === false ? null : new HistogramRecorder(path.join(this.runDir, HISTOGRAM_FILE), parts.histograms?.budgetBytes);
+    this.kernels = this.layers.flatMap((layer) => {
+      const own = this.params.map((p, i) => ({ p, i })).filter(({ p }) => this.owners.get(p.name) === layer.name);
+      const largest = own.sort((a, b) => b.p.variable.size - a.p.variable.size)[0];
+      return largest ? [{ layer: layer.name, param: largest.i }] : [];
+    });
     this.orderRng = createRandom(parts.config.seed);
     this.epochStartRng = this.orderRng.getState();
     this.schedule = initialSchedule(parts.config.optimizer.lr);
@@ -309,6 +321,7 @@ export class Trainer implements AsyncIterable<TrainEvent> {
       if (!Number.isFinite(lossValue)) throw new DivergedError(step, this.position.epoch + 1, lossValue);
       const statsDue = this.config.statsEvery > 0 && (step % this.config.statsEvery === 0 || lastOfEpoch);
       const gradNorms = statsDue ? await gradientNormsByLayer(this.params.map((p) => p.name), grads, this.owners) : null;
+      const kernelGrads = statsDue && this.histograms ? await Promise.all(this.kernels.map((k) => grads[k.param].data() as Promise<Float32Array>)) : null;
       this.optimizer.apply(this.params, grads, this.schedule.lr);
       const [correct, correct5] = await counts.data();
       this.position = { ...this.position, stepInEpoch: batchInEpoch, globalStep: step };
@@ -324,7 +337,7 @@ export class Trainer implements AsyncIterable<TrainEvent> {
       };
       this.logs.batches.append(record);
       this.events.emit({ type: 'batch', record });
-      if (gradNorms) await this.recordLayerStats(gradNorms);
+      if (gradNorms) await this.recordLayerStats(gradNorms, kernelGrads);
       if (this.config.snapshotEvery > 0 && step % this.config.snapshotEvery === 0) await this.snapshotKernels();
       return { record, correct, correct5 };
     } finally {
@@ -422,7 +435,7 @@ export class Trainer implements AsyncIterable<TrainEvent> {
       optimizerIterations: optimizer.iterations,
       epochSums: this.sums,
       epochs: this.epochs,
-      logBytes: { batches: this.logs.batches.bytes, epochs: this.logs.epochs.bytes, layerStats: this.logs.layerStats.bytes },
+      logBytes: { batches: this.logs.batches.bytes, epochs: this.logs.epochs.bytes, layerStats: this.logs.layerStats.bytes, ...(this.histograms ? { histograms: this.histograms.bytes } : {}) },
     };
     await writeCheckpointFile(path.join(this.runDir, RUN_FILES.checkpoint), { meta, arrays: { weights, optimizer: optimizer.slots } });
     this.lastCheckpointAt = Date.now();
@@ -448,16 +461,41 @@ export class Trainer implements AsyncIterable<TrainEvent> {
     this.events.emit({ type: 'kernels', step: globalStep, epoch, file: path.join(RUN_FILES.kernels, entry.file) });
   }
 
-  private async recordLayerStats(gradNorms: Map<string, number>): Promise<void> {
+  private async recordLayerStats(gradNorms: Map<string, number>, kernelGrads: Float32Array[] | null): Promise<void> {
     if (!this.probe) return;
+    const outputs = new Map<string, tf.Tensor>();
+    const keepOutputs = kernelGrads ? new Set(this.kernels.map((k) => k.layer)) : new Set<string>();
     const record: LayerStatsRecord = {
       step: this.position.globalStep,
       epoch: this.position.epoch + 1,
       probeSize: this.probe.shape[0],
-      layers: await probeLayerStats(this.layers, this.probe, gradNorms),
+      layers: await probeLayerStats(this.layers, this.probe, gradNorms, (layer, out) => {
+        if (keepOutputs.has(layer.name)) outputs.set(layer.name, tf.keep(out));
+      }),
     };
     this.logs.layerStats.append(record);
     this.events.emit({ type: 'layerStats', record });
+    if (this.histograms && kernelGrads) await this.recordHistograms(outputs, kernelGrads);
+  }
+
+  private async recordHistograms(outputs: Map<string, tf.Tensor>, kernelGrads: Float32Array[]): Promise<void> {
+    try {
+      const layers = [];
+      for (const [i, k] of this.kernels.entries()) {
+        const out = outputs.get(k.layer);
+        layers.push({
+          layer: k.layer,
+          tensors: {
+            weights: (await this.params[k.param].variable.data()) as Float32Array,
+            ...(out ? { activations: (await out.data()) as Float32Array } : {}),
+            gradients: kernelGrads[i],
+          },
+        });
+      }
+      this.histograms!.record(this.position.globalStep, this.position.epoch + 1, layers);
+    } finally {
+      tf.dispose([...outputs.values()]);
+    }
   }
 
   private emitProgress(totalSteps: number, perEpoch: number, loss: number, force: boolean): void {
