@@ -75,11 +75,14 @@ export async function summaryOf(ref: ModelRef, signal?: AbortSignal): Promise<Mo
   return h.call('summary', { model: ref }, { signal });
 }
 
-/** Opens a model file or folder (model.json, ONNX, Caffe, a run) and makes it the one to inspect. */
-export async function openModelFile(path: string): Promise<OpenModelResult> {
+/**
+ * Opens a model file or folder (model.json, ONNX, Caffe, a run) and makes it the one to inspect, unless
+ * `focus` says no by then (the start-up defaults must not take over a model the user chose meanwhile).
+ */
+export async function openModelFile(path: string, focus: () => boolean = () => true): Promise<OpenModelResult> {
   const h = await host();
   const result = await h.call('openModel', { path });
   models.opened = [...models.opened.filter((m) => JSON.stringify(m.ref) !== JSON.stringify(result.ref)), result];
-  models.sourceKey = result.ref.kind === 'run' ? `run:${result.ref.dir}` : result.ref.kind === 'file' ? `file:${result.ref.path}` : 'zoo';
+  if (focus()) models.sourceKey = result.ref.kind === 'run' ? `run:${result.ref.dir}` : result.ref.kind === 'file' ? `file:${result.ref.path}` : 'zoo';
   return result;
 }

@@ -10,8 +10,10 @@ export async function openStartupDefaults(): Promise<boolean> {
   try {
     const h = await host();
     const defaults = await h.call('appDefaults', {});
+    const chosen = models.sourceKey;
     if (!defaults.run || ui.image || models.opened.length > 0) return false;
-    await openModelFile(defaults.run);
+    // Opening the run takes a while on a busy machine: a run the user opens meanwhile stays the one shown.
+    await openModelFile(defaults.run, () => models.sourceKey === chosen);
     const sample = defaults.samples[0];
     if (sample && !ui.image) setImagePath(sample.path);
     return true;
