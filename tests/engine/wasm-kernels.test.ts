@@ -172,6 +172,13 @@ describe('BatchMatMul with transposed operands matches the cpu backend', () => {
       await expectKernelMatchesCpu('BatchMatMul', { a: [values(35, 9), [1, ...a]], b: [values(15, 10), [1, ...b]] }, { transposeA: ta, transposeB: tb });
     });
   }
+  for (const [ta, tb] of [[false, true], [true, true], [true, false]]) {
+    it(`a wide right operand (computed as (op(B)^T op(A)^T)^T where that moves fewer elements), transposeA=${ta} transposeB=${tb}`, async () => {
+      const a = ta ? [8, 3] : [3, 8];
+      const b = tb ? [40, 8] : [8, 40];
+      await expectKernelMatchesCpu('BatchMatMul', { a: [values(24, 13), a], b: [values(320, 14), b] }, { transposeA: ta, transposeB: tb });
+    });
+  }
   it('batched products (left to the shipped kernel)', async () => {
     await expectKernelMatchesCpu('BatchMatMul', { a: [values(105, 11), [3, 5, 7]], b: [values(30, 12), [3, 5, 2]] }, { transposeA: true, transposeB: false });
   });
