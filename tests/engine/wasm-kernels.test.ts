@@ -86,6 +86,7 @@ const CONV_CASES: ConvCase[] = [
   { name: '3x3 stride 2 same, even size', x: [2, 10, 10, 4], f: [3, 3, 4, 5], strides: 2, pad: 'same' },
   { name: '3x5 strides [2,1] explicit asymmetric pads', x: [2, 13, 11, 3], f: [3, 5, 3, 4], strides: [2, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
   { name: '1x1 stride 2 (filter smaller than the stride)', x: [2, 7, 7, 3], f: [1, 1, 3, 4], strides: 2, pad: 'valid' },
+  { name: '3x5 stride 1 same (non-square rotation)', x: [2, 7, 9, 3], f: [3, 5, 3, 4], strides: 1, pad: 'same' },
 ];
 
 function convOutShape(c: ConvCase): number[] {
@@ -169,6 +170,13 @@ describe('BatchMatMul with transposed operands matches the cpu backend', () => {
       const b = tb ? [3, 5] : [5, 3];
       await expectKernelMatchesCpu('BatchMatMul', { a: [values(35, 9), a], b: [values(15, 10), b] }, { transposeA: ta, transposeB: tb });
       await expectKernelMatchesCpu('BatchMatMul', { a: [values(35, 9), [1, ...a]], b: [values(15, 10), [1, ...b]] }, { transposeA: ta, transposeB: tb });
+    });
+  }
+  for (const [ta, tb] of [[false, true], [true, true], [true, false]]) {
+    it(`a wide right operand (computed as (op(B)^T op(A)^T)^T where that moves fewer elements), transposeA=${ta} transposeB=${tb}`, async () => {
+      const a = ta ? [8, 3] : [3, 8];
+      const b = tb ? [40, 8] : [8, 40];
+      await expectKernelMatchesCpu('BatchMatMul', { a: [values(24, 13), a], b: [values(320, 14), b] }, { transposeA: ta, transposeB: tb });
     });
   }
   it('batched products (left to the shipped kernel)', async () => {

@@ -13,24 +13,20 @@ export function bilinearWarp(img: tf.Tensor3D, srcY: Float32Array, srcX: Float32
   const n = outH * outW;
   const indices = new Int32Array(4 * n);
   const weights = new Float32Array(4 * n);
+  const corner = (k: number, i: number, cy: number, cx: number, wt: number) => {
+    const inside = cy >= 0 && cy < h && cx >= 0 && cx < w;
+    indices[k * n + i] = inside ? cy * w + cx : 0;
+    weights[k * n + i] = inside ? wt : 0;
+  };
   for (let i = 0; i < n; i++) {
-    const y = srcY[i];
-    const x = srcX[i];
-    const y0 = Math.floor(y);
-    const x0 = Math.floor(x);
-    const fy = y - y0;
-    const fx = x - x0;
-    const corners: [number, number, number][] = [
-      [y0, x0, (1 - fy) * (1 - fx)],
-      [y0, x0 + 1, (1 - fy) * fx],
-      [y0 + 1, x0, fy * (1 - fx)],
-      [y0 + 1, x0 + 1, fy * fx],
-    ];
-    corners.forEach(([cy, cx, wt], k) => {
-      const inside = cy >= 0 && cy < h && cx >= 0 && cx < w;
-      indices[k * n + i] = inside ? cy * w + cx : 0;
-      weights[k * n + i] = inside ? wt : 0;
-    });
+    const y0 = Math.floor(srcY[i]);
+    const x0 = Math.floor(srcX[i]);
+    const fy = srcY[i] - y0;
+    const fx = srcX[i] - x0;
+    corner(0, i, y0, x0, (1 - fy) * (1 - fx));
+    corner(1, i, y0, x0 + 1, (1 - fy) * fx);
+    corner(2, i, y0 + 1, x0, fy * (1 - fx));
+    corner(3, i, y0 + 1, x0 + 1, fy * fx);
   }
   return tf.tidy(() => {
     const idx = tf.tensor1d(indices, 'int32');
@@ -43,7 +39,9 @@ export function bilinearWarp(img: tf.Tensor3D, srcY: Float32Array, srcX: Float32
       const gathered = tf.mul(tf.gather(flat as tf.Tensor2D, idx), wts);
       return {
         value: tf.sum(tf.reshape(gathered, [4, n, c]), 0),
-        gradFunc: (dy: tf.Tensor, [i, wt]: tf.Tensor[]) => tf.scatterND(tf.reshape(i, [4 * n, 1]), tf.mul(tf.tile(dy, [4, 1]), wt), [h * w, c]),
+        // dy [n, c] times each corner's weights [4, n, 1], broadcast (the wasm Tile kernel is a scalar loop).
+        gradFunc: (dy: tf.Tensor, [i, wt]: tf.Tensor[]) =>
+          tf.scatterND(tf.reshape(i, [4 * n, 1]), tf.reshape(tf.mul(tf.reshape(wt, [4, n, 1]), dy), [4 * n, c]), [h * w, c]),
       };
     }) as Parameters<typeof tf.customGrad>[0]);
     const sampled = sample(tf.reshape(img, [h * w, c])) as tf.Tensor2D;
