@@ -1,4 +1,5 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -269,5 +270,17 @@ describe('decode errors', () => {
     const err = await failure(decodeImage(file('nowhere.png'), { channels: 3 }));
     expect(err.code).toBe('unreadable-file');
     expect(err.message).toMatch(/^nowhere\.png: cannot read the file/);
+  });
+
+  it('a path the user names may be a symbolic link (followed); a FIFO or a folder is refused without waiting', async () => {
+    await symlink(file('rgb.png'), file('named-link.png'));
+    expect((await readImageInfo(file('named-link.png'))).width).toBe(40);
+    execFileSync('mkfifo', [file('pipe.png')]);
+    await mkdir(file('folder.png'));
+    for (const name of ['pipe.png', 'folder.png']) {
+      const err = await failure(decodeImage(file(name), { channels: 3 }));
+      expect(err.code).toBe('unreadable-file');
+      expect(err.message).toMatch(new RegExp(`^${name.replace('.', '\\.')}: cannot read the file \\((not a regular file|EISDIR)`));
+    }
   });
 });
