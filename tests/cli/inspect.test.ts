@@ -146,7 +146,7 @@ describe('convscope inspect', () => {
       [['--model', runDir, '--image', empty], /empty\.png: empty file/],
       [['--model', runDir, '--image', path.join(dir, 'missing.png')], /cannot read the file/],
       [['--model', runDir, '--image', digit, '--layer', 'conv9'], /no layer 'conv9'/],
-      [['--model', runDir, '--image', digit, '--checkpoint', '3'], /one checkpoint, at step 8/],
+      [['--model', runDir, '--image', digit, '--checkpoint', '3'], /keeps checkpoints at steps 8 and 0, and its initial weights/],
       [['--model', 'resnet50', '--image', digit], /unknown model 'resnet50'/],
       [['--image', digit], /--model is required/],
       [['--model', 'alexnet', '--set', 'input=4096x4096x1', '--image', digit], /alexnet \(input 4096x4096x1, .* parameters\) needs about .* more than the limit of 2\.0 GiB \(CONVSCOPE_MODEL_MEMORY_LIMIT=2GiB\)/],

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRun, resumeRun, startRun, type BatchRecord, type Trainer } from '../../src-main/engine/train';
+import { resolveModel } from '../../src-main/engine/inspect/model-ref';
 import { readCheckpointFile } from '../../src-main/engine/train/checkpoint-file';
 import type { CheckpointMeta } from '../../src-main/engine/train/trainer';
 import { bandData } from './train-synthetic';
@@ -16,7 +17,9 @@ import { resumeTestConfig } from './train-resume-config';
 
 const exec = promisify(execFile);
 const CHILD = new URL('./train-rotate-kill-child.ts', import.meta.url).pathname;
-const data = () => ({ data: bandData(256, 64), preprocess: { kind: 'synthetic' }, warnings: [] });
+// A valid stored preprocessor (inspection reads it); the data is made already, so training never uses it.
+const preprocess = { version: 1, kind: 'scale', shape: [16, 16, 1], mean: [], scale: 1 / 255, fittedOn: null };
+const data = () => ({ data: bandData(256, 64), preprocess, warnings: [] });
 const losses = (b: BatchRecord[]) => b.map((r) => [r.step, r.loss]);
 
 async function finish(trainer: Trainer, stopAfter?: number): Promise<string> {
@@ -48,6 +51,13 @@ describe('the previous checkpoint', () => {
     const latest = path.join(runDir, 'checkpoint.bin');
     const previous = path.join(runDir, 'checkpoint.prev.bin');
     expect([await stepOf(latest), await stepOf(previous)]).toEqual([11, 8]);
+    // Inspection reads either kept checkpoint by its step.
+    for (const step of [11, 8]) {
+      const resolved = await resolveModel(runDir, { checkpoint: step });
+      expect(resolved.source).toMatchObject({ kind: 'run', from: 'checkpoint', step });
+      resolved.model.dispose();
+    }
+    await expect(resolveModel(runDir, { checkpoint: 9 })).rejects.toThrow(`${runDir} keeps checkpoints at steps 11 and 8, and its initial weights (step 0); there is no checkpoint at step 9`);
     const bytes = await readFile(latest);
     bytes.fill(0, bytes.length - 4096, bytes.length - 2048);
     await writeFile(latest, bytes);
