@@ -92,7 +92,7 @@ export const ResumeRunParamsSchema = v.strictObject({
   runDir: PathSchema,
   backend: v.optional(BackendChoiceSchema),
   threads: v.optional(ThreadsSchema),
-  /** Continue from checkpoint.prev.bin: offered (error code 'checkpoint-corrupt') when the latest fails its checksum. */
+  /** Continue from checkpoint.prev.bin: offered (error reason 'checkpoint-corrupt-previous-intact') when the latest is damaged. */
   fromPrevious: v.optional(v.boolean()),
 });
 

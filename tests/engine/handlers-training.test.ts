@@ -347,7 +347,7 @@ describe('controlling a live run', () => {
       bytes.fill(0, bytes.length - 1024);
       await writeFile(latest, bytes);
       const refused = await failure(next.handlers, 'resumeRun', { runDir: dir });
-      expectCode(refused, 'user-error', 'checkpoint-corrupt');
+      expectCode(refused, 'user-error', 'checkpoint-corrupt-previous-intact');
       expect(refused.message).toContain(`the previous checkpoint ${path.join(dir, 'checkpoint.prev.bin')} (step ${previousStep}) is intact`);
       expect(await call(next.handlers, 'resumeRun', { runDir: dir, fromPrevious: true })).toEqual({ runId: id, runDir: dir });
       expect(await call(next.handlers, 'stopTraining', { runId: id })).toMatchObject({ state: 'stopped' });

@@ -68,7 +68,7 @@ describe('the previous checkpoint', () => {
     );
     expect(refused?.message).toMatch(new RegExp(`^checkpoint ${latest} is corrupt: .* fails its checksum`));
     expect(refused?.message).toContain(`the previous checkpoint ${previous} (step 8) is intact: resume from it with convscope train --resume ${runDir} --from-previous`);
-    expect(refused?.code).toBe('checkpoint-corrupt');
+    expect(refused?.code).toBe('checkpoint-corrupt-previous-intact');
     // Refusing changed nothing: the logs still reach step 11.
     expect((await readRun(runDir)).batches.at(-1)?.step).toBe(11);
 

@@ -34,7 +34,7 @@ export class DivergedError extends ConvscopeError {
 
 /** A run folder that cannot be resumed or read (missing or malformed files; 'checkpoint-corrupt': see resume-checkpoint.ts). */
 export class RunFolderError extends ConvscopeError {
-  constructor(message: string, code: 'run-folder' | 'checkpoint-corrupt' = 'run-folder') {
+  constructor(message: string, code: 'run-folder' | 'checkpoint-corrupt' | 'checkpoint-corrupt-previous-intact' = 'run-folder') {
     super(message, code);
     this.name = 'RunFolderError';
   }

@@ -9,6 +9,9 @@ import { RunFolderError } from './errors';
 import { RUN_FILES } from './run-folder';
 import type { Checkpoint, CheckpointMeta } from './trainer';
 
+/** The refusal's code when the previous checkpoint is intact (a UI offers resuming from it). */
+export const PREVIOUS_INTACT = 'checkpoint-corrupt-previous-intact';
+
 const isDamaged = (err: unknown) => err instanceof RunFolderError && err.code === 'checkpoint-corrupt';
 
 /** The checkpoint at `file`, null when there is none, or the error that refused it. */
@@ -47,7 +50,7 @@ export async function checkpointToResume(dir: string, fromPrevious = false): Pro
     if (previous && !(previous instanceof RunFolderError)) {
       throw new RunFolderError(
         `${latest.message}; the previous checkpoint ${previousFile} (step ${previous.meta.position.globalStep}) is intact: resume from it with ${fromPreviousCommand(dir)} (the metrics after that step are dropped)`,
-        'checkpoint-corrupt',
+        PREVIOUS_INTACT,
       );
     }
     throw new RunFolderError(`${latest.message}; no intact earlier checkpoint is kept: restore the file from a backup or start the run again`, 'checkpoint-corrupt');
