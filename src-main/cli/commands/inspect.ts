@@ -19,7 +19,8 @@ Runs one image through the model and shows what every layer computed.
                        .caffemodel file (imported on the fly into ~/.cache/convscope/imports, keyed by its content)
   --image PATH         any common image (PNG, JPEG, WebP, GIF, ...)
   --set key=value      zoo models: an option, repeatable (e.g. --set width=0.25)
-  --checkpoint N       run folders: the checkpoint at step N (default: the latest; 0: the run's initial weights)
+  --checkpoint N       run folders: the checkpoint at step N, the latest (default) or the one before it;
+                       0: the run's initial weights
   --layer NAME         report (and draw) only this layer
   --top K              predictions to show (default 5)
   --out DIR            write PNGs: input, activations/, kernels/, and one per attribution method:
@@ -30,6 +31,7 @@ Runs one image through the model and shows what every layer computed.
   --target-layer NAME  the layer of the CAM methods, gradcam, gradcam++ and scorecam (default: the last
                        convolution); --gradcam-layer is the same option
   --json               {input:{width,height,channels}, predictions:[{label,prob}], layers:[{name,type,shape,stats,deadChannels}]}
+                       (with --out also attributions:[{method,classIndex,score,layer}])
   --backend B          auto (default), gpu, webgpu, node, wasm or cpu
   --threads N          ${THREADS_HELP}`;
 
