@@ -10,7 +10,7 @@ import { RUN_FILES } from './run-folder';
 import type { Checkpoint, CheckpointMeta } from './trainer';
 
 /** The refusal's code when the previous checkpoint is intact (a UI offers resuming from it). */
-export const PREVIOUS_INTACT = 'checkpoint-corrupt-previous-intact';
+const PREVIOUS_INTACT = 'checkpoint-corrupt-previous-intact';
 
 const isDamaged = (err: unknown) => err instanceof RunFolderError && err.code === 'checkpoint-corrupt';
 
@@ -25,7 +25,7 @@ async function tryRead(file: string): Promise<Checkpoint | null | RunFolderError
 }
 
 /** The command that resumes `dir` from its previous checkpoint (what the refusal offers). */
-export const fromPreviousCommand = (dir: string) => `convscope train --resume ${dir} --from-previous`;
+const fromPreviousCommand = (dir: string) => `convscope train --resume ${dir} --from-previous`;
 
 /**
  * The checkpoint to resume `dir` from, or null when it has none. With `fromPrevious` it is checkpoint.prev.bin,
