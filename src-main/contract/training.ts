@@ -67,6 +67,8 @@ const trainingConfigEntries = {
   probeSize: v.optional(PositiveIntSchema),
   checkpointEverySeconds: v.optional(Rate),
   checkpointEverySteps: v.optional(CountSchema),
+  /** Keep the checkpoint before the latest too (twice the disk), to resume from if the latest is corrupt (default true). */
+  keepPreviousCheckpoint: v.optional(v.boolean()),
 };
 /** What a UI sends: unknown fields are refused. */
 export const TrainingConfigSchema = v.strictObject(trainingConfigEntries);
@@ -86,7 +88,13 @@ export const StartTrainingParamsSchema = v.strictObject({ config: TrainingConfig
 export const RunIdParamsSchema = v.strictObject({ runId: NameSchema });
 export const RunStateResultSchema = v.object({ runId: NameSchema, state: RunStateSchema });
 /** Continue a run from its last checkpoint (after a crash, or a stop). */
-export const ResumeRunParamsSchema = v.strictObject({ runDir: PathSchema, backend: v.optional(BackendChoiceSchema), threads: v.optional(ThreadsSchema) });
+export const ResumeRunParamsSchema = v.strictObject({
+  runDir: PathSchema,
+  backend: v.optional(BackendChoiceSchema),
+  threads: v.optional(ThreadsSchema),
+  /** Continue from checkpoint.prev.bin: offered (error reason 'checkpoint-corrupt-previous-intact') when the latest is damaged. */
+  fromPrevious: v.optional(v.boolean()),
+});
 
 export const BatchRecordSchema = v.object({
   /** 1-based over the whole run. */

@@ -81,6 +81,55 @@ describe('convscope inspect', () => {
     }
   });
 
+  it('--attribution draws every method named, the CAM methods at --target-layer', async () => {
+    const out = path.join(dir, 'attributions');
+    const r = await convscope(['inspect', '--model', runDir, '--image', digit, '--out', out, '--json', '--attribution', 'all', '--target-layer', 'conv1', '--backend', 'wasm']);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout);
+    const top = json.predictions[0].index;
+    expect(json.attributions).toEqual([
+      { method: 'saliency', classIndex: top, score: 'logit' },
+      { method: 'gradcam', classIndex: top, score: 'logit', layer: 'conv1' },
+      { method: 'gradcam++', classIndex: top, score: 'logit', layer: 'conv1' },
+      { method: 'scorecam', classIndex: top, score: 'logit', layer: 'conv1' },
+      { method: 'smoothgrad', classIndex: top, score: 'logit' },
+      { method: 'integrated-gradients', classIndex: top, score: 'logit' },
+    ]);
+    const sizes: Record<string, [number, number]> = {};
+    const pixels: Record<string, string> = {};
+    for (const f of ['saliency.png', 'gradcam.png', 'gradcam-conv1-map.png', 'gradcam++.png', 'gradcam++-conv1-map.png', 'scorecam.png', 'scorecam-conv1-map.png', 'smoothgrad.png', 'integrated-gradients.png']) {
+      const { data, info } = await sharp(path.join(out, f)).raw().toBuffer({ resolveWithObject: true });
+      expect(info.width, f).toBe(info.height);
+      sizes[f] = [info.width, info.height];
+      pixels[f] = data.toString('base64');
+    }
+    // 28x28 input maps and 24x24 conv1 maps, enlarged by whole factors to at least 256 pixels.
+    expect(sizes['smoothgrad.png']).toEqual([280, 280]);
+    expect(sizes['scorecam-conv1-map.png']).toEqual([264, 264]);
+    // Six methods, six different maps.
+    expect(new Set(['saliency.png', 'gradcam.png', 'gradcam++.png', 'scorecam.png', 'smoothgrad.png', 'integrated-gradients.png'].map((f) => pixels[f])).size).toBe(6);
+
+    const some = await convscope(['inspect', '--model', runDir, '--image', digit, '--out', path.join(dir, 'some'), '--attribution', 'scorecam, smoothgrad', '--backend', 'wasm']);
+    expect(some.code, some.stderr).toBe(0);
+    expect(existsSync(path.join(dir, 'some', 'scorecam-conv2-map.png'))).toBe(true);
+    expect(existsSync(path.join(dir, 'some', 'smoothgrad.png'))).toBe(true);
+    expect(existsSync(path.join(dir, 'some', 'saliency.png'))).toBe(false);
+  });
+
+  it('refuses a bad --attribution in one line', async () => {
+    for (const [args, message] of [
+      [['--out', path.join(dir, 'x'), '--attribution', 'gradcam,lime'], /^--attribution: unknown method 'lime' \(saliency, gradcam, gradcam\+\+, scorecam, smoothgrad, integrated-gradients or all\)/],
+      [['--attribution', 'gradcam'], /^--attribution draws maps: give --out DIR too/],
+      [['--out', path.join(dir, 'x'), '--target-layer', 'conv9'], /--target-layer: the model has no layer 'conv9'/],
+      [['--out', path.join(dir, 'x'), '--target-layer', 'conv1', '--gradcam-layer', 'conv2'], /same option; give one/],
+    ] as [string[], RegExp][]) {
+      const r = await convscope(['inspect', '--model', runDir, '--image', digit, ...args, '--backend', 'cpu']);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.replace(/^convscope inspect: |^error: /, '')).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
   it('inspects an untrained zoo model with overrides', async () => {
     const r = await convscope(['inspect', '--model', 'alexnet', '--set', 'width=0.125', '--set', 'input=67x67x3', '--set', 'classes=7', '--image', digit, '--json', '--top', '3', '--backend', 'cpu']);
     expect(r.code, r.stderr).toBe(0);
@@ -97,7 +146,7 @@ describe('convscope inspect', () => {
       [['--model', runDir, '--image', empty], /empty\.png: empty file/],
       [['--model', runDir, '--image', path.join(dir, 'missing.png')], /cannot read the file/],
       [['--model', runDir, '--image', digit, '--layer', 'conv9'], /no layer 'conv9'/],
-      [['--model', runDir, '--image', digit, '--checkpoint', '3'], /one checkpoint, at step 8/],
+      [['--model', runDir, '--image', digit, '--checkpoint', '3'], /keeps checkpoints at steps 8 and 0, and its initial weights/],
       [['--model', 'resnet50', '--image', digit], /unknown model 'resnet50'/],
       [['--image', digit], /--model is required/],
       [['--model', 'alexnet', '--set', 'input=4096x4096x1', '--image', digit], /alexnet \(input 4096x4096x1, .* parameters\) needs about .* more than the limit of 2\.0 GiB \(CONVSCOPE_MODEL_MEMORY_LIMIT=2GiB\)/],

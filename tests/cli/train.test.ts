@@ -5,6 +5,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CLI_BIN, runCli, runCliInProcess } from './run-cli';
+import { configFromFlags } from '../../src-main/cli/commands/train';
 import { makeNoiseFolder } from '../engine/train-augment-folder';
 
 
@@ -31,7 +32,9 @@ describe('convscope train: bad input is one clear line and a non-zero exit', () 
     ['bad backend', ['--model', 'lenet5', '--dataset', 'mnist', '--backend', 'quantum'], /quantum/],
     ['unknown dataset', ['--model', 'lenet5', '--dataset', 'imagenet', '--backend', 'cpu'], /unknown dataset 'imagenet'/],
     ['missing folder', ['--model', 'lenet5', '--dataset', 'folder:/nonexistent/images', '--backend', 'cpu'], /\/nonexistent\/images does not exist/],
-    ['resume with settings', ['--resume', '/tmp/x', '--epochs', '3'], /takes only --backend, --threads and --json, not --epochs/],
+    ['resume with settings', ['--resume', '/tmp/x', '--epochs', '3'], /takes only --from-previous, --backend, --threads and --json, not --epochs/],
+    ['from-previous without resume', ['--model', 'lenet5', '--dataset', 'mnist', '--from-previous'], /--from-previous applies to --resume RUN_DIR only/],
+    ['from-previous of nothing', ['--resume', '/nonexistent/run', '--from-previous'], /no run folder at \/nonexistent\/run/],
     ['bad thread count', ['--model', 'lenet5', '--dataset', 'mnist', '--threads', '0'], /--threads must be a whole number from 1 to 8, got '0'/],
     ['resume of nothing', ['--resume', '/nonexistent/run'], /no run folder at \/nonexistent\/run/],
     ['zero learning rate', ['--model', 'lenet5', '--dataset', 'mnist', '--lr', '0', '--backend', 'cpu'], /learning rate must be a number > 0/],
@@ -85,8 +88,13 @@ describe('convscope train --augment on an image folder', () => {
     expect(JSON.parse(readFileSync(path.join(out, 'dataset.json'), 'utf8'))).toMatchObject({ storedSize: 18, trainExamples: 15 });
   });
 
+  it('--no-previous-checkpoint keeps only the latest checkpoint (the default keeps the previous one too)', () => {
+    expect(configFromFlags({ model: 'lenet5', dataset: 'mnist' }).config.keepPreviousCheckpoint).toBe(true);
+    expect(configFromFlags({ model: 'lenet5', dataset: 'mnist', 'no-previous-checkpoint': true }).config.keepPreviousCheckpoint).toBe(false);
+  });
   it('the help names the choices', async () => {
     const r = await inProcess(['train', '--help']);
+    expect(r.stdout).toMatch(/--from-previous .*the checkpoint before the last/s);
     expect(r.stdout).toMatch(/--augment A .*none \(default\), crop-mirror .* paper/s);
   });
 });

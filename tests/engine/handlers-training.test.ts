@@ -9,6 +9,8 @@ import sharp from 'sharp';
 import type { TrainingConfig, TrainingEvent } from '../../src-main/contract/training';
 import { tf } from '../../src-main/engine/tf';
 import { readRun } from '../../src-main/engine/train';
+import { readCheckpointFile } from '../../src-main/engine/train/checkpoint-file';
+import type { CheckpointMeta } from '../../src-main/engine/train/trainer';
 import { countParams, getModelSpec } from '../../src-main/engine/models';
 import { createEngine, type Engine } from '../../src-main/engine/handlers';
 import { batchColumns } from '../../src-main/engine/handlers/runs';
@@ -337,6 +339,20 @@ describe('controlling a live run', () => {
       const command = JSON.parse(await readFile(path.join(dir, 'command.json'), 'utf8'));
       expect(command.argv).toEqual(['test-engine']);
       expect(command.resumes.map((r: { fromStep: number }) => r.fromStep)).toEqual([stoppedAt]);
+
+      // Its latest checkpoint damaged: refused by name, the previous one offered; fromPrevious takes it.
+      const latest = path.join(dir, 'checkpoint.bin');
+      const previousStep = (await readCheckpointFile<CheckpointMeta>(path.join(dir, 'checkpoint.prev.bin')))!.meta.position.globalStep;
+      const bytes = await readFile(latest);
+      bytes.fill(0, bytes.length - 1024);
+      await writeFile(latest, bytes);
+      const refused = await failure(next.handlers, 'resumeRun', { runDir: dir });
+      expectCode(refused, 'user-error', 'checkpoint-corrupt-previous-intact');
+      expect(refused.message).toContain(`the previous checkpoint ${path.join(dir, 'checkpoint.prev.bin')} (step ${previousStep}) is intact`);
+      expect(await call(next.handlers, 'resumeRun', { runDir: dir, fromPrevious: true })).toEqual({ runId: id, runDir: dir });
+      expect(await call(next.handlers, 'stopTraining', { runId: id })).toMatchObject({ state: 'stopped' });
+      const resumes = JSON.parse(await readFile(path.join(dir, 'command.json'), 'utf8')).resumes;
+      expect(resumes.map((r: { fromStep: number }) => r.fromStep)).toEqual([stoppedAt, previousStep]);
     } finally {
       await next.shutdown();
     }

@@ -1,10 +1,12 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, open, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import sharp, { type Create, type Sharp } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage, ImageDecodeError, readImageInfo, resizeShorterAndCenterCrop } from '../../src-main/engine/data/image-decode';
+import { MAX_IMAGE_FILE_BYTES } from '../../src-main/engine/data/read-image-file';
 
 let dir: string;
 const file = (name: string) => path.join(dir, name);
@@ -269,5 +271,26 @@ describe('decode errors', () => {
     const err = await failure(decodeImage(file('nowhere.png'), { channels: 3 }));
     expect(err.code).toBe('unreadable-file');
     expect(err.message).toMatch(/^nowhere\.png: cannot read the file/);
+  });
+
+  it('a file over the read limit is refused before it is read', async () => {
+    const handle = await open(file('huge-file.png'), 'w');
+    await handle.truncate(MAX_IMAGE_FILE_BYTES + 1); // sparse: no disk used
+    await handle.close();
+    const err = await failure(decodeImage(file('huge-file.png'), { channels: 3 }));
+    expect(err.code).toBe('unreadable-file');
+    expect(err.message).toBe(`huge-file.png: cannot read the file (it is ${MAX_IMAGE_FILE_BYTES + 1} bytes, over the 256 MiB read limit for an image file)`);
+  });
+
+  it('a path the user names may be a symbolic link (followed); a FIFO or a folder is refused without waiting', async () => {
+    await symlink(file('rgb.png'), file('named-link.png'));
+    expect((await readImageInfo(file('named-link.png'))).width).toBe(40);
+    execFileSync('mkfifo', [file('pipe.png')]);
+    await mkdir(file('folder.png'));
+    for (const name of ['pipe.png', 'folder.png']) {
+      const err = await failure(decodeImage(file(name), { channels: 3 }));
+      expect(err.code).toBe('unreadable-file');
+      expect(err.message).toMatch(new RegExp(`^${name.replace('.', '\\.')}: cannot read the file \\((not a regular file|EISDIR)`));
+    }
   });
 });

@@ -95,7 +95,7 @@ describe('a run folder written by the trainer', () => {
   it('takes --checkpoint for the step the run kept, and says which step it has otherwise', async () => {
     const r = await resolveModel(runDir, { checkpoint: step });
     r.model.dispose();
-    await expect(resolveModel(runDir, { checkpoint: step + 1 })).rejects.toThrow(new RegExp(`one checkpoint, at step ${step}`));
+    await expect(resolveModel(runDir, { checkpoint: step + 1 })).rejects.toThrow(new RegExp(`keeps checkpoints at steps ${step} and 0, and its initial weights`));
     await expect(resolveModel(runDir, { overrides: { width: 1 } })).rejects.toThrow(/--set applies to zoo models/);
   });
 

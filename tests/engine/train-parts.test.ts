@@ -147,6 +147,19 @@ describe('checkpoint file', () => {
     expect(await readCheckpointFile(path.join(dir, 'none.bin'))).toBeNull();
   });
 
+  it('with a previous file, keeps the checkpoint it replaces there (and only that one)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'ckpt-'));
+    const file = path.join(dir, 'checkpoint.bin');
+    const previous = path.join(dir, 'checkpoint.prev.bin');
+    const at = (step: number) => ({ meta: { step }, arrays: { weights: [{ name: 'w', shape: [1], values: new Float32Array([step]) }] } });
+    await writeCheckpointFile(file, at(1), previous);
+    expect((await readdir(dir)).sort()).toEqual(['checkpoint.bin']);
+    for (const step of [2, 3]) await writeCheckpointFile(file, at(step), previous);
+    expect((await readCheckpointFile<{ step: number }>(file))!.meta.step).toBe(3);
+    expect((await readCheckpointFile<{ step: number }>(previous))!.meta.step).toBe(2);
+    expect((await readdir(dir)).sort()).toEqual(['checkpoint.bin', 'checkpoint.prev.bin']);
+  });
+
   it('rejects a truncated file', () => {
     const bytes = encodeCheckpoint({ meta: {}, arrays: { w: [{ name: 'w', shape: [3], values: new Float32Array([1, 2, 3]) }] } });
     expect(() => decodeCheckpoint(bytes.subarray(0, bytes.length - 2), 'x.bin')).toThrow(/expected \d+ bytes/);
@@ -194,7 +207,7 @@ describe('checkpoint file', () => {
     expect(error).toBeInstanceOf(RunFolderError);
     expect(error!.message).toMatch(/^checkpoint \/runs\/r\/checkpoint\.bin is corrupt: /);
     expect(error!.message).toMatch(problem);
-    expect(error!.message).toContain('ConvScope keeps only the latest checkpoint of a run');
+    expect((error as RunFolderError).code).toBe('checkpoint-corrupt');
   });
 
   it.each([

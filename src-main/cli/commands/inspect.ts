@@ -8,6 +8,7 @@ import { inspectImage, type Inspection, type LayerReport } from '../../engine/in
 import { gradientsUnavailable } from '../../engine/inspect/gradients';
 import { resolveModel, type ResolvedModel } from '../../engine/inspect/model-ref';
 import { writeInspectionPngs } from '../../engine/inspect/render/write-inspection';
+import { ATTRIBUTION_METHODS, isAttributionMethod, type AttributionMethod } from '../../engine/inspect/attribution/target';
 
 const ZOO_IDS = modelIds().join(', ');
 
@@ -18,13 +19,19 @@ Runs one image through the model and shows what every layer computed.
                        .caffemodel file (imported on the fly into ~/.cache/convscope/imports, keyed by its content)
   --image PATH         any common image (PNG, JPEG, WebP, GIF, ...)
   --set key=value      zoo models: an option, repeatable (e.g. --set width=0.25)
-  --checkpoint N       run folders: the checkpoint at step N (default: the latest; 0: the run's initial weights)
+  --checkpoint N       run folders: the checkpoint at step N, the latest (default) or the one before it;
+                       0: the run's initial weights
   --layer NAME         report (and draw) only this layer
   --top K              predictions to show (default 5)
-  --class N            the class for saliency and Grad-CAM (default: the top prediction)
-  --gradcam-layer NAME the layer for Grad-CAM (default: the last convolution)
-  --out DIR            write PNGs: input, activations/, kernels/, saliency, Grad-CAM overlay
+  --out DIR            write PNGs: input, activations/, kernels/, and one per attribution method:
+                       METHOD.png (CAM methods: overlaid on the input, with METHOD-LAYER-map.png beside)
+  --attribution LIST   with --out: the attribution methods, comma-separated (default saliency,gradcam):
+                       ${ATTRIBUTION_METHODS.join(', ')} (or all)
+  --class N            the class the attributions explain (default: the top prediction)
+  --target-layer NAME  the layer of the CAM methods, gradcam, gradcam++ and scorecam (default: the last
+                       convolution); --gradcam-layer is the same option
   --json               {input:{width,height,channels}, predictions:[{label,prob}], layers:[{name,type,shape,stats,deadChannels}]}
+                       (with --out also attributions:[{method,classIndex,score,layer}])
   --backend B          auto (default), gpu, webgpu, node, wasm or cpu
   --threads N          ${THREADS_HELP}`;
 
@@ -37,6 +44,8 @@ const OPTIONS = {
   top: { type: 'string' },
   class: { type: 'string' },
   'gradcam-layer': { type: 'string' },
+  'target-layer': { type: 'string' },
+  attribution: { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean' },
   backend: { type: 'string' },
@@ -50,23 +59,29 @@ export async function run(argv: string[]): Promise<number> {
   const checkpoint = values.checkpoint === undefined ? undefined : intFlag('checkpoint', values.checkpoint, 0, 0);
   const classIndex = values.class === undefined ? undefined : intFlag('class', values.class, 0, 0);
   const top = intFlag('top', values.top, 5);
+  const drawing = values.out !== undefined;
+  let methods = attributionMethods(values.attribution, drawing);
+  if (values['target-layer'] !== undefined && values['gradcam-layer'] !== undefined) throw new UsageError('--target-layer and --gradcam-layer are the same option; give one');
   const threads = threadsFlag(values.threads);
   await initBackend(values.backend, threads === undefined ? {} : { threads });
   const resolved = await resolveModel(values.model, { overrides: parseOverrides(values.set ?? []), checkpoint });
   try {
     const names = resolved.model.layers.filter((l) => layerKind(l) !== 'input').map((l) => l.name);
-    for (const flag of ['layer', 'gradcam-layer'] as const) {
+    for (const flag of ['layer', 'gradcam-layer', 'target-layer'] as const) {
       const name = values[flag];
       if (name !== undefined && !names.includes(name)) throw new UsageError(`--${flag}: the model has no layer '${name}' (layers: ${names.join(', ')})`);
     }
-    const drawing = values.out !== undefined;
+    const targetLayer = values['target-layer'] ?? values['gradcam-layer'];
     const noGradients = drawing ? gradientsUnavailable(resolved.model) : null;
-    if (noGradients) process.stderr.write(`note: ${noGradients}: --out writes the other images\n`);
-    const gradients = drawing && !noGradients;
+    if (noGradients) {
+      // Score-CAM needs only forward passes.
+      const skipped = methods.filter((m) => m !== 'scorecam');
+      if (skipped.length > 0) process.stderr.write(`note: ${noGradients}: --out writes the other images (not ${skipped.join(', ')})\n`);
+      methods = methods.filter((m) => m === 'scorecam');
+    }
     const inspection = await inspectImage(resolved, values.image, {
       topK: top,
-      saliency: gradients && { classIndex },
-      gradCam: gradients && { classIndex, layer: values['gradcam-layer'] },
+      ...(methods.length > 0 ? { attributions: { methods, layer: targetLayer, classIndex } } : {}),
     });
     const layers = values.layer === undefined ? inspection.layers : inspection.layers.filter((l) => l.name === values.layer);
     if (values.json) process.stdout.write(JSON.stringify(toJson(inspection, layers), null, 2) + '\n');
@@ -79,6 +94,16 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     resolved.model.dispose();
   }
+}
+
+/** --attribution's list (with --out only; default saliency and Grad-CAM), each method once, in the given order. */
+function attributionMethods(list: string | undefined, drawing: boolean): AttributionMethod[] {
+  if (list === undefined) return drawing ? ['saliency', 'gradcam'] : [];
+  if (!drawing) throw new UsageError('--attribution draws maps: give --out DIR too');
+  const ids = list.trim() === 'all' ? [...ATTRIBUTION_METHODS] : list.split(',').map((m) => m.trim());
+  const unknown = ids.find((m) => !isAttributionMethod(m));
+  if (unknown !== undefined) throw new UsageError(`--attribution: unknown method '${unknown}' (${ATTRIBUTION_METHODS.join(', ')} or all)`);
+  return [...new Set(ids as AttributionMethod[])];
 }
 
 function layerJson(l: LayerReport) {
@@ -98,6 +123,7 @@ function toJson(inspection: Inspection, layers: LayerReport[]) {
     input: { width, height, channels },
     predictions: inspection.predictions.map(({ label, prob, index }) => ({ label, prob, index })),
     layers: layers.map(layerJson),
+    ...(inspection.attributions ? { attributions: inspection.attributions.map(({ method, classIndex, score, layer }) => ({ method, classIndex, score, ...(layer === undefined ? {} : { layer }) })) } : {}),
   };
 }
 

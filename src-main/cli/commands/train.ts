@@ -9,7 +9,7 @@ import { AUGMENT_KINDS, defaultConfig, defaultOptimizer, DivergedError, LOSS_KIN
 const ZOO_IDS = modelIds().join(', ');
 
 export const HELP = `usage: convscope train --model ID --dataset NAME [options]
-       convscope train --resume RUN_DIR [--backend B] [--threads N] [--json]
+       convscope train --resume RUN_DIR [--from-previous] [--backend B] [--threads N] [--json]
 
 Trains a model and writes a run folder (config, metrics, kernel snapshots, layer statistics, checkpoints).
   --model ID              ${ZOO_IDS}
@@ -40,7 +40,11 @@ Trains a model and writes a run folder (config, metrics, kernel snapshots, layer
   --seed N                default 1; the same seed gives the same run
   --out DIR               the run folder (default runs/<timestamp>-<model>)
   --checkpoint-every N    also checkpoint every N steps (default: after every epoch and every 5 minutes)
+  --no-previous-checkpoint
+                          keep only the latest checkpoint (default: the one before it too, as
+                          checkpoint.prev.bin, to resume from if the latest is damaged; twice the disk)
   --resume RUN_DIR        continue a run from its last checkpoint
+  --from-previous         with --resume: from the checkpoint before the last (when the last is damaged)
   --json                  print {backend, runDir, epochs:[...]} on stdout at the end
 Progress goes to stderr. Ctrl-C stops after the current step with a checkpoint (resume with --resume).`;
 
@@ -68,7 +72,9 @@ export const OPTIONS = {
   seed: { type: 'string' },
   out: { type: 'string' },
   'checkpoint-every': { type: 'string' },
+  'no-previous-checkpoint': { type: 'boolean' },
   resume: { type: 'string' },
+  'from-previous': { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
 
@@ -76,11 +82,12 @@ export type Values = ReturnType<typeof parseFlags<typeof OPTIONS>>['values'];
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, OPTIONS);
+  if (values['from-previous'] && values.resume === undefined) throw new UsageError('--from-previous applies to --resume RUN_DIR only');
   let trainer: Trainer;
   if (values.resume !== undefined) {
-    const extra = Object.keys(values).filter((k) => !['resume', 'json', 'backend', 'threads'].includes(k));
-    if (extra.length > 0) throw new UsageError(`--resume continues a run with its saved settings; it takes only --backend, --threads and --json, not --${extra[0]}`);
-    trainer = await resumeRun(values.resume, { backend: values.backend, threads: threadsFlag(values.threads), argv: process.argv });
+    const extra = Object.keys(values).filter((k) => !['resume', 'from-previous', 'json', 'backend', 'threads'].includes(k));
+    if (extra.length > 0) throw new UsageError(`--resume continues a run with its saved settings; it takes only --from-previous, --backend, --threads and --json, not --${extra[0]}`);
+    trainer = await resumeRun(values.resume, { backend: values.backend, threads: threadsFlag(values.threads), argv: process.argv, fromPrevious: values['from-previous'] === true });
   } else {
     const { config, runDir } = configFromFlags(values);
     trainer = await startRun(config, { runDir, argv: process.argv });
@@ -162,6 +169,7 @@ export function configFromFlags(values: Values): { config: TrainConfig; runDir: 
   config.threads = threadsFlag(values.threads) ?? null;
   config.seed = intFlag('seed', values.seed, config.seed, 0);
   config.checkpointEverySteps = intFlag('checkpoint-every', values['checkpoint-every'], config.checkpointEverySteps);
+  config.keepPreviousCheckpoint = values['no-previous-checkpoint'] !== true;
   return { config, runDir: values.out === undefined ? undefined : path.resolve(values.out) };
 }
 

@@ -22,6 +22,7 @@ import { createRandom } from '../train/rng';
 import { DatasetError, type DataSplit, type Dataset, type Examples, type ImageShape } from './dataset';
 import { cacheKey, defaultImageCacheDir, ImageCache } from './image-cache';
 import { ImageDecodeError, resizeShorterAndCenterCrop } from './image-decode';
+import { readImageFile } from './read-image-file';
 import { READ_EXTENSIONS, REFUSED_EXTENSIONS } from './image-formats';
 
 /** Files listed as images: the formats read, and the refused ones, so those are reported as skipped, not silently ignored. */
@@ -149,6 +150,8 @@ function describe(err: unknown): string {
 
 class FolderReader {
   constructor(
+    /** The dataset folder's real path: only files inside it are read. */
+    readonly realRoot: string,
     readonly cache: ImageCache,
     readonly storedSize: number,
     readonly channels: 1 | 3,
@@ -161,7 +164,9 @@ class FolderReader {
   }
 
   async decode(file: string): Promise<Uint8Array> {
-    const img = await resizeShorterAndCenterCrop(file, this.storedSize, { channels: this.channels, maxInputPixels: this.maxInputPixels });
+    // The bytes, not the path, go to the decoder: a link swapped in after listing is never followed.
+    const bytes = await readImageFile(file, this.realRoot);
+    const img = await resizeShorterAndCenterCrop(bytes, this.storedSize, { name: path.basename(file), channels: this.channels, maxInputPixels: this.maxInputPixels });
     return img.data;
   }
 
@@ -335,7 +340,7 @@ export async function openFolderDataset(root: string, options: FolderDatasetOpti
 
   const cache = await ImageCache.open(options.cacheDir ?? defaultImageCacheDir(), options.cacheBudgetBytes ?? DEFAULT_CACHE_BUDGET_BYTES);
   const concurrency = options.concurrency ?? Math.min(8, os.availableParallelism());
-  const reader = new FolderReader(cache, storedSize, channels, options.maxInputPixels, concurrency);
+  const reader = new FolderReader(realRoot, cache, storedSize, channels, options.maxInputPixels, concurrency);
 
   const skipped: SkippedFile[] = [];
   const ok: (Entry & { test: boolean })[] = new Array(listed.length);

@@ -4,10 +4,10 @@
 // told by the content, never the name; others (SVG, BMP, HEIC, ...) are refused before any decoder runs.
 // Every failure is an ImageDecodeError with a code. tests/engine/image-corpus.test.ts holds it to files
 // made by other tools.
-import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { ConvscopeError } from '../errors';
+import { readImageFile } from './read-image-file';
 import { READ_FORMATS, refusedBecause, SNIFF_BYTES, sniffFormat, type SniffedFormat } from './image-formats';
 
 export type ImageDecodeErrorCode = 'empty-file' | 'not-an-image' | 'unsupported-format' | 'corrupt-image' | 'too-many-pixels' | 'unreadable-file';
@@ -87,15 +87,13 @@ const MAX_DETAIL = 200;
 /**
  * libvips' message as one short line: its repeated per-decoder lines ("VipsJpeg: premature end of JPEG image"
  * five times, "bad seek to 1024", "bad seek to 896", ...) become each distinct problem once, without the
- * decoder prefixes or the file's path (the message names the file already).
+ * decoder prefixes (the decoder reads bytes, never a path, so no path is in it).
  */
-function oneLine(message: string, input: ImageInput): string {
+function oneLine(message: string): string {
   const problems: string[] = [];
   const seen = new Set<string>();
   for (const raw of message.split(/\r?\n/)) {
-    let line = raw;
-    if (typeof input === 'string') line = line.split(`${input}: `).join('').split(input).join('');
-    line = line
+    const line = raw
       .replace(/^Input (file|buffer) has corrupt header:\s*/i, '')
       .replace(/^(Vips\w*|vips_\w+|\w+load(_\w+)?):\s*/, '')
       .trim();
@@ -120,9 +118,9 @@ function refused(source: string, reason: string): ImageDecodeError {
   return new ImageDecodeError(`${source}: ${reason}; convert it to PNG or JPEG`, 'unsupported-format', source);
 }
 
-function describeFailure(err: unknown, input: ImageInput, source: string, sniffed: SniffedFormat | null): ImageDecodeError {
+function describeFailure(err: unknown, source: string, sniffed: SniffedFormat | null): ImageDecodeError {
   if (err instanceof ImageDecodeError) return err;
-  const message = oneLine(err instanceof Error ? err.message : String(err), input);
+  const message = oneLine(err instanceof Error ? err.message : String(err));
   if (/unsupported image format/i.test(message)) {
     // The first bytes say a format that is read, but the decoder cannot find its header: cut or damaged.
     if (sniffed && READ_FORMATS.includes(sniffed === 'avif' ? 'heif' : sniffed)) {
@@ -130,62 +128,44 @@ function describeFailure(err: unknown, input: ImageInput, source: string, sniffe
     }
     return new ImageDecodeError(`${source}: not a recognised image format`, 'not-an-image', source);
   }
-  if (/input file is missing|ENOENT|EACCES|EISDIR/i.test(message)) {
-    return new ImageDecodeError(`${source}: cannot read the file (${message})`, 'unreadable-file', source);
-  }
   if (/Buffer is empty/i.test(message)) return new ImageDecodeError(`${source}: empty file`, 'empty-file', source);
   return new ImageDecodeError(`${source}: corrupt or truncated image (${message})`, 'corrupt-image', source);
 }
 
-/** The input's first SNIFF_BYTES bytes; refuses an empty or unreadable input. */
-async function readHead(input: ImageInput, source: string): Promise<Uint8Array> {
-  if (typeof input !== 'string') {
-    if (input.byteLength === 0) throw new ImageDecodeError(`${source}: empty file`, 'empty-file', source);
-    return input.subarray(0, SNIFF_BYTES);
-  }
-  let head: Uint8Array;
+/**
+ * The input's bytes: a file is read once, from one open handle (read-image-file.ts), so the content sniffed is
+ * the content decoded. Refuses an empty or unreadable input.
+ */
+async function bytesOf(input: ImageInput, source: string): Promise<Buffer> {
+  let bytes: Buffer;
   try {
-    // stat before open: opening a FIFO named like an image would wait for a writer forever
-    if (!(await stat(input)).isFile()) throw new Error('not a regular file');
-    const file = await open(input, 'r');
-    try {
-      const buffer = Buffer.alloc(SNIFF_BYTES);
-      const { bytesRead } = await file.read(buffer, 0, SNIFF_BYTES, 0);
-      head = buffer.subarray(0, bytesRead);
-    } finally {
-      await file.close();
-    }
+    bytes = typeof input === 'string' ? await readImageFile(input) : Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new ImageDecodeError(`${source}: cannot read the file (${message})`, 'unreadable-file', source);
   }
-  if (head.length === 0) throw new ImageDecodeError(`${source}: empty file`, 'empty-file', source);
-  return head;
-}
-
-function toSharpInput(input: ImageInput): Buffer | string {
-  if (typeof input === 'string' || Buffer.isBuffer(input)) return input;
-  return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  if (bytes.length === 0) throw new ImageDecodeError(`${source}: empty file`, 'empty-file', source);
+  return bytes;
 }
 
 /** Reads the header only: format, size, colour mode. Refuses empty, non-image, refused-format and over-limit inputs. */
 export async function readImageInfo(input: ImageInput, options: ReadOptions = {}): Promise<ImageInfo> {
-  return (await readHeader(input, options)).info;
+  const source = sourceName(input, options);
+  return (await readHeader(await bytesOf(input, source), source, options)).info;
 }
 
-async function readHeader(input: ImageInput, options: ReadOptions): Promise<{ info: ImageInfo; sniffed: SniffedFormat | null }> {
-  const source = sourceName(input, options);
+async function readHeader(bytes: Buffer, source: string, options: ReadOptions): Promise<{ info: ImageInfo; sniffed: SniffedFormat | null }> {
   const limit = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
   // The content decides, before any decoder sees it: an SVG named .png is still refused.
-  const sniffed = sniffFormat(await readHead(input, source));
+  const sniffed = sniffFormat(bytes.subarray(0, SNIFF_BYTES));
   const refusal = refusedBecause(sniffed);
   if (refusal) throw refused(source, refusal);
   let meta: Metadata;
   try {
     // No pixel limit here: this reads the header so that the limit can be reported with the real size.
-    meta = await sharp(toSharpInput(input), { limitInputPixels: false }).metadata();
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (err) {
-    throw describeFailure(err, input, source, sniffed);
+    throw describeFailure(err, source, sniffed);
   }
   if (meta.format === 'heif' && meta.compression !== 'av1') throw refused(source, refusedBecause('heic')!);
   if (!READ_FORMATS.includes(meta.format)) throw refused(source, `${meta.format.toUpperCase()} images are not read`);
@@ -234,13 +214,14 @@ function checkCoverScale(info: ImageInfo, options: DecodeOptions, source: string
 
 export async function decodeImage(input: ImageInput, options: DecodeOptions): Promise<DecodedImage> {
   checkSize(options);
-  const { info: original, sniffed } = await readHeader(input, options);
   const source = sourceName(input, options);
+  const bytes = await bytesOf(input, source);
+  const { info: original, sniffed } = await readHeader(bytes, source, options);
   const limit = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
   checkCoverScale(original, options, source, limit);
   // failOn 'error': refuse truncated or broken pixel data but accept files that only raise warnings
   // (extraneous bytes, odd markers), which are common in real photo collections.
-  let pipeline = sharp(toSharpInput(input), { limitInputPixels: limit, failOn: 'error', autoOrient: true, pages: 1 })
+  let pipeline = sharp(bytes, { limitInputPixels: limit, failOn: 'error', autoOrient: true, pages: 1 })
     .flatten({ background: options.background === 'black' ? '#000000' : '#ffffff' })
     .toColourspace(options.channels === 1 ? 'b-w' : 'srgb');
   if (options.width !== undefined && options.height !== undefined) {
@@ -253,7 +234,7 @@ export async function decodeImage(input: ImageInput, options: DecodeOptions): Pr
   try {
     out = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw describeFailure(err, input, source, sniffed);
+    throw describeFailure(err, source, sniffed);
   }
   if (out.info.channels !== options.channels) {
     throw new Error(`decodeImage: ${source} came out with ${out.info.channels} channels instead of ${options.channels}`);

@@ -35,7 +35,8 @@ export async function modelKey(ref: ModelRef): Promise<string> {
   const where = refPath(ref)!;
   if (ref.kind === 'run') {
     // The checkpoint changes while the run trains; a run without one is read from its saved model.
-    const version = (await stamp(path.join(where, RUN_FILES.checkpoint))) ?? (await stamp(path.join(where, RUN_FILES.model, MODEL_JSON)));
+    const version =
+      (await stamp(path.join(where, RUN_FILES.checkpoint))) ?? (await stamp(path.join(where, RUN_FILES.previousCheckpoint))) ?? (await stamp(path.join(where, RUN_FILES.model, MODEL_JSON)));
     return `run:${where}:${ref.checkpoint ?? 'latest'}:${version}`;
   }
   const s = await stat(where).catch(() => null);

@@ -53,7 +53,7 @@ export function runHandlers(ctx: EngineContext): RunHandlers {
         layerStats: record.layerStats.map(layerStatsRecord),
         kernelSnapshots: kernels?.snapshots.map((s, index) => ({ index, step: s.step, epoch: s.epoch })) ?? [],
         convLayers: kernels?.layers ?? [],
-        hasCheckpoint: existsSync(path.join(dir, RUN_FILES.checkpoint)),
+        hasCheckpoint: existsSync(path.join(dir, RUN_FILES.checkpoint)) || existsSync(path.join(dir, RUN_FILES.previousCheckpoint)),
       };
       return detail;
     },

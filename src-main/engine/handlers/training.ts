@@ -37,7 +37,7 @@ export function trainingHandlers(ctx: EngineContext): TrainingHandlers {
     stopTraining: async ({ runId }, { signal }) => ({ runId, state: await ctx.runs.get(runId).stop(signal) }),
 
     // By default on the engine's backend (resumeRun alone would pick the run's last one).
-    resumeRun: async ({ runDir, backend, threads }) => {
+    resumeRun: async ({ runDir, backend, threads, fromPrevious }) => {
       const dir = path.resolve(runDir);
       const live = ctx.runs.byDir(dir);
       if (live?.live) throw userError(`${dir} is already training in this engine as run '${live.runId}' (${live.state})`, 'run-live');
@@ -45,7 +45,7 @@ export function trainingHandlers(ctx: EngineContext): TrainingHandlers {
       await refuseIfTrainedElsewhere(dir);
       const kind = await ctx.backend.forRun(backend, ctx.runs.live().length, threads ?? null);
       // The engine's thread count unless this resume names one (the run's own config is not consulted).
-      const trainer = await resumeRun(dir, { backend: kind, threads: ctx.backend.threads(), argv: ctx.argv });
+      const trainer = await resumeRun(dir, { backend: kind, threads: ctx.backend.threads(), argv: ctx.argv, fromPrevious });
       // The epochs log is cut back to the checkpoint by now.
       const epochs = parseJsonLines<EpochRecord>(await readFile(path.join(dir, RUN_FILES.epochs), 'utf8').catch(() => ''));
       const run = ctx.runs.add(trainer, epochs);

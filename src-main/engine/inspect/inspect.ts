@@ -1,9 +1,12 @@
 // Inspecting one image: decode, prepare it as the model expects, one forward pass for every layer's
-// output, per-layer statistics, top-k predictions, and optionally saliency and Grad-CAM.
+// output, per-layer statistics, top-k predictions, and optionally saliency and Grad-CAM, or any list of
+// attribution methods (attribution/methods.ts).
 import { tf } from '../tf';
 import type { ImageInfo, ImageInput } from '../data/image-decode';
 import { computeActivations, type LayerActivation } from './activations';
 import { gradCam, saliency, type GradCamResult, type SaliencyResult } from './gradients';
+import { attribute } from './attribution/methods';
+import type { Attribution, AttributionMethod } from './attribution/target';
 import { activationStats, saturatedFraction, zeroChannels, type ActivationStats } from './layer-stats';
 import { toProbabilities, topK, type Prediction } from './predictions';
 import type { InputPreparer } from './input';
@@ -19,6 +22,8 @@ export interface InspectOptions {
   topK?: number;
   saliency?: boolean | { classIndex?: number };
   gradCam?: boolean | { layer?: string; classIndex?: number };
+  /** These methods' maps, in this order (the CAM methods read `layer`, default the last convolution). */
+  attributions?: { methods: readonly AttributionMethod[]; layer?: string; classIndex?: number };
   /** Name of a buffer input in error messages. */
   name?: string;
 }
@@ -51,6 +56,7 @@ export interface Inspection {
   layers: LayerReport[];
   saliency?: SaliencyResult;
   gradCam?: GradCamResult;
+  attributions?: Attribution[];
   timings: { decodeMs: number; forwardMs: number; gradientsMs: number };
 }
 
@@ -92,7 +98,7 @@ function report(a: LayerActivation): LayerReport {
 }
 
 async function gradientViews(model: tf.LayersModel, x: tf.Tensor4D, options: InspectOptions, top: number | undefined) {
-  const out: { saliency?: SaliencyResult; gradCam?: GradCamResult } = {};
+  const out: { saliency?: SaliencyResult; gradCam?: GradCamResult; attributions?: Attribution[] } = {};
   if (options.saliency) {
     const o = options.saliency === true ? {} : options.saliency;
     out.saliency = await saliency(model, x, { classIndex: o.classIndex ?? top });
@@ -100,6 +106,11 @@ async function gradientViews(model: tf.LayersModel, x: tf.Tensor4D, options: Ins
   if (options.gradCam) {
     const o = options.gradCam === true ? {} : options.gradCam;
     out.gradCam = await gradCam(model, x, { layer: o.layer, classIndex: o.classIndex ?? top });
+  }
+  if (options.attributions) {
+    const { methods, layer, classIndex } = options.attributions;
+    out.attributions = [];
+    for (const method of methods) out.attributions.push(await attribute(method, model, x, { layer, classIndex: classIndex ?? top }));
   }
   return out;
 }

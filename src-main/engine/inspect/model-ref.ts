@@ -10,7 +10,7 @@ import { buildModel, getModelSpec, loadModel, MODEL_JSON, type ModelSpec, type O
 import { readCheckpointFile } from '../train/checkpoint-file';
 import type { TrainConfig } from '../train/config';
 import { readJson, readRunConfig, RUN_FILES } from '../train/run-folder';
-import type { CheckpointMeta } from '../train/trainer';
+import type { Checkpoint, CheckpointMeta } from '../train/trainer';
 import { builtinDatasets } from '../data/registry';
 import { parsePreprocessor, type Preprocessor } from '../data/preprocess';
 import { readModelInfo, type ImportedModelInfo } from '../import/model-info';
@@ -134,14 +134,11 @@ async function resolveRun(runDir: string, options: ResolveOptions): Promise<Reso
     const model = existsSync(path.join(initialDir, MODEL_JSON)) ? await loadModel(initialDir) : buildModel(spec, { seed: config.seed });
     return withInput({ model, source: { kind: 'run', runDir, from: 'initial', step: 0, config, spec, preprocess }, input: spec.input, classNames }, preprocess, fitOf(record, spec.input));
   }
-  const checkpointFile = path.join(runDir, RUN_FILES.checkpoint);
   // The checkpoint is written at least as late as the saved model (the model is saved after the last one).
-  const checkpoint = await readCheckpointFile<CheckpointMeta>(checkpointFile);
-  if (checkpoint) {
+  const picked = await pickCheckpoint(runDir, options.checkpoint);
+  if (picked) {
+    const { checkpoint, file: checkpointFile } = picked;
     const step = checkpoint.meta.position.globalStep;
-    if (options.checkpoint !== undefined && options.checkpoint !== step) {
-      throw new ModelRefError(`${runDir} keeps one checkpoint, at step ${step}, and its initial weights (step 0); there is no checkpoint at step ${options.checkpoint}`);
-    }
     const model = buildModel(spec, { seed: config.seed });
     try {
       assignWeights(model, checkpoint.arrays.weights ?? [], checkpointFile);
@@ -195,4 +192,22 @@ function withInput(m: Omit<ResolvedModel, 'preprocessor' | 'prepare' | 'notes'>,
     m.model.dispose();
     throw err;
   }
+}
+
+/**
+ * The run's latest checkpoint, or with `step` the kept one at that step: the latest or the one before it
+ * (checkpoint.prev.bin, also the newest when a writer was killed between its two renames). Null when it has none.
+ */
+async function pickCheckpoint(runDir: string, step: number | undefined): Promise<{ checkpoint: Checkpoint; file: string } | null> {
+  const kept: number[] = [];
+  for (const name of [RUN_FILES.checkpoint, RUN_FILES.previousCheckpoint]) {
+    const file = path.join(runDir, name);
+    const checkpoint = await readCheckpointFile<CheckpointMeta>(file);
+    if (!checkpoint) continue;
+    if (step === undefined || checkpoint.meta.position.globalStep === step) return { checkpoint, file };
+    kept.push(checkpoint.meta.position.globalStep);
+  }
+  if (kept.length === 0) return null;
+  const at = kept.length === 1 ? `one checkpoint, at step ${kept[0]}` : `checkpoints at steps ${kept.join(' and ')}`;
+  throw new ModelRefError(`${runDir} keeps ${at}, and its initial weights (step 0); there is no checkpoint at step ${step}`);
 }

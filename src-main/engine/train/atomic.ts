@@ -7,7 +7,8 @@ import path from 'node:path';
 /** Temporary files carry this infix, so a resume can recognise and remove leftovers of a killed writer. */
 export const TEMP_INFIX = '.partial-';
 
-export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
+/** `beforeRename` runs once the temporary file is whole and synced, just before it is renamed over `file`. */
+export async function writeFileAtomic(file: string, data: Uint8Array | string, beforeRename?: () => Promise<void>): Promise<void> {
   const tmp = `${file}${TEMP_INFIX}${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     const handle = await open(tmp, 'w');
@@ -17,6 +18,7 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string): 
     } finally {
       await handle.close();
     }
+    await beforeRename?.();
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });

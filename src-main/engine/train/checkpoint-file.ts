@@ -3,7 +3,7 @@
 // The header carries a CRC-32 of every array and of the run state (meta), so a checkpoint changed after it was
 // written (a bad disk, a stray write) is refused by name instead of resumed. Checkpoints written before the
 // checksums existed (no crc32 fields) are still read, unchecked.
-import { readFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { writeFileAtomic } from './atomic';
 import { RunFolderError } from './errors';
@@ -79,14 +79,12 @@ function entryProblem(e: ArrayEntry, dataBytes: number): string | null {
   return null;
 }
 
-const NO_EARLIER = 'ConvScope keeps only the latest checkpoint of a run: restore the file from a backup or start the run again';
-
 export function decodeCheckpoint<M>(bytes: Uint8Array, file: string): CheckpointContent<M> {
   const bad = (why: string): never => {
-    throw new RunFolderError(`checkpoint ${file} is unreadable: ${why}`);
+    throw new RunFolderError(`checkpoint ${file} is unreadable: ${why}`, 'checkpoint-corrupt');
   };
   const corrupt = (why: string): never => {
-    throw new RunFolderError(`checkpoint ${file} is corrupt: ${why} (it changed after it was written); ${NO_EARLIER}`);
+    throw new RunFolderError(`checkpoint ${file} is corrupt: ${why} (it changed after it was written)`, 'checkpoint-corrupt');
   };
   if (bytes.length < MAGIC.length + 4 || new TextDecoder().decode(bytes.subarray(0, MAGIC.length)) !== MAGIC) bad('not a ConvScope checkpoint');
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(MAGIC.length, true);
@@ -117,8 +115,19 @@ export function decodeCheckpoint<M>(bytes: Uint8Array, file: string): Checkpoint
   return { meta: header.meta, arrays };
 }
 
-export async function writeCheckpointFile<M>(file: string, content: CheckpointContent<M>): Promise<void> {
-  await writeFileAtomic(file, encodeCheckpoint(content));
+/**
+ * Writes the checkpoint atomically. With `previous`, the checkpoint it replaces is kept there: once the new one is
+ * whole on disk, the old one is renamed to `previous` (replacing the one before), then the new one to `file`.
+ * A crash between the two renames leaves no `file` but an intact `previous`: the newest intact checkpoint.
+ */
+export async function writeCheckpointFile<M>(file: string, content: CheckpointContent<M>, previous?: string): Promise<void> {
+  const keepOld = previous
+    ? () =>
+        rename(file, previous).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        })
+    : undefined;
+  await writeFileAtomic(file, encodeCheckpoint(content), keepOld);
 }
 
 /** The checkpoint at `file`, or null when there is none. */

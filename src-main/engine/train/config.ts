@@ -54,6 +54,8 @@ export interface TrainConfig {
   checkpointEverySeconds: number;
   /** Also after every N steps (0: not by steps). */
   checkpointEverySteps: number;
+  /** Keep the checkpoint before the latest as checkpoint.prev.bin (twice the disk), to resume from if the latest is corrupt. */
+  keepPreviousCheckpoint: boolean;
 }
 
 export const AUGMENT_KINDS = ['none', 'crop-mirror', 'paper'] as const;
@@ -92,6 +94,7 @@ export function defaultConfig(model: string, dataset: string): TrainConfig {
     probeSize: 64,
     checkpointEverySeconds: 300,
     checkpointEverySteps: 0,
+    keepPreviousCheckpoint: true,
   };
 }
 
@@ -149,5 +152,5 @@ export function validateConfig(c: TrainConfig): void {
 
 /** A config.json as written by any version: fields added later get the value older runs trained with. */
 export function withConfigDefaults(raw: TrainConfig): TrainConfig {
-  return { ...raw, loss: raw.loss ?? 'logits', augment: raw.augment ?? 'none', storedSize: raw.storedSize ?? null };
+  return { ...raw, loss: raw.loss ?? 'logits', augment: raw.augment ?? 'none', storedSize: raw.storedSize ?? null, keepPreviousCheckpoint: raw.keepPreviousCheckpoint ?? true };
 }

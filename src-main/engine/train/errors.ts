@@ -32,10 +32,13 @@ export class DivergedError extends ConvscopeError {
   }
 }
 
-/** A run folder that cannot be resumed or read (missing or malformed files). */
+/**
+ * A run folder that cannot be resumed or read (missing or malformed files). 'checkpoint-corrupt': a checkpoint
+ * fails its checksum or cannot be decoded; '-previous-intact': the latest does, and the one before it is intact.
+ */
 export class RunFolderError extends ConvscopeError {
-  constructor(message: string) {
-    super(message, 'run-folder');
+  constructor(message: string, code: 'run-folder' | 'checkpoint-corrupt' | 'checkpoint-corrupt-previous-intact' = 'run-folder') {
+    super(message, code);
     this.name = 'RunFolderError';
   }
 }

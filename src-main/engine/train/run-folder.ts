@@ -23,6 +23,8 @@ export const RUN_FILES = {
   epochs: 'epochs.jsonl',
   layerStats: 'layer-stats.jsonl',
   checkpoint: 'checkpoint.bin',
+  /** The checkpoint before the latest (unless the config's keepPreviousCheckpoint is off): resume --from-previous. */
+  previousCheckpoint: 'checkpoint.prev.bin',
   /** The final (or stopped) model, in the models module's folder format. */
   model: 'model',
   /**

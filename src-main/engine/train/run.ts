@@ -6,15 +6,15 @@ import { tf } from '../tf';
 import { initBackend } from '../backend';
 import { appVersion } from '../paths';
 import { buildModel, getModelSpec, type ModelSpec } from '../models';
-import { readCheckpointFile } from './checkpoint-file';
 import { validateConfig, type TrainConfig } from './config';
 import { DiskFullError, isDiskFull, RunFolderError, TrainConfigError } from './errors';
 import { JsonLines } from './json-lines';
 import { checkMemory, estimateTrainingMemory, memoryLimitFor } from './memory';
 import { describeInvocation, newRunDir, readJson, readRunConfig, removeTornFiles, RUN_FILES, writeJson, type CommandFile } from './run-folder';
 import { openTrainData, type PreparedData } from './open-data';
+import { checkpointToResume } from './resume-checkpoint';
 import { HISTOGRAM_FILE } from './histograms';
-import { Trainer, type CheckpointMeta, type TrainerParts } from './trainer';
+import { Trainer, type TrainerParts } from './trainer';
 import type { TrainSplit } from './train-data';
 
 export interface StartOptions {
@@ -37,6 +37,8 @@ export interface ResumeOptions {
   threads?: number;
   argv?: string[];
   data?: PreparedData;
+  /** Continue from the checkpoint before the latest (offered when the latest fails its checksum). */
+  fromPrevious?: boolean;
 }
 
 /** What was trained on: dataset id, class names, example counts, held-out split. */
@@ -72,14 +74,14 @@ export async function startRun(config: TrainConfig, options: StartOptions = {}):
   return new Trainer({ runDir, config, model, data: prepared.data, backend, warnings: prepared.warnings, histograms: options.histograms });
 }
 
-/** Continues the run in `dir` from its checkpoint; later steps repeat an uninterrupted run's exactly (same backend). */
+/** Continues the run in `dir` from its newest intact checkpoint; later steps repeat an uninterrupted run's exactly (same backend). */
 export async function resumeRun(dir: string, options: ResumeOptions = {}): Promise<Trainer> {
   if (!existsSync(dir)) throw new RunFolderError(`no run folder at ${dir}`);
   const config = await readRunConfig(dir);
   validateConfig(config);
   const spec = await readJson<ModelSpec>(dir, RUN_FILES.spec);
   await removeTornFiles(dir);
-  const checkpoint = await readCheckpointFile<CheckpointMeta>(path.join(dir, RUN_FILES.checkpoint));
+  const checkpoint = await checkpointToResume(dir, options.fromPrevious);
   if (!checkpoint) throw new RunFolderError(`${dir} has no checkpoint to resume from`);
   const command = await readJson<CommandFile>(dir, RUN_FILES.command);
   // By default the backend the run last ran on, not config.backend ('auto' could pick another here).

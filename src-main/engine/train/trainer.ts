@@ -437,7 +437,8 @@ export class Trainer implements AsyncIterable<TrainEvent> {
       epochs: this.epochs,
       logBytes: { batches: this.logs.batches.bytes, epochs: this.logs.epochs.bytes, layerStats: this.logs.layerStats.bytes, ...(this.histograms ? { histograms: this.histograms.bytes } : {}) },
     };
-    await writeCheckpointFile(path.join(this.runDir, RUN_FILES.checkpoint), { meta, arrays: { weights, optimizer: optimizer.slots } });
+    const previous = this.config.keepPreviousCheckpoint ? path.join(this.runDir, RUN_FILES.previousCheckpoint) : undefined;
+    await writeCheckpointFile(path.join(this.runDir, RUN_FILES.checkpoint), { meta, arrays: { weights, optimizer: optimizer.slots } }, previous);
     this.lastCheckpointAt = Date.now();
     this.checkpointStep = this.position.globalStep;
     this.events.emit({ type: 'checkpoint', step: this.position.globalStep, reason });

@@ -69,6 +69,8 @@ export const runs = $state<{
   /** Requests in flight (start, pause, ...): the buttons show it. */
   pending: string | null;
   actionError: string | null;
+  /** A run whose latest checkpoint is damaged while the one before it is intact: the UI offers resuming from that. */
+  previousOffer: string | null;
 }>({
   watched: null,
   tick: 0,
@@ -80,6 +82,7 @@ export const runs = $state<{
   datasetsError: null,
   pending: null,
   actionError: null,
+  previousOffer: null,
 });
 
 let subscription: Subscription<RunSnapshot> | null = null;
@@ -295,11 +298,18 @@ function readBack(run: WatchedRun, detail: RunDetail): void {
   run.epochs = detail.epochs;
 }
 
-export function resumeRun(runDir: string): Promise<void> {
+/** Continues a run from its latest checkpoint, or with `fromPrevious` from the one before it (offered when the latest is damaged). */
+export function resumeRun(runDir: string, fromPrevious = false): Promise<void> {
+  runs.previousOffer = null;
   return act('resume-run', async () => {
     const h = await host();
-    const handle = await h.call('resumeRun', { runDir });
-    await watch(handle.runId, handle.runDir);
+    try {
+      const handle = await h.call('resumeRun', fromPrevious ? { runDir, fromPrevious } : { runDir });
+      await watch(handle.runId, handle.runDir);
+    } catch (e) {
+      if (e instanceof HostError && e.info.reason === 'checkpoint-corrupt-previous-intact') runs.previousOffer = runDir;
+      throw e;
+    }
     void loadRuns();
   });
 }

@@ -1,5 +1,6 @@
-// An inspection as PNG files: the input, each layer's activation grid, the conv kernels, the saliency map
-// and the Grad-CAM overlay on the input.
+// An inspection as PNG files: the input, each layer's activation grid, the conv kernels, and each attribution
+// map: <method>.png (the CAM methods' overlaid on the input, with their map at the layer's resolution beside
+// as <method>-<layer>-map.png; the pixel-level methods' as a heatmap).
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Inspection } from '../inspect';
@@ -59,10 +60,13 @@ export async function writeInspectionPngs(inspection: Inspection, dir: string, o
     await put(`activations/${index}-${safe(layer.name)}.png`, renderActivation(layer.shape, layer.values), 128);
   }
   for (const k of options.kernels ?? []) await put(`kernels/${safe(k.name)}.png`, renderKernels(k), 128);
-  if (inspection.saliency) await put('saliency.png', renderHeatmap(inspection.saliency));
-  if (inspection.gradCam) {
-    await put('gradcam.png', overlayHeatmap(input, inspection.gradCam.upsampled));
-    await put(`gradcam-${safe(inspection.gradCam.layer)}-map.png`, renderHeatmap(inspection.gradCam));
+  for (const a of inspection.attributions ?? []) {
+    if (a.coarse && a.layer !== undefined) {
+      await put(`${a.method}.png`, overlayHeatmap(input, a));
+      await put(`${a.method}-${safe(a.layer)}-map.png`, renderHeatmap(a.coarse));
+    } else {
+      await put(`${a.method}.png`, renderHeatmap(a));
+    }
   }
   return files;
 }
