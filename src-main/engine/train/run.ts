@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { tf } from '../tf';
 import { initBackend } from '../backend';
+import { MAX_WASM_THREADS } from '../backend/threads';
 import { appVersion } from '../paths';
 import { buildModel, getModelSpec, type ModelSpec } from '../models';
 import { readCheckpointFile } from './checkpoint-file';
@@ -25,6 +26,8 @@ export interface StartOptions {
   argv?: string[];
   /** Data to train on instead of opening config.dataset (tests, in-memory data). */
   data?: PreparedData;
+  /** Data-parallel ways (see Trainer); above 1 the main thread's wasm backend runs on 1 thread. */
+  dataParallel?: number;
 }
 
 export interface ResumeOptions {
@@ -34,6 +37,8 @@ export interface ResumeOptions {
   threads?: number;
   argv?: string[];
   data?: PreparedData;
+  /** Data-parallel ways for this session (the steps agree with 1 way to float tolerance). */
+  dataParallel?: number;
 }
 
 /** What was trained on: dataset id, class names, example counts, held-out split. */
@@ -42,7 +47,7 @@ const DATASET_FILE = 'dataset.json';
 export async function startRun(config: TrainConfig, options: StartOptions = {}): Promise<Trainer> {
   validateConfig(config);
   let spec = getModelSpec(config.model.id, config.model.overrides);
-  const report = await initBackend(config.backend, threadsOption(config.threads));
+  const report = await initBackend(config.backend, threadsOption(parallel(options.dataParallel) ? 1 : config.threads));
   const backend = tf.getBackend();
   checkMemory(estimateTrainingMemory(spec, config.batchSize, config.optimizer), memoryLimitFor(backend), spec.id);
   const prepared = limited(options.data ?? (await openTrainData(config, spec)), config);
@@ -66,7 +71,7 @@ export async function startRun(config: TrainConfig, options: StartOptions = {}):
     await writeJson(runDir, RUN_FILES.command, command);
   });
   const model = buildRunModel(spec, config, prepared);
-  return new Trainer({ runDir, config, model, data: prepared.data, backend, warnings: prepared.warnings });
+  return new Trainer({ runDir, config, model, data: prepared.data, backend, warnings: prepared.warnings, ...dataParallelPart(options.dataParallel, spec) });
 }
 
 /** Continues the run in `dir` from its checkpoint; later steps repeat an uninterrupted run's exactly (same backend). */
@@ -81,7 +86,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
   const command = await readJson<CommandFile>(dir, RUN_FILES.command);
   // By default the backend the run last ran on, not config.backend ('auto' could pick another here).
   const lastBackend = ((command.resumes.at(-1) ?? command).backend as { chosen?: string } | null)?.chosen;
-  const report = await initBackend(options.backend ?? lastBackend ?? config.backend, threadsOption(options.threads ?? config.threads));
+  const report = await initBackend(options.backend ?? lastBackend ?? config.backend, threadsOption(parallel(options.dataParallel) ? 1 : (options.threads ?? config.threads)));
   const backend = tf.getBackend();
   checkMemory(estimateTrainingMemory(spec, config.batchSize, config.optimizer), memoryLimitFor(backend), spec.id);
   const prepared = limited(options.data ?? (await openTrainData(config, spec, await readJson<unknown>(dir, RUN_FILES.preprocess))), config);
@@ -92,7 +97,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
   command.resumes.push({ ...describeInvocation(report, versions(), options.argv), fromStep: checkpoint.meta.position.globalStep });
   await writingTo(dir, checkpoint.meta.position.globalStep, () => writeJson(dir, RUN_FILES.command, command));
   const model = buildRunModel(spec, config, prepared);
-  return new Trainer({ runDir: dir, config, model, data: prepared.data, backend, warnings: prepared.warnings, from: checkpoint });
+  return new Trainer({ runDir: dir, config, model, data: prepared.data, backend, warnings: prepared.warnings, from: checkpoint, ...dataParallelPart(options.dataParallel, spec) });
 }
 
 /** The run folder's writes, with a full disk reported as DiskFullError (one line naming the folder). */
@@ -121,6 +126,17 @@ function limited(prepared: PreparedData, config: TrainConfig): PreparedData {
 
 function threadsOption(threads: number | null | undefined): { threads?: number } {
   return threads == null ? {} : { threads };
+}
+
+function parallel(ways: number | undefined): ways is number {
+  return ways !== undefined && ways > 1;
+}
+
+function dataParallelPart(ways: number | undefined, spec: ModelSpec): { dataParallel?: { ways: number; spec: ModelSpec } } {
+  if (ways !== undefined && !(Number.isInteger(ways) && ways >= 1 && ways <= MAX_WASM_THREADS)) {
+    throw new TrainConfigError(`data-parallel ways must be a whole number from 1 to ${MAX_WASM_THREADS}, got ${ways}`);
+  }
+  return parallel(ways) ? { dataParallel: { ways, spec } } : {};
 }
 
 function versions(): Record<string, string> {
