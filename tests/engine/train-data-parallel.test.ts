@@ -40,7 +40,7 @@ async function train(ways: number | undefined) {
   const command = JSON.parse(await readFile(path.join(trainer.runDir, 'command.json'), 'utf8'));
   trainer.dispose();
   const leaked = tf.memory().numTensors - tensors;
-  return { losses, weights, leaked, threads: command.backend.threads as number };
+  return { losses, weights, leaked, threads: command.backend.threads as number, ways: command.backend.dataParallel as number | undefined };
 }
 
 function maxRelative(a: readonly number[], b: readonly number[]): number {
@@ -57,7 +57,9 @@ describe('data-parallel training', () => {
     // a real run: dropout on, learning
     expect(new Set(one.losses).size).toBe(STEPS);
     expect(one.losses.at(-1)!).toBeLessThan(one.losses[0]);
-    for (const run of [two, three]) {
+    expect(one.ways).toBeUndefined();
+    for (const [ways, run] of [[2, two], [3, three]] as const) {
+      expect(run.ways).toBe(ways);
       expect(run.threads).toBe(1);
       expect(run.losses).toHaveLength(STEPS);
       expect(maxRelative(run.losses, one.losses)).toBeLessThan(1e-5);

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
       const grads = result.grads.map((g) => g.dataSync() as Float32Array);
       const reply: StepReply = { ok: true, loss: result.loss.dataSync()[0], counts: result.counts.dataSync() as Float32Array, grads };
       tf.dispose([result.loss, result.counts, ...result.grads]);
-      port.postMessage(reply, grads.map((g) => g.buffer));
+      port.postMessage(reply, grads.map((g) => g.buffer as ArrayBuffer));
     } catch (err) {
       port.postMessage({ ok: false, message: (err as Error).message } satisfies StepReply);
     }

@@ -81,7 +81,7 @@ export class DataParallel {
         xShape: [end - start, ...x.shape.slice(1)],
         labels: ys!.slice(start, end),
       };
-      worker.postMessage(request, [request.x.buffer, request.labels.buffer]);
+      worker.postMessage(request, [request.x.buffer as ArrayBuffer, request.labels.buffer as ArrayBuffer]);
       return nextMessage(worker) as Promise<StepReply>;
     });
     const own = tf.tidy(() => {

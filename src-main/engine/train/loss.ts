@@ -21,13 +21,13 @@ export const KERAS_EPSILON = 1e-7;
 /** Per example: logsumexp(z) - z[label]; `logits` [batch, classes], `labels` int32 [batch]. */
 function crossEntropiesFromLogits(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
   const picked = tf.sum(tf.mul(logits, tf.oneHot(labels, logits.shape[1])), 1);
-  return tf.sub(tf.logSumExp(logits, 1), picked);
+  return tf.sub(tf.logSumExp(logits, 1), picked) as tf.Tensor1D;
 }
 
 /** Per example: -log(clip(softmax(z)[label], eps, 1 - eps)), Keras 2.2's way. */
 function kerasClippedCrossEntropies(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
   const picked = tf.sum(tf.mul(tf.softmax(logits), tf.oneHot(labels, logits.shape[1])), 1);
-  return tf.neg(tf.log(tf.clipByValue(picked, KERAS_EPSILON, 1 - KERAS_EPSILON)));
+  return tf.neg(tf.log(tf.clipByValue(picked, KERAS_EPSILON, 1 - KERAS_EPSILON))) as tf.Tensor1D;
 }
 
 /** Mean over the batch of logsumexp(z) - z[label]. */

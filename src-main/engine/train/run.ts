@@ -46,6 +46,7 @@ const DATASET_FILE = 'dataset.json';
 
 export async function startRun(config: TrainConfig, options: StartOptions = {}): Promise<Trainer> {
   validateConfig(config);
+  checkWays(options.dataParallel);
   let spec = getModelSpec(config.model.id, config.model.overrides);
   const report = await initBackend(config.backend, threadsOption(parallel(options.dataParallel) ? 1 : config.threads));
   const backend = tf.getBackend();
@@ -67,7 +68,7 @@ export async function startRun(config: TrainConfig, options: StartOptions = {}):
     await writeJson(runDir, RUN_FILES.spec, spec);
     await writeJson(runDir, RUN_FILES.preprocess, prepared.preprocess);
     if (prepared.dataset) await writeJson(runDir, DATASET_FILE, prepared.dataset);
-    const command: CommandFile = { ...describeInvocation(report, versions(), options.argv), resumes: [] };
+    const command: CommandFile = { ...describeInvocation(withWays(report, options.dataParallel), versions(), options.argv), resumes: [] };
     await writeJson(runDir, RUN_FILES.command, command);
   });
   const model = buildRunModel(spec, config, prepared);
@@ -79,6 +80,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
   if (!existsSync(dir)) throw new RunFolderError(`no run folder at ${dir}`);
   const config = await readRunConfig(dir);
   validateConfig(config);
+  checkWays(options.dataParallel);
   const spec = await readJson<ModelSpec>(dir, RUN_FILES.spec);
   await removeTornFiles(dir);
   const checkpoint = await readCheckpointFile<CheckpointMeta>(path.join(dir, RUN_FILES.checkpoint));
@@ -94,7 +96,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
   new JsonLines(path.join(dir, RUN_FILES.batches)).truncateTo(logBytes.batches);
   new JsonLines(path.join(dir, RUN_FILES.epochs)).truncateTo(logBytes.epochs);
   new JsonLines(path.join(dir, RUN_FILES.layerStats)).truncateTo(logBytes.layerStats);
-  command.resumes.push({ ...describeInvocation(report, versions(), options.argv), fromStep: checkpoint.meta.position.globalStep });
+  command.resumes.push({ ...describeInvocation(withWays(report, options.dataParallel), versions(), options.argv), fromStep: checkpoint.meta.position.globalStep });
   await writingTo(dir, checkpoint.meta.position.globalStep, () => writeJson(dir, RUN_FILES.command, command));
   const model = buildRunModel(spec, config, prepared);
   return new Trainer({ runDir: dir, config, model, data: prepared.data, backend, warnings: prepared.warnings, from: checkpoint, ...dataParallelPart(options.dataParallel, spec) });
@@ -128,14 +130,22 @@ function threadsOption(threads: number | null | undefined): { threads?: number }
   return threads == null ? {} : { threads };
 }
 
+/** The backend report as command.json records it, with the data-parallel ways when above 1. */
+function withWays<T extends object>(report: T, ways: number | undefined): T | (T & { dataParallel: number }) {
+  return parallel(ways) ? { ...report, dataParallel: ways } : report;
+}
+
 function parallel(ways: number | undefined): ways is number {
   return ways !== undefined && ways > 1;
 }
 
-function dataParallelPart(ways: number | undefined, spec: ModelSpec): { dataParallel?: { ways: number; spec: ModelSpec } } {
+function checkWays(ways: number | undefined): void {
   if (ways !== undefined && !(Number.isInteger(ways) && ways >= 1 && ways <= MAX_WASM_THREADS)) {
     throw new TrainConfigError(`data-parallel ways must be a whole number from 1 to ${MAX_WASM_THREADS}, got ${ways}`);
   }
+}
+
+function dataParallelPart(ways: number | undefined, spec: ModelSpec): { dataParallel?: { ways: number; spec: ModelSpec } } {
   return parallel(ways) ? { dataParallel: { ways, spec } } : {};
 }
 

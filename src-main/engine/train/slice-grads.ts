@@ -15,14 +15,14 @@ export interface SliceTask {
   batchSize: number;
 }
 
-export interface SliceGrads {
+export type SliceGrads = {
   /** The slice's share of the batch's mean loss. */
   loss: tf.Scalar;
   /** [top-1, top-5] correct in the slice. */
   counts: tf.Tensor1D;
   /** One per variable, same order. */
   grads: tf.Tensor[];
-}
+};
 
 export function sliceGradients(layers: readonly tf.layers.Layer[], variables: readonly tf.Variable[], x: tf.Tensor, labels: tf.Tensor1D, task: SliceTask): SliceGrads {
   return tf.tidy(() => {
