@@ -28,7 +28,8 @@ function config(): TrainConfig {
 
 async function train(ways: number | undefined) {
   const parent = await mkdtemp(path.join(tmpdir(), 'convscope-dp-'));
-  const data = { data: bandData(STEPS * BATCH, 0, [28, 28, 1]), preprocess: { kind: 'synthetic' }, warnings: [] };
+  // the last batch holds 1 example: fewer slices than ways
+  const data = { data: bandData((STEPS - 1) * BATCH + 1, 0, [28, 28, 1]), preprocess: { kind: 'synthetic' }, warnings: [] };
   const tensors = tf.memory().numTensors;
   const trainer = await startRun(config(), { runDir: path.join(parent, 'run'), data, ...(ways ? { dataParallel: ways } : {}) });
   const losses: number[] = [];
