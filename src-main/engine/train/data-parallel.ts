@@ -89,7 +89,10 @@ export class DataParallel {
       const y0 = tf.slice(labels, [0], [bounds[1]]);
       return sliceGradients(layers, params.map((p) => p.variable), x0, y0, { ...task, start: 0, batchSize });
     });
-    const others = await Promise.all(replies);
+    const others = await Promise.all(replies).catch((err: unknown) => {
+      tf.dispose([own.loss, own.counts, ...own.grads]);
+      throw new Error(`a data-parallel worker stopped: ${(err as Error).message}`);
+    });
     let loss = own.loss.dataSync()[0];
     const [c1, c5] = own.counts.dataSync();
     const counts: [number, number] = [c1, c5];
