@@ -1,5 +1,6 @@
 // Data-parallel training (batch slices on worker threads, gradients added in slice order) trains the model
 // that one thread trains: the losses agree to float tolerance (only the order of the batch sums differs).
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -76,6 +77,9 @@ describe('data-parallel training', () => {
     const parent = await mkdtemp(path.join(tmpdir(), 'convscope-dp-'));
     const data = { data: bandData(64, 0, [28, 28, 1]), preprocess: { kind: 'synthetic' }, warnings: [] };
     const bn = { ...config(), model: { id: 'lenet5', overrides: { batchNorm: true } } };
-    await expect(startRun(bn, { runDir: path.join(parent, 'run'), data, dataParallel: 2 })).rejects.toThrow(/normalises over the batch/);
+    const runDir = path.join(parent, 'run');
+    await expect(startRun(bn, { runDir, data, dataParallel: 2 })).rejects.toThrow(/layer bn1 normalises over the batch/);
+    // refused before the run folder is made
+    expect(existsSync(runDir)).toBe(false);
   });
 });

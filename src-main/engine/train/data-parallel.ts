@@ -6,7 +6,7 @@
 // through a shared buffer before the next step.
 import { Worker } from 'node:worker_threads';
 import { tf } from '../tf';
-import { layerKind, type ModelSpec } from '../models';
+import type { ModelSpec } from '../models';
 import { TrainConfigError } from './errors';
 import type { LossKind } from './loss';
 import type { Param } from './optimizers';
@@ -24,10 +24,10 @@ export interface ParallelStep {
   grads: tf.Tensor[];
 }
 
-/** Why the model cannot be trained data-parallel (null: it can). */
-export function dataParallelRefusal(layers: readonly tf.layers.Layer[], backend: string): string | null {
+/** Why a model with these layers cannot be trained data-parallel on `backend` (null: it can). */
+export function dataParallelRefusal(layers: readonly { name: string; kind: string }[], backend: string): string | null {
   if (backend !== 'wasm') return `data-parallel training runs on the wasm backend only (this run uses ${backend})`;
-  const norm = layers.find((l) => layerKind(l) === 'batchNorm');
+  const norm = layers.find((l) => l.kind === 'batchNorm');
   if (norm) return `layer ${norm.name} normalises over the batch, so slices of it do not add up to the batch's gradient`;
   return null;
 }

@@ -8,6 +8,7 @@ import { MAX_WASM_THREADS } from '../backend/threads';
 import { appVersion } from '../paths';
 import { buildModel, getModelSpec, type ModelSpec } from '../models';
 import { readCheckpointFile } from './checkpoint-file';
+import { dataParallelRefusal } from './data-parallel';
 import { validateConfig, type TrainConfig } from './config';
 import { DiskFullError, isDiskFull, RunFolderError, TrainConfigError } from './errors';
 import { JsonLines } from './json-lines';
@@ -50,6 +51,7 @@ export async function startRun(config: TrainConfig, options: StartOptions = {}):
   let spec = getModelSpec(config.model.id, config.model.overrides);
   const report = await initBackend(config.backend, threadsOption(parallel(options.dataParallel) ? 1 : config.threads));
   const backend = tf.getBackend();
+  refuseWays(options.dataParallel, spec, backend);
   checkMemory(estimateTrainingMemory(spec, config.batchSize, config.optimizer), memoryLimitFor(backend), spec.id);
   const prepared = limited(options.data ?? (await openTrainData(config, spec)), config);
   if (prepared.data.classes !== spec.classes) {
@@ -90,6 +92,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
   const lastBackend = ((command.resumes.at(-1) ?? command).backend as { chosen?: string } | null)?.chosen;
   const report = await initBackend(options.backend ?? lastBackend ?? config.backend, threadsOption(parallel(options.dataParallel) ? 1 : (options.threads ?? config.threads)));
   const backend = tf.getBackend();
+  refuseWays(options.dataParallel, spec, backend);
   checkMemory(estimateTrainingMemory(spec, config.batchSize, config.optimizer), memoryLimitFor(backend), spec.id);
   const prepared = limited(options.data ?? (await openTrainData(config, spec, await readJson<unknown>(dir, RUN_FILES.preprocess))), config);
   const { logBytes } = checkpoint.meta;
@@ -143,6 +146,12 @@ function checkWays(ways: number | undefined): void {
   if (ways !== undefined && !(Number.isInteger(ways) && ways >= 1 && ways <= MAX_WASM_THREADS)) {
     throw new TrainConfigError(`data-parallel ways must be a whole number from 1 to ${MAX_WASM_THREADS}, got ${ways}`);
   }
+}
+
+/** Refuses data parallelism before anything is written (the Trainer checks again for its other users). */
+function refuseWays(ways: number | undefined, spec: ModelSpec, backend: string): void {
+  const refusal = parallel(ways) ? dataParallelRefusal(spec.layers, backend) : null;
+  if (refusal) throw new TrainConfigError(`${spec.id}: ${refusal}`);
 }
 
 function dataParallelPart(ways: number | undefined, spec: ModelSpec): { dataParallel?: { ways: number; spec: ModelSpec } } {

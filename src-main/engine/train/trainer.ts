@@ -148,7 +148,7 @@ export class Trainer implements AsyncIterable<TrainEvent> {
     this.from = parts.from;
     this.layers = chainLayers(parts.model);
     this.dataParallel = parts.dataParallel && parts.dataParallel.ways > 1 ? parts.dataParallel : undefined;
-    const refusal = this.dataParallel && dataParallelRefusal(this.layers, parts.backend);
+    const refusal = this.dataParallel && dataParallelRefusal(this.layers.map((l) => ({ name: l.name, kind: layerKind(l) })), parts.backend);
     if (refusal) throw new TrainConfigError(`${parts.model.name}: ${refusal}`);
     this.params = parts.model.trainableWeights.map((w) => ({ name: w.originalName, variable: w.read() as tf.Variable }));
     this.owners = paramOwners(this.layers);
