@@ -19,6 +19,7 @@ import { inspectImage } from '../src-main/engine/inspect/inspect';
 import { kernelFlops } from './flops';
 import { useJsMaxPoolGrad } from './js-max-pool-grad';
 import { emit, loadAverage, round, timedLoop, type Figure } from './harness';
+import { DATA_PARALLEL_WAYS, dataParallelStep, onOneThread } from './data-parallel';
 
 export interface MeasureContext {
   /** The backend kind as ConvScope names it (wasm, cpu, node, gpu, webgpu). */
@@ -136,7 +137,8 @@ async function lenetStepJsMaxPoolGrad(ctx: MeasureContext): Promise<Figure> {
 }
 
 /** LeNet-5 as `convscope train` runs it: startRun on MNIST (in memory), the Trainer's loop and logs. */
-async function lenetTrainer(ctx: MeasureContext): Promise<Figure> {
+async function lenetTrainer(ctx: MeasureContext, dataParallel?: number): Promise<Figure> {
+  const measure = dataParallel ? 'lenet-train-dp' : 'lenet-train';
   const runsDir = mkdtempSync(path.join(os.tmpdir(), 'convscope-bench-'));
   try {
     const config: TrainConfig = {
@@ -163,7 +165,7 @@ async function lenetTrainer(ctx: MeasureContext): Promise<Figure> {
         return b;
       },
     };
-    const trainer = await startRun(config, { runsDir, argv: ['bench'], data: { ...prepared, data: { ...prepared.data, train: timedTrain } } });
+    const trainer = await startRun(config, { runsDir, argv: ['bench'], data: { ...prepared, data: { ...prepared.data, train: timedTrain } }, ...(dataParallel ? { dataParallel } : {}) });
     const WARMUP = 3;
     const startedAt = performance.now();
     let t0 = 0;
@@ -184,7 +186,7 @@ async function lenetTrainer(ctx: MeasureContext): Promise<Figure> {
         timedImages += event.record.size;
         lastAt = now;
         if ((now - t0) / 1000 >= ctx.seconds || (now - startedAt) / 1000 >= ctx.capSeconds) trainer.stop();
-        if ((steps - WARMUP) % 10 === 0) emit({ type: 'partial', measure: 'lenet-train', steps: steps - WARMUP, seconds: (now - t0) / 1000, perStep: 128, unit: 'images/s' });
+        if ((steps - WARMUP) % 10 === 0) emit({ type: 'partial', measure, steps: steps - WARMUP, seconds: (now - t0) / 1000, perStep: 128, unit: 'images/s' });
       }
     });
     await trainer.run();
@@ -341,7 +343,9 @@ async function alexnetTrain(ctx: MeasureContext): Promise<Figure> {
 
 export const MEASURES: Record<string, Measure> = {
   'lenet-step': { title: 'LeNet-5 training, batch 128, SGD: engine step, no read-back', training: true, cap: 60, run: lenetStep('tanh', false, 'lenet-step') },
-  'lenet-train': { title: 'LeNet-5 training, batch 128, SGD: the Trainer on MNIST (logs, read-backs)', training: true, cap: 60, run: lenetTrainer },
+  'lenet-train': { title: 'LeNet-5 training, batch 128, SGD: the Trainer on MNIST (logs, read-backs)', training: true, cap: 60, run: (ctx) => lenetTrainer(ctx) },
+  'lenet-step-dp': { title: `LeNet-5 training step, data-parallel on ${DATA_PARALLEL_WAYS} threads`, training: true, cap: 60, run: dataParallelStep('lenet5', 128, SGD_NOTEBOOK, 0, 255, 'lenet-step-dp', (n, lo, hi) => uniform(n, lo, hi, 1)) },
+  'lenet-train-dp': { title: `LeNet-5 training: the Trainer on MNIST, data-parallel on ${DATA_PARALLEL_WAYS} threads`, training: true, cap: 60, run: (ctx) => onOneThread(() => lenetTrainer(ctx, DATA_PARALLEL_WAYS)) },
   'lenet-step-readback': { title: 'LeNet-5 step with the loss read back every batch', training: true, cap: 60, run: lenetStep('tanh', true, 'lenet-step-readback') },
   'lenet-step-relu': { title: 'LeNet-5 step, ReLU (conv/dense fused with bias + activation)', training: true, cap: 60, run: lenetStep('relu', false, 'lenet-step-relu') },
   'lenet-step-js-maxpoolgrad': { title: 'what-if: LeNet-5 step with MaxPoolGrad as a direct JS loop over the wasm heap', training: true, cap: 60, run: lenetStepJsMaxPoolGrad },
@@ -351,10 +355,11 @@ export const MEASURES: Record<string, Measure> = {
   'matmul-peak': { title: '512x512 matmul (attainable GFLOP/s on this backend)', training: false, cap: 60, run: matmulPeak },
   'alexnet-inspect': { title: 'AlexNet single-image inspect, warm (median)', training: false, cap: 120, run: alexnetInspect },
   'alexnet-train': { title: 'AlexNet training, batch 32, SGD momentum', training: true, cap: 180, run: alexnetTrain },
+  'alexnet-train-dp': { title: `AlexNet training, batch 32, data-parallel on ${DATA_PARALLEL_WAYS} threads`, training: true, cap: 180, run: dataParallelStep('alexnet', 32, SGD_PAPER, -1, 1, 'alexnet-train-dp', (n, lo, hi) => uniform(n, lo, hi, 1)) },
 };
 
 // The what-if goes last: it replaces a kernel for the rest of its process.
-export const LENET_MEASURES = ['lenet-step', 'lenet-train', 'lenet-step-readback', 'lenet-step-relu', 'lenet-profile', 'lenet-infer-1', 'lenet-infer-256', 'matmul-peak', 'lenet-step-js-maxpoolgrad'];
+export const LENET_MEASURES = ['lenet-step', 'lenet-train', 'lenet-step-dp', 'lenet-train-dp', 'lenet-step-readback', 'lenet-step-relu', 'lenet-profile', 'lenet-infer-1', 'lenet-infer-256', 'matmul-peak', 'lenet-step-js-maxpoolgrad'];
 /** Measures that only make sense on one backend. */
-export const ONLY_ON: Record<string, string> = { 'lenet-step-js-maxpoolgrad': 'wasm' };
-export const ALEXNET_MEASURES = ['alexnet-inspect', 'alexnet-train'];
+export const ONLY_ON: Record<string, string> = { 'lenet-step-js-maxpoolgrad': 'wasm', 'lenet-step-dp': 'wasm', 'lenet-train-dp': 'wasm', 'alexnet-train-dp': 'wasm' };
+export const ALEXNET_MEASURES = ['alexnet-inspect', 'alexnet-train', 'alexnet-train-dp'];

@@ -293,7 +293,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
       if (into.status === 'unavailable' || !trained) break;
       await peer(['--only', 'train'], `after ${backend} LeNet-5, round ${round}`, backend);
     }
-    await runBackend(backend, wanted(ALEXNET_MEASURES), o, into);
+    await runBackend(backend, wanted(ALEXNET_MEASURES).filter((m) => (ONLY_ON[m] ?? backend) === backend), o, into);
     // PyTorch's AlexNet once, beside the first backend that measured its own.
     const alexnet = wanted(ALEXNET_MEASURES).filter((m) => into.measures[m]?.status === 'ok');
     if (!alexnetPeers && alexnet.length > 0) {

@@ -36,10 +36,10 @@ export function choiceFlag<T extends string>(name: string, value: string | undef
 }
 
 /** --threads N: the wasm backend's thread count (undefined when not given: every core). */
-export function threadsFlag(value: string | undefined): number | undefined {
+export function threadsFlag(value: string | undefined, name = 'threads'): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n < 1 || n > MAX_WASM_THREADS) throw new UsageError(`--threads must be a whole number from 1 to ${MAX_WASM_THREADS}, got '${value}'`);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > MAX_WASM_THREADS) throw new UsageError(`--${name} must be a whole number from 1 to ${MAX_WASM_THREADS}, got '${value}'`);
   return n;
 }
 

@@ -32,7 +32,10 @@ describe.each([
   // wasm on 2 threads, killed and resumed, against an uninterrupted run on 1 thread: XNNPACK splits each
   // operation's outputs between threads (never a sum), so the run is the same bit for bit.
   { backend: 'wasm', killAfter: 13, tolerance: 0, threads: ['--threads', '2'], wholeThreads: ['--threads', '1'] },
-])('resume after SIGKILL on $backend $threads', ({ backend, killAfter, tolerance, threads, wholeThreads }) => {
+  // data-parallel on 3 ways (16-example batches: uneven slices), killed and resumed on 3 ways, against an
+  // uninterrupted run on 3 ways: the gradients are added in slice order, so the run is the same bit for bit.
+  { backend: 'wasm', killAfter: 10, tolerance: 0, threads: ['--data-parallel', '3'], wholeThreads: ['--data-parallel', '3'], resumeArgs: ['--data-parallel', '3'] },
+])('resume after SIGKILL on $backend $threads', ({ backend, killAfter, tolerance, threads, wholeThreads, resumeArgs = [] }) => {
   it(`continues after step ${killAfter} with the losses of an uninterrupted run`, async () => {
     const parent = await mkdtemp(path.join(tmpdir(), 'convscope-resume-'));
     const whole = path.join(parent, 'whole');
@@ -48,13 +51,14 @@ describe.each([
     const torn = path.join(killed, 'checkpoint.bin.partial-99999-deadbeef');
     await writeFile(torn, Buffer.from('CSCKPT01 torn'));
 
-    const c = await runChild([killed, backend, '--resume']);
+    const c = await runChild([killed, backend, '--resume', ...resumeArgs]);
     expect(c.code, c.stderr).toBe(0);
     expect(existsSync(torn)).toBe(false);
 
     const ref = await readRun(whole);
     const resumed = await readRun(killed);
     const command = JSON.parse(await readFile(path.join(killed, 'command.json'), 'utf8'));
+    if (resumeArgs.length > 0) expect([command.backend.dataParallel, command.resumes[0].backend.dataParallel]).toEqual([3, 3]);
     const fromStep: number = command.resumes[0].fromStep;
     // the last checkpoint before the kill (every 4 steps)
     expect(fromStep).toBe(Math.floor(killAfter / 4) * 4);
@@ -78,7 +82,7 @@ describe.each([
       for (const f of readdirSync(path.join(whole, 'kernels')).filter((f) => f.endsWith('.f32'))) {
         expect((await readFile(path.join(killed, 'kernels', f))).equals(await readFile(path.join(whole, 'kernels', f))), f).toBe(true);
       }
-      expect(JSON.parse(await readFile(path.join(killed, 'config.json'), 'utf8')).threads).toBe(threads.length ? 2 : null);
+      expect(JSON.parse(await readFile(path.join(killed, 'config.json'), 'utf8')).threads).toBe(threads[0] === '--threads' ? 2 : null);
     }
   });
 });

@@ -23,6 +23,11 @@ export interface ForwardOptions {
   training: boolean;
   /** Seed of the dropout mask of the layer at this chain index (training only). */
   dropoutSeed?: (layerIndex: number) => number;
+  /**
+   * The input is rows [start, start + n) of a batch of `batchSize` examples: dropout masks are those rows
+   * of the whole batch's masks (data-parallel training; the same arithmetic as the whole batch's pass).
+   */
+  batchSlice?: { start: number; batchSize: number };
   /** Stop before the output layer's softmax: the result is its logits (for a stable cross-entropy). */
   logits?: boolean;
   /** Sees every layer's output (inside the caller's tidy scope). */
@@ -36,7 +41,7 @@ export function forward(layers: readonly tf.layers.Layer[], x: tf.Tensor, option
       const rate = Number(layer.getConfig().rate);
       if (options.training && rate > 0) {
         if (!options.dropoutSeed) throw new Error('forward: a training pass through dropout needs dropoutSeed');
-        out = tf.dropout(out, rate, undefined, options.dropoutSeed(i));
+        out = options.batchSlice ? slicedDropout(out, rate, options.dropoutSeed(i), options.batchSlice) : tf.dropout(out, rate, undefined, options.dropoutSeed(i));
       }
     } else if (options.logits && i === layers.length - 1) {
       out = denseLogits(layer, out);
@@ -48,6 +53,14 @@ export function forward(layers: readonly tf.layers.Layer[], x: tf.Tensor, option
     options.onOutput?.(layer, i, out);
   });
   return out;
+}
+
+/** tf.dropout's arithmetic with rows [start, start + x's rows) of the mask it draws for the whole batch. */
+function slicedDropout(x: tf.Tensor, rate: number, seed: number, slice: { start: number; batchSize: number }): tf.Tensor {
+  const keep = 1 - rate;
+  const full = tf.randomUniform([slice.batchSize, ...x.shape.slice(1)], 0, 1, 'float32', seed);
+  const rows = tf.slice(full, [slice.start], [x.shape[0]]);
+  return tf.mul(x, tf.div(tf.floor(tf.add(rows, keep)), keep));
 }
 
 const ACTIVATIONS: Record<string, (x: tf.Tensor) => tf.Tensor> = {

@@ -18,24 +18,39 @@ export type LossKind = (typeof LOSS_KINDS)[number];
 /** Keras' backend epsilon. */
 export const KERAS_EPSILON = 1e-7;
 
-/** Mean over the batch of logsumexp(z) - z[label]; `logits` [batch, classes], `labels` int32 [batch]. */
-export function crossEntropyFromLogits(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
-  return tf.tidy(() => {
-    const picked = tf.sum(tf.mul(logits, tf.oneHot(labels, logits.shape[1])), 1);
-    return tf.mean(tf.sub(tf.logSumExp(logits, 1), picked));
-  });
+/** Per example: logsumexp(z) - z[label]; `logits` [batch, classes], `labels` int32 [batch]. */
+function crossEntropiesFromLogits(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  const picked = tf.sum(tf.mul(logits, tf.oneHot(labels, logits.shape[1])), 1);
+  return tf.sub(tf.logSumExp(logits, 1), picked) as tf.Tensor1D;
 }
 
-/** Mean over the batch of -log(clip(softmax(z)[label], eps, 1 - eps)), Keras 2.2's way. */
+/** Per example: -log(clip(softmax(z)[label], eps, 1 - eps)), Keras 2.2's way. */
+function kerasClippedCrossEntropies(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  const picked = tf.sum(tf.mul(tf.softmax(logits), tf.oneHot(labels, logits.shape[1])), 1);
+  return tf.neg(tf.log(tf.clipByValue(picked, KERAS_EPSILON, 1 - KERAS_EPSILON))) as tf.Tensor1D;
+}
+
+/** Mean over the batch of logsumexp(z) - z[label]. */
+export function crossEntropyFromLogits(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => tf.mean(crossEntropiesFromLogits(logits, labels)));
+}
+
+/** Mean over the batch of -log(clip(softmax(z)[label], eps, 1 - eps)). */
 export function kerasClippedCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
-  return tf.tidy(() => {
-    const picked = tf.sum(tf.mul(tf.softmax(logits), tf.oneHot(labels, logits.shape[1])), 1);
-    return tf.mean(tf.neg(tf.log(tf.clipByValue(picked, KERAS_EPSILON, 1 - KERAS_EPSILON))));
-  });
+  return tf.tidy(() => tf.mean(kerasClippedCrossEntropies(logits, labels)));
 }
 
 export function lossFunction(kind: LossKind): (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Scalar {
   return kind === 'keras-clipped' ? kerasClippedCrossEntropy : crossEntropyFromLogits;
+}
+
+/**
+ * A batch slice's share of the batch's mean loss: its examples' losses summed, over `batchSize` (the whole
+ * batch's size), so the shares of all slices add up to the batch's mean and their gradients to its gradient.
+ */
+export function sliceLossFunction(kind: LossKind, batchSize: number): (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Scalar {
+  const perExample = kind === 'keras-clipped' ? kerasClippedCrossEntropies : crossEntropiesFromLogits;
+  return (logits, labels) => tf.tidy(() => tf.div(tf.sum(perExample(logits, labels)), batchSize));
 }
 
 /**

@@ -4,8 +4,10 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { tf } from '../tf';
 import { initBackend } from '../backend';
+import { MAX_WASM_THREADS } from '../backend/threads';
 import { appVersion } from '../paths';
 import { buildModel, getModelSpec, type ModelSpec } from '../models';
+import { dataParallelRefusal } from './data-parallel';
 import { validateConfig, type TrainConfig } from './config';
 import { DiskFullError, isDiskFull, RunFolderError, TrainConfigError } from './errors';
 import { JsonLines } from './json-lines';
@@ -28,6 +30,8 @@ export interface StartOptions {
   data?: PreparedData;
   /** Histograms of weights, activations and gradients (default on, see Trainer); false: none. */
   histograms?: TrainerParts['histograms'];
+  /** Data-parallel ways (see Trainer); above 1 the main thread's wasm backend runs on 1 thread. */
+  dataParallel?: number;
 }
 
 export interface ResumeOptions {
@@ -39,6 +43,8 @@ export interface ResumeOptions {
   data?: PreparedData;
   /** Continue from the checkpoint before the latest (offered when the latest fails its checksum). */
   fromPrevious?: boolean;
+  /** Data-parallel ways for this session (the steps agree with 1 way to float tolerance). */
+  dataParallel?: number;
 }
 
 /** What was trained on: dataset id, class names, example counts, held-out split. */
@@ -46,9 +52,11 @@ const DATASET_FILE = 'dataset.json';
 
 export async function startRun(config: TrainConfig, options: StartOptions = {}): Promise<Trainer> {
   validateConfig(config);
+  checkWays(options.dataParallel);
   let spec = getModelSpec(config.model.id, config.model.overrides);
-  const report = await initBackend(config.backend, threadsOption(config.threads));
+  const report = await initBackend(config.backend, threadsOption(parallel(options.dataParallel) ? 1 : config.threads));
   const backend = tf.getBackend();
+  refuseWays(options.dataParallel, spec, backend);
   checkMemory(estimateTrainingMemory(spec, config.batchSize, config.optimizer), memoryLimitFor(backend), spec.id);
   const prepared = limited(options.data ?? (await openTrainData(config, spec)), config);
   if (prepared.data.classes !== spec.classes) {
@@ -67,11 +75,11 @@ export async function startRun(config: TrainConfig, options: StartOptions = {}):
     await writeJson(runDir, RUN_FILES.spec, spec);
     await writeJson(runDir, RUN_FILES.preprocess, prepared.preprocess);
     if (prepared.dataset) await writeJson(runDir, DATASET_FILE, prepared.dataset);
-    const command: CommandFile = { ...describeInvocation(report, versions(), options.argv), resumes: [] };
+    const command: CommandFile = { ...describeInvocation(withWays(report, options.dataParallel), versions(), options.argv), resumes: [] };
     await writeJson(runDir, RUN_FILES.command, command);
   });
   const model = buildRunModel(spec, config, prepared);
-  return new Trainer({ runDir, config, model, data: prepared.data, backend, warnings: prepared.warnings, histograms: options.histograms });
+  return new Trainer({ runDir, config, model, data: prepared.data, backend, warnings: prepared.warnings, histograms: options.histograms, ...dataParallelPart(options.dataParallel, spec) });
 }
 
 /** Continues the run in `dir` from its newest intact checkpoint; later steps repeat an uninterrupted run's exactly (same backend). */
@@ -79,6 +87,7 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
   if (!existsSync(dir)) throw new RunFolderError(`no run folder at ${dir}`);
   const config = await readRunConfig(dir);
   validateConfig(config);
+  checkWays(options.dataParallel);
   const spec = await readJson<ModelSpec>(dir, RUN_FILES.spec);
   await removeTornFiles(dir);
   const checkpoint = await checkpointToResume(dir, options.fromPrevious);
@@ -86,8 +95,9 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
   const command = await readJson<CommandFile>(dir, RUN_FILES.command);
   // By default the backend the run last ran on, not config.backend ('auto' could pick another here).
   const lastBackend = ((command.resumes.at(-1) ?? command).backend as { chosen?: string } | null)?.chosen;
-  const report = await initBackend(options.backend ?? lastBackend ?? config.backend, threadsOption(options.threads ?? config.threads));
+  const report = await initBackend(options.backend ?? lastBackend ?? config.backend, threadsOption(parallel(options.dataParallel) ? 1 : (options.threads ?? config.threads)));
   const backend = tf.getBackend();
+  refuseWays(options.dataParallel, spec, backend);
   checkMemory(estimateTrainingMemory(spec, config.batchSize, config.optimizer), memoryLimitFor(backend), spec.id);
   const prepared = limited(options.data ?? (await openTrainData(config, spec, await readJson<unknown>(dir, RUN_FILES.preprocess))), config);
   const { logBytes } = checkpoint.meta;
@@ -95,10 +105,10 @@ export async function resumeRun(dir: string, options: ResumeOptions = {}): Promi
   new JsonLines(path.join(dir, RUN_FILES.epochs)).truncateTo(logBytes.epochs);
   new JsonLines(path.join(dir, RUN_FILES.layerStats)).truncateTo(logBytes.layerStats);
   if (logBytes.histograms !== undefined) new JsonLines(path.join(dir, HISTOGRAM_FILE)).truncateTo(logBytes.histograms);
-  command.resumes.push({ ...describeInvocation(report, versions(), options.argv), fromStep: checkpoint.meta.position.globalStep });
+  command.resumes.push({ ...describeInvocation(withWays(report, options.dataParallel), versions(), options.argv), fromStep: checkpoint.meta.position.globalStep });
   await writingTo(dir, checkpoint.meta.position.globalStep, () => writeJson(dir, RUN_FILES.command, command));
   const model = buildRunModel(spec, config, prepared);
-  return new Trainer({ runDir: dir, config, model, data: prepared.data, backend, warnings: prepared.warnings, from: checkpoint });
+  return new Trainer({ runDir: dir, config, model, data: prepared.data, backend, warnings: prepared.warnings, from: checkpoint, ...dataParallelPart(options.dataParallel, spec) });
 }
 
 /** The run folder's writes, with a full disk reported as DiskFullError (one line naming the folder). */
@@ -127,6 +137,31 @@ function limited(prepared: PreparedData, config: TrainConfig): PreparedData {
 
 function threadsOption(threads: number | null | undefined): { threads?: number } {
   return threads == null ? {} : { threads };
+}
+
+/** The backend report as command.json records it, with the data-parallel ways when above 1. */
+function withWays<T extends object>(report: T, ways: number | undefined): T | (T & { dataParallel: number }) {
+  return parallel(ways) ? { ...report, dataParallel: ways } : report;
+}
+
+function parallel(ways: number | undefined): ways is number {
+  return ways !== undefined && ways > 1;
+}
+
+function checkWays(ways: number | undefined): void {
+  if (ways !== undefined && !(Number.isInteger(ways) && ways >= 1 && ways <= MAX_WASM_THREADS)) {
+    throw new TrainConfigError(`data-parallel ways must be a whole number from 1 to ${MAX_WASM_THREADS}, got ${ways}`);
+  }
+}
+
+/** Refuses data parallelism before anything is written (the Trainer checks again for its other users). */
+function refuseWays(ways: number | undefined, spec: ModelSpec, backend: string): void {
+  const refusal = parallel(ways) ? dataParallelRefusal(spec.layers, backend) : null;
+  if (refusal) throw new TrainConfigError(`${spec.id}: ${refusal}`);
+}
+
+function dataParallelPart(ways: number | undefined, spec: ModelSpec): { dataParallel?: { ways: number; spec: ModelSpec } } {
+  return parallel(ways) ? { dataParallel: { ways, spec } } : {};
 }
 
 function versions(): Record<string, string> {

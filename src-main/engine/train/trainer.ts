@@ -8,7 +8,7 @@ import { saveModel } from '../models/io';
 import type { TrainConfig } from './config';
 import { writeCheckpointFile, type CheckpointContent } from './checkpoint-file';
 import { epochOrder } from './data-order';
-import { DiskFullError, DivergedError, isDiskFull, RunFolderError } from './errors';
+import { DiskFullError, DivergedError, isDiskFull, RunFolderError, TrainConfigError } from './errors';
 import { EventChannel } from './event-channel';
 import { chainLayers, forward } from './forward';
 import { JsonLines } from './json-lines';
@@ -22,6 +22,8 @@ import { createRandom, restoreRandom, type RngState, type SeededRandom } from '.
 import { RUN_FILES, writeStatus, type RunState, type RunStatus } from './run-folder';
 import { afterEpoch, initialSchedule, type ScheduleState } from './schedule';
 import { dropoutSeed } from './seeds';
+import { DataParallel, dataParallelRefusal } from './data-parallel';
+import type { ModelSpec } from '../models';
 import type { TrainData, TrainSplit } from './train-data';
 
 export type TrainEvent =
@@ -100,6 +102,8 @@ export interface TrainerParts {
   from?: Checkpoint;
   /** Weight, activation and gradient histograms at the statistics cadence (default on, 16 MiB); false: none. */
   histograms?: { budgetBytes?: number } | false;
+  /** Train on `ways` slices of each batch at once (worker threads building `spec`); absent or 1: not. */
+  dataParallel?: { ways: number; spec: ModelSpec };
 }
 
 const PROGRESS_INTERVAL_MS = 200;
@@ -137,6 +141,8 @@ export class Trainer implements AsyncIterable<TrainEvent> {
   private checkpointStep: number | null = null;
   private lastProgressAt = 0;
   private readonly from: Checkpoint | undefined;
+  private readonly dataParallel: TrainerParts['dataParallel'];
+  private parallel: DataParallel | null = null;
 
   constructor(parts: TrainerParts) {
     this.runDir = parts.runDir;
@@ -147,6 +153,9 @@ export class Trainer implements AsyncIterable<TrainEvent> {
     this.data = parts.data;
     this.from = parts.from;
     this.layers = chainLayers(parts.model);
+    this.dataParallel = parts.dataParallel && parts.dataParallel.ways > 1 ? parts.dataParallel : undefined;
+    const refusal = this.dataParallel && dataParallelRefusal(this.layers.map((l) => ({ name: l.name, kind: layerKind(l) })), parts.backend);
+    if (refusal) throw new TrainConfigError(`${parts.model.name}: ${refusal}`);
     this.params = parts.model.trainableWeights.map((w) => ({ name: w.originalName, variable: w.read() as tf.Variable }));
     this.owners = paramOwners(this.layers);
     this.optimizer = createOptimizer(parts.config.optimizer);
@@ -221,6 +230,8 @@ export class Trainer implements AsyncIterable<TrainEvent> {
     } finally {
       this.probe?.dispose();
       this.probe = null;
+      await this.parallel?.dispose();
+      this.parallel = null;
       this.events.close();
     }
   }
@@ -257,6 +268,7 @@ export class Trainer implements AsyncIterable<TrainEvent> {
   }
 
   private async prepare(): Promise<void> {
+    if (this.dataParallel) this.parallel = await DataParallel.start(this.dataParallel.ways, this.dataParallel.spec, this.config.seed, this.params);
     const kernels = await this.convKernels();
     this.snapshots = await KernelSnapshotStore.open(this.runDir, kernels, this.config.snapshotBudgetBytes);
     if (this.from) await this.snapshots.dropAfter(this.position.globalStep);
@@ -305,25 +317,17 @@ export class Trainer implements AsyncIterable<TrainEvent> {
     const started = performance.now();
     const step = this.position.globalStep + 1;
     const batch = await this.data.train.batch(indices, 'train');
-    const { loss, counts, grads } = tf.tidy(() => {
-      let kept: tf.Tensor1D | null = null;
-      const result = tf.variableGrads(() => {
-        const logits = forward(this.layers, batch.x, { training: true, logits: true, dropoutSeed: (i) => dropoutSeed(this.config.seed, step, i) }) as tf.Tensor2D;
-        kept = tf.keep(correctCounts(logits, batch.labels));
-        return lossFunction(this.config.loss)(logits, batch.labels);
-      }, this.params.map((p) => p.variable));
-      return { loss: result.value, counts: kept! as tf.Tensor1D, grads: this.params.map((p) => result.grads[p.variable.name]) };
+    const { loss: lossValue, counts, grads } = await this.gradients(batch.x, batch.labels, step).finally(() => {
+      batch.x.dispose();
+      batch.labels.dispose();
     });
-    batch.x.dispose();
-    batch.labels.dispose();
     try {
-      const lossValue = (await loss.data())[0];
       if (!Number.isFinite(lossValue)) throw new DivergedError(step, this.position.epoch + 1, lossValue);
       const statsDue = this.config.statsEvery > 0 && (step % this.config.statsEvery === 0 || lastOfEpoch);
       const gradNorms = statsDue ? await gradientNormsByLayer(this.params.map((p) => p.name), grads, this.owners) : null;
       const kernelGrads = statsDue && this.histograms ? await Promise.all(this.kernels.map((k) => grads[k.param].data() as Promise<Float32Array>)) : null;
       this.optimizer.apply(this.params, grads, this.schedule.lr);
-      const [correct, correct5] = await counts.data();
+      const [correct, correct5] = counts;
       this.position = { ...this.position, stepInEpoch: batchInEpoch, globalStep: step };
       const record: BatchRecord = {
         step,
@@ -341,8 +345,26 @@ export class Trainer implements AsyncIterable<TrainEvent> {
       if (this.config.snapshotEvery > 0 && step % this.config.snapshotEvery === 0) await this.snapshotKernels();
       return { record, correct, correct5 };
     } finally {
-      tf.dispose([loss, counts, ...grads]);
+      tf.dispose(grads);
     }
+  }
+
+  /** The batch's mean loss, [top-1, top-5] correct counts and gradients (one per param, the caller's to dispose). */
+  private async gradients(x: tf.Tensor, labels: tf.Tensor1D, step: number): Promise<{ loss: number; counts: [number, number]; grads: tf.Tensor[] }> {
+    if (this.parallel) return this.parallel.step(this.layers, this.params, x, labels, { runSeed: this.config.seed, step, loss: this.config.loss });
+    const { loss, counts, grads } = tf.tidy(() => {
+      let kept: tf.Tensor1D | null = null;
+      const result = tf.variableGrads(() => {
+        const logits = forward(this.layers, x, { training: true, logits: true, dropoutSeed: (i) => dropoutSeed(this.config.seed, step, i) }) as tf.Tensor2D;
+        kept = tf.keep(correctCounts(logits, labels));
+        return lossFunction(this.config.loss)(logits, labels);
+      }, this.params.map((p) => p.variable));
+      return { loss: result.value, counts: kept! as tf.Tensor1D, grads: this.params.map((p) => result.grads[p.variable.name]) };
+    });
+    const [lossValue] = await loss.data();
+    const [c1, c5] = await counts.data();
+    tf.dispose([loss, counts]);
+    return { loss: lossValue, counts: [c1, c5], grads };
   }
 
   private async endEpoch(): Promise<void> {
