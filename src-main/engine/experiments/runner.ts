@@ -58,7 +58,8 @@ export interface RunExperimentOptions extends RecipeOptions {
  * without settings added later where they hold their default (so runs stored before keep their key).
  */
 export function runKey(config: TrainConfig): string {
-  const { epochs: _epochs, backend: _backend, loss, augment, storedSize, ...rest } = config;
+  // Where and how a run executes (backend, threads, a kept previous checkpoint) never changes its results.
+  const { epochs: _epochs, backend: _backend, threads: _threads, keepPreviousCheckpoint: _keepPrevious, loss, augment, storedSize, ...rest } = config;
   const keyed = {
     ...rest,
     ...(loss === 'logits' ? {} : { loss }),
