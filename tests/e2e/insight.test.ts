@@ -72,9 +72,10 @@ describe('channel insight, neighbours and the map in a browser', () => {
     await dropFile(page, await mnistDigit(2, 'png'), 'two.png', 'image/png');
     await page.keyboard.press('7');
     const neighbours = page.getByTestId('neighbours').getByRole('listitem');
-    await expect.poll(() => neighbours.count(), { timeout: 120_000 }).toBe(6);
+    // The first query computes fc2 for all 60,000 training images: ~40 s alone, longer beside other test files.
+    await expect.poll(() => neighbours.count(), { timeout: 330_000 }).toBe(6);
     expect(await neighbours.first().textContent()).toMatch(/\d\s*\d+\.\d{3}/);
-  }, 180_000);
+  }, 360_000);
 
   it('draws the map of 10,000 test images under 100 ms a frame; a click on a point inspects it; axe clean', async () => {
     const map = page.getByTestId('embedding-map');
