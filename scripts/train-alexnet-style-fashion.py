@@ -3,7 +3,7 @@
 
 Run with Debian's interpreter (torch 1.13, CPU): /usr/bin/python3 scripts/train-alexnet-style-fashion.py [OUT_DIR]
 (default OUT_DIR: docs/results/attribution/alexnet-style-fashion). Reads the IDX .gz files from
-/usr/share/datasets/fashion-mnist (or $FASHION_MNIST_DIR); seeded, 2 threads, a few minutes of CPU.
+/usr/share/datasets/fashion-mnist (or $FASHION_MNIST_DIR); seeded, 2 threads; 3 epochs, 10.5 min on a loaded 2-core machine.
 
 The model: torchvision's AlexNet layout (conv1 11x11 stride 4 pad 2, 3x3 stride-2 max-pools, dropout before
 the FC layers, here p=0.1, logits out) at 1/4 of its conv widths (16-48-96-64-64) and FC 256, on 64x64x3 inputs: the
