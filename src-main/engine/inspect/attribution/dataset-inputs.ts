@@ -30,7 +30,7 @@ function preprocessAdapted(p: Preprocessor, x: tf.Tensor4D): tf.Tensor4D {
   });
 }
 
-export async function datasetInputs(resolved: ResolvedModel, dataset: string): Promise<DatasetInputs> {
+export async function datasetInputs(resolved: Pick<ResolvedModel, 'source' | 'input' | 'preprocessor'>, dataset: string): Promise<DatasetInputs> {
   const { source, input, preprocessor } = resolved;
   if (source.kind === 'run' && source.config.dataset === dataset) {
     const held = await openHeldOut(source);
@@ -60,6 +60,6 @@ export async function datasetInputs(resolved: ResolvedModel, dataset: string): P
       const e = await split.read(indices);
       return tf.tidy(() => ({ x: toInput(tf.tensor4d(Float32Array.from(e.images), [e.count, ...split.shape])), labels: tf.tensor1d(e.labels, 'int32') }));
     },
-    black: () => toInput(tf.zeros([1, ...split.shape]) as tf.Tensor4D),
+    black: () => tf.tidy(() => toInput(tf.zeros([1, ...split.shape]) as tf.Tensor4D)),
   };
 }
