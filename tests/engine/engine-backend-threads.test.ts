@@ -11,6 +11,7 @@ describe('EngineBackend thread count', () => {
     await engine.ready();
     // Whatever the engine started on (CONVSCOPE_THREADS or every core), a run asks for another count.
     const start = engine.threads();
+    if (start === undefined) throw new Error('the wasm backend reports no thread count');
     const other = start === 1 ? 2 : 1;
     await expect(engine.forRun(undefined, 0, other)).resolves.toBe('wasm');
     expect(engine.threads()).toBe(other);
