@@ -69,12 +69,19 @@ describe('channel insight, neighbours and the map in a browser', () => {
   }, 180_000);
 
   it('shows the dropped image’s nearest training images with labels and distances', async () => {
+    // '7' right after the drop: the drop's own switch to Activations must not land after it.
     await dropFile(page, await mnistDigit(2, 'png'), 'two.png', 'image/png');
     await page.keyboard.press('7');
     const neighbours = page.getByTestId('neighbours').getByRole('listitem');
     // The first query computes fc2 for all 60,000 training images: ~40 s alone, longer beside other test files.
     await expect.poll(() => neighbours.count(), { timeout: 330_000 }).toBe(6);
     expect(await neighbours.first().textContent()).toMatch(/\d\s*\d+\.\d{3}/);
+    // A drop on this view stays here (the view invites it) and asks again, now from the kept vectors.
+    const before = await neighbours.first().textContent();
+    await dropFile(page, await mnistDigit(0, 'png'), 'zero.png', 'image/png');
+    await expect.poll(() => page.getByRole('heading', { name: 'Nearest training images to zero.png' }).count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(async () => (await neighbours.count()) === 6 && (await neighbours.first().textContent()) !== before, { timeout: 60_000 }).toBe(true);
+    expect(await page.getByTestId('neighbours-view').isVisible()).toBe(true);
   }, 360_000);
 
   it('draws the map of 10,000 test images under 100 ms a frame; a click on a point inspects it; axe clean', async () => {

@@ -39,6 +39,17 @@ export function showView(view: ViewId): void {
   ui.view = view;
 }
 
+/**
+ * Runs `work` and then shows `view`, unless the user went to another view while it ran: a switch that
+ * lands after an await must not undo the user's own navigation.
+ */
+export async function showViewAfter<T>(view: ViewId, work: () => Promise<T>): Promise<T> {
+  const from = ui.view;
+  const result = await work();
+  if (ui.view === from) showView(view);
+  return result;
+}
+
 export function setImage(name: string, bytes: Uint8Array, type = ''): void {
   if (ui.image?.url) URL.revokeObjectURL(ui.image.url);
   const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type }));
