@@ -126,6 +126,9 @@ const POOL_CASES: PoolCase[] = [
   { name: '2x2 stride 1 same', x: [2, 7, 7, 3], filter: 2, strides: 1, pad: 'same' },
   { name: '3x3 stride 2 pad 1, negative', x: [2, 10, 10, 3], filter: 3, strides: 2, pad: 1, data: (v) => v.map((e) => e - 3) },
   { name: 'ties go to the first maximum of each window', x: [2, 9, 9, 5], filter: 3, strides: 2, pad: 'valid', data: (v) => v.map((e) => Math.round(e * 2)) },
+  { name: 'ties across four-channel groups and a tail (8 + 3 channels)', x: [1, 6, 6, 11], filter: 2, strides: 2, pad: 'valid', data: (v) => v.map((e) => Math.round(e)) },
+  { name: '-Infinity and the largest floats in windows', x: [2, 8, 8, 6], filter: 2, strides: 2, pad: 'valid', data: (v) => v.map((e, i) => (i % 7 === 0 ? -Infinity : i % 11 === 0 ? 3.4e38 * Math.sign(e) : e)) },
+  { name: 'windows wider than tall, stride 1 x 3', x: [1, 9, 10, 4], filter: 2, strides: 2, pad: 'valid' },
 ];
 
 describe('MaxPoolGrad (replaced: the shipped one is wrong for negative windows) matches the cpu backend', () => {

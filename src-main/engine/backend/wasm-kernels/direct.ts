@@ -1,0 +1,61 @@
+// ConvScope's own wasm kernels (assembly/kernels.ts), instantiated on the wasm backend's own memory so
+// that they read and write tensors where they lie: no copy, nothing read back to JavaScript.
+import { tf } from '../../tf';
+import { SHARED_MEMORY_KERNELS, UNSHARED_MEMORY_KERNELS } from './direct-binary';
+import type { TensorInfo } from './kernel-call';
+
+export type DirectKernels = {
+  maxPoolGrad(
+    x: number, dy: number, dx: number,
+    n: number, h: number, w: number, c: number, oh: number, ow: number,
+    fh: number, fw: number, sh: number, sw: number, top: number, left: number,
+  ): void;
+};
+
+/** The parts of tfjs-backend-wasm's BackendWasm that place tensors in its memory. */
+type BackendWasmLike = {
+  wasm: EmscriptenModule;
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+};
+/** The threaded build keeps its memory in wasmMemory, the single-threaded one exports it. */
+type EmscriptenModule = { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
+
+const instances = new WeakMap<EmscriptenModule, DirectKernels>();
+
+function memoryOf(module: EmscriptenModule): WebAssembly.Memory {
+  const memory = module.wasmMemory ?? module.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) throw new Error('the wasm backend does not expose its memory');
+  return memory;
+}
+
+function instantiate(module: EmscriptenModule): DirectKernels {
+  const memory = memoryOf(module);
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const bytes = Buffer.from(shared ? SHARED_MEMORY_KERNELS : UNSHARED_MEMORY_KERNELS, 'base64');
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  return instance.exports as unknown as DirectKernels;
+}
+
+/** Our kernels on `backend`'s memory (instantiated once per backend module). */
+export function directKernels(backend: tf.KernelBackend): DirectKernels {
+  const module = (backend as unknown as BackendWasmLike).wasm;
+  let kernels = instances.get(module);
+  if (!kernels) {
+    kernels = instantiate(module);
+    instances.set(module, kernels);
+  }
+  return kernels;
+}
+
+/** Byte offset of a tensor's data in the backend's memory. */
+export function offsetOf(backend: tf.KernelBackend, t: TensorInfo): number {
+  const entry = (backend as unknown as BackendWasmLike).dataIdMap.get(t.dataId);
+  if (!entry) throw new Error('tensor is not in the wasm backend');
+  return entry.memoryOffset;
+}
+
+/** A new float32 tensor in the backend's memory, not initialised. */
+export function makeFloatOutput(backend: tf.KernelBackend, shape: number[]): TensorInfo {
+  return (backend as unknown as BackendWasmLike).makeOutput(shape, 'float32');
+}
