@@ -17,7 +17,6 @@ import { dropoutSeed } from '../src-main/engine/train/seeds';
 import { resolveModel } from '../src-main/engine/inspect/model-ref';
 import { inspectImage } from '../src-main/engine/inspect/inspect';
 import { kernelFlops } from './flops';
-import { useJsMaxPoolGrad } from './js-max-pool-grad';
 import { emit, loadAverage, round, timedLoop, type Figure } from './harness';
 import { DATA_PARALLEL_WAYS, dataParallelStep, onOneThread } from './data-parallel';
 
@@ -108,32 +107,6 @@ function lenetStep(activation: 'tanh' | 'relu', readBack: boolean, measure: stri
     dispose(parts, x, labels);
     return figure;
   };
-}
-
-/** Largest error of maxPool's gradient on this backend against cpu (negative windows, overlap, 'same'). */
-async function maxPoolGradError(): Promise<number> {
-  const backend = tf.getBackend();
-  const grad = async (name: string) => {
-    await tf.setBackend(name);
-    const x = tf.tensor4d(uniform(2 * 9 * 9 * 3, -3, -1, 7), [2, 9, 9, 3]);
-    const dy = tf.tensor4d(uniform(2 * 5 * 5 * 3, -1, 1, 8), [2, 5, 5, 3]);
-    const [a, b] = [tf.grad((t) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 3, 2, 'same'), dy)))(x), tf.grad((t) => tf.sum(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid')))(x)];
-    const out = [...(await a.data()), ...(await b.data())];
-    tf.dispose([x, dy, a, b]);
-    return out;
-  };
-  const want = await grad('cpu');
-  const got = await grad(backend);
-  return Math.max(...got.map((v, i) => Math.abs(v - want[i])));
-}
-
-/** The LeNet-5 step with MaxPoolGrad as one JavaScript loop over the wasm heap (bench/js-max-pool-grad.ts). */
-async function lenetStepJsMaxPoolGrad(ctx: MeasureContext): Promise<Figure> {
-  if (tf.getBackend() !== 'wasm') throw new Error('a wasm-only what-if');
-  useJsMaxPoolGrad();
-  const error = await maxPoolGradError();
-  const figure = await lenetStep('tanh', false, 'lenet-step-js-maxpoolgrad')(ctx);
-  return { ...figure, detail: { ...figure.detail, maxPoolGradErrorVsCpu: error } };
 }
 
 /** LeNet-5 as `convscope train` runs it: startRun on MNIST (in memory), the Trainer's loop and logs. */
@@ -348,7 +321,6 @@ export const MEASURES: Record<string, Measure> = {
   'lenet-train-dp': { title: `LeNet-5 training: the Trainer on MNIST, data-parallel on ${DATA_PARALLEL_WAYS} threads`, training: true, cap: 60, run: (ctx) => onOneThread(() => lenetTrainer(ctx, DATA_PARALLEL_WAYS)) },
   'lenet-step-readback': { title: 'LeNet-5 step with the loss read back every batch', training: true, cap: 60, run: lenetStep('tanh', true, 'lenet-step-readback') },
   'lenet-step-relu': { title: 'LeNet-5 step, ReLU (conv/dense fused with bias + activation)', training: true, cap: 60, run: lenetStep('relu', false, 'lenet-step-relu') },
-  'lenet-step-js-maxpoolgrad': { title: 'what-if: LeNet-5 step with MaxPoolGrad as a direct JS loop over the wasm heap', training: true, cap: 60, run: lenetStepJsMaxPoolGrad },
   'lenet-profile': { title: 'LeNet-5 training step, kernel time (tf.profile)', training: true, cap: 60, run: lenetProfile },
   'lenet-infer-1': { title: 'LeNet-5 inference latency, batch 1', training: false, cap: 60, run: lenetInfer(1, 'lenet-infer-1') },
   'lenet-infer-256': { title: 'LeNet-5 inference throughput, batch 256', training: false, cap: 60, run: lenetInfer(256, 'lenet-infer-256') },
@@ -358,8 +330,7 @@ export const MEASURES: Record<string, Measure> = {
   'alexnet-train-dp': { title: `AlexNet training, batch 32, data-parallel on ${DATA_PARALLEL_WAYS} threads`, training: true, cap: 180, run: dataParallelStep('alexnet', 32, SGD_PAPER, -1, 1, 'alexnet-train-dp', (n, lo, hi) => uniform(n, lo, hi, 1)) },
 };
 
-// The what-if goes last: it replaces a kernel for the rest of its process.
-export const LENET_MEASURES = ['lenet-step', 'lenet-train', 'lenet-step-dp', 'lenet-train-dp', 'lenet-step-readback', 'lenet-step-relu', 'lenet-profile', 'lenet-infer-1', 'lenet-infer-256', 'matmul-peak', 'lenet-step-js-maxpoolgrad'];
+export const LENET_MEASURES = ['lenet-step', 'lenet-train', 'lenet-step-dp', 'lenet-train-dp', 'lenet-step-readback', 'lenet-step-relu', 'lenet-profile', 'lenet-infer-1', 'lenet-infer-256', 'matmul-peak'];
 /** Measures that only make sense on one backend. */
-export const ONLY_ON: Record<string, string> = { 'lenet-step-js-maxpoolgrad': 'wasm', 'lenet-step-dp': 'wasm', 'lenet-train-dp': 'wasm', 'alexnet-train-dp': 'wasm' };
+export const ONLY_ON: Record<string, string> = { 'lenet-step-dp': 'wasm', 'lenet-train-dp': 'wasm', 'alexnet-train-dp': 'wasm' };
 export const ALEXNET_MEASURES = ['alexnet-inspect', 'alexnet-train', 'alexnet-train-dp'];

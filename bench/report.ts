@@ -58,7 +58,7 @@ function peerFor(b: BenchResults, backend: string, measure: string): { value: nu
     const value = peerBest(b, model, key, beside, lowerIsBetter);
     return value === null ? null : { value, lowerIsBetter };
   };
-  if (['lenet-step', 'lenet-train', 'lenet-step-dp', 'lenet-train-dp', 'lenet-step-readback', 'lenet-step-js-maxpoolgrad'].includes(measure)) return pick('lenet5', 'trainImagesPerSecond', false, backend);
+  if (['lenet-step', 'lenet-train', 'lenet-step-dp', 'lenet-train-dp', 'lenet-step-readback'].includes(measure)) return pick('lenet5', 'trainImagesPerSecond', false, backend);
   if (measure === 'lenet-infer-1') return pick('lenet5', 'inferLatencyMsBatch1', true, null);
   if (measure === 'lenet-infer-256') return pick('lenet5', 'inferImagesPerSecondBatch256', false, null);
   if (measure === 'alexnet-train' || measure === 'alexnet-train-dp') return pick('alexnet', 'trainImagesPerSecond', false, null);
@@ -87,7 +87,7 @@ function outcomeCells(b: BenchResults, backend: string, measure: string, o: Meas
     const peer = peerFor(b, backend, measure);
     if (peer) ratio = ratioText(peer.lowerIsBetter ? peer.value / f.value : f.value / peer.value);
     const cpuPeer =
-      ['lenet-step', 'lenet-step-dp', 'lenet-step-readback', 'lenet-step-js-maxpoolgrad'].includes(measure) ? peerBest(b, 'lenet5', 'trainImagesPerCpuSecond', backend)
+      ['lenet-step', 'lenet-step-dp', 'lenet-step-readback'].includes(measure) ? peerBest(b, 'lenet5', 'trainImagesPerCpuSecond', backend)
       : measure === 'alexnet-train' || measure === 'alexnet-train-dp' ? peerBest(b, 'alexnet', 'trainImagesPerCpuSecond', null)
       : null;
     const ours = Number(f.detail?.perCpuSecond);

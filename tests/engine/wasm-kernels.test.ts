@@ -166,6 +166,22 @@ describe('MaxPoolGrad (replaced: the shipped one is wrong for negative windows) 
   });
 });
 
+describe('LRN (replaced for beta 0.75 and 0.5: square roots in SIMD) matches the cpu backend', () => {
+  const cases: [string, number[], Attrs][] = [
+    ['the paper\'s constants over 96 channels', [2, 5, 5, 96], { depthRadius: 2, bias: 2, alpha: 1e-4, beta: 0.75 }],
+    ['beta 0.5, radius 1, 13 channels (fours and a tail)', [1, 4, 3, 13], { depthRadius: 1, bias: 1, alpha: 0.5, beta: 0.5 }],
+    ['fewer channels than a window plus four', [3, 2, 2, 5], { depthRadius: 2, bias: 1, alpha: 0.3, beta: 0.75 }],
+    ['fewer channels than the radius', [2, 3, 3, 2], { depthRadius: 3, bias: 2, alpha: 0.2, beta: 0.75 }],
+    ['radius 0', [1, 3, 3, 8], { depthRadius: 0, bias: 1, alpha: 0.1, beta: 0.75 }],
+    ['another beta (the shipped kernel)', [1, 4, 4, 12], { depthRadius: 2, bias: 1, alpha: 0.1, beta: 0.6 }],
+  ];
+  for (const [name, shape, attrs] of cases) {
+    it(name, async () => {
+      await expectKernelMatchesCpu('LRN', { x: [values(size(shape), 31, 4), shape] }, attrs);
+    });
+  }
+});
+
 describe('BatchMatMul with transposed operands matches the cpu backend', () => {
   for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
     it(`transposeA=${ta} transposeB=${tb}`, async () => {
@@ -207,6 +223,7 @@ describe('the kernels stay in the wasm heap', () => {
     ['MaxPoolGrad', { dy: [2, 7, 7, 4], input: [2, 13, 13, 4], output: [2, 7, 7, 4] }, { filterSize: 3, strides: 2, pad: 'same' }],
     ['BatchMatMul', { a: [5, 7], b: [3, 5] }, { transposeA: true, transposeB: true }],
     ['Tanh', { x: [2, 9, 9, 4] }, {}],
+    ['LRN', { x: [2, 5, 5, 16] }, { depthRadius: 2, bias: 2, alpha: 1e-4, beta: 0.75 }],
   ];
   for (const [name, shapes, attrs] of kernels) {
     it(`${name} reads nothing back to JavaScript, uses no cpu backend and frees its intermediates`, async () => {

@@ -10,6 +10,7 @@ export type DirectKernels = {
     n: number, h: number, w: number, c: number, oh: number, ow: number,
     fh: number, fw: number, sh: number, sw: number, top: number, left: number,
   ): void;
+  lrn(x: number, y: number, positions: number, c: number, r: number, bias: number, alpha: number, threeQuarters: number): void;
 };
 
 /** The parts of tfjs-backend-wasm's BackendWasm that place tensors in its memory. */

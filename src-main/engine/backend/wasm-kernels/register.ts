@@ -7,6 +7,7 @@ import { makeConv2DBackpropInputConfig } from './conv2d-backprop-input';
 import { makeBatchMatMulConfig } from './batch-mat-mul';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { tanhConfig } from './tanh';
+import { makeLrnConfig } from './lrn';
 
 /** What registerWasmTrainingKernels did to one kernel. */
 export type WasmKernelChange = { kernel: string; change: 'added' | 'replaced'; why: string };
@@ -52,6 +53,11 @@ const PLAN: Plan[] = [
     kernel: 'Tanh',
     make: () => tanhConfig,
     why: 'shipped kernel is scalar std::tanh: 2 * sigmoid(2x) - 1 with XNNPACK, about twice as fast',
+  },
+  {
+    kernel: 'LRN',
+    make: () => makeLrnConfig(shipped('LRN')),
+    why: 'shipped kernel calls pow per element: square roots in SIMD for beta 0.75 and 0.5 (the shipped one otherwise)',
   },
 ];
 

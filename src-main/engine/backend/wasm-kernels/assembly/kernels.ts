@@ -70,6 +70,49 @@ export function maxPoolGrad(
   }
 }
 
+/**
+ * Local response normalisation across channels, y_i = x_i / (bias + alpha * sum_{|j-i|<=r} x_j^2)^beta,
+ * for beta = 0.75 (the paper's) or 0.5, where the power is square roots (exact to float rounding).
+ * `x` and `y` hold `positions` pixels of `c` channels each. (The shipped kernel calls pow per element.)
+ */
+export function lrn(x: usize, y: usize, positions: i32, c: i32, r: i32, bias: f32, alpha: f32, threeQuarters: bool): void {
+  const vBias = f32x4.splat(bias);
+  const vAlpha = f32x4.splat(alpha);
+  const one = f32x4.splat(1);
+  // Channels whose whole window lies inside [0, c) in fours; the rest one by one.
+  const inner = r + ((c - 2 * r) & ~3);
+  for (let p = 0; p < positions; p++) {
+    const base = <usize>p * <usize>c;
+    let ch = 0;
+    for (; ch < r && ch < c; ch++) lrnOne(x, y, base, c, ch, r, bias, alpha, threeQuarters);
+    for (; ch < inner; ch += 4) {
+      let sum = f32x4.splat(0);
+      for (let j = -r; j <= r; j++) {
+        const v = v128.load(x + ((base + <usize>(ch + j)) << 2));
+        sum = f32x4.add(sum, f32x4.mul(v, v));
+      }
+      const root = f32x4.sqrt(f32x4.add(vBias, f32x4.mul(vAlpha, sum)));
+      const power = threeQuarters ? f32x4.mul(root, f32x4.sqrt(root)) : root;
+      const at = x + ((base + <usize>ch) << 2);
+      v128.store(y + ((base + <usize>ch) << 2), f32x4.mul(v128.load(at), f32x4.div(one, power)));
+    }
+    for (; ch < c; ch++) lrnOne(x, y, base, c, ch, r, bias, alpha, threeQuarters);
+  }
+}
+
+// @ts-ignore: AssemblyScript decorator
+@inline function lrnOne(x: usize, y: usize, base: usize, c: i32, ch: i32, r: i32, bias: f32, alpha: f32, threeQuarters: bool): void {
+  let sum: f32 = 0;
+  const end = min(c - 1, ch + r);
+  for (let j = max(0, ch - r); j <= end; j++) {
+    const v = load<f32>(x + ((base + <usize>j) << 2));
+    sum += v * v;
+  }
+  const root = Mathf.sqrt(bias + alpha * sum);
+  const power = threeQuarters ? root * Mathf.sqrt(root) : root;
+  store<f32>(y + ((base + <usize>ch) << 2), load<f32>(x + ((base + <usize>ch) << 2)) * (1 / power));
+}
+
 // @ts-ignore: AssemblyScript decorator
 @inline function addAt(base: usize, index: usize, value: f32): void {
   const p = base + (index << 2);
