@@ -6,16 +6,20 @@ Prints one JSON object. LeNet-5: training images/s (SGD, lr 0.01), inference lat
 throughput (batch 256), each after warm-up and capped in time; --only measures one part.
 AlexNet (the paper's, as ConvScope's zoo builds it: LRN, grouped conv2/4/5, 60,965,224 parameters):
 training images/s at batch 32 (SGD, momentum 0.9, weight decay 5e-4, dropout), and, with --only
-infer, the single-image inspection: one forward pass keeping every layer's activation with its
-min / max / mean, and the top 5, median ms. --peak instead times a tight float32 convolution and
+infer, the single-image inspection as ConvScope's bench times it: the same 500x375 JPEG decoded,
+scaled and centre-cropped to 227x227, pixels / 255, one forward pass keeping every layer's activation
+with its min / max / mean, and the top 5, median ms. --peak instead times a tight float32 convolution and
 matmul: the machine's attainable FLOP/s for PyTorch. --threads N: torch.set_num_threads(N).
 """
-import statistics
 import argparse
+import io
 import json
+import statistics
 import time
 
+import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 
 
@@ -52,6 +56,26 @@ def alexnet() -> nn.Module:
 ALEXNET_PARAMS = 60_965_224
 
 
+def photo() -> bytes:
+    """The JPEG ConvScope's bench inspects (bench/measures.ts photo()): smooth gradients and a disc."""
+    y, x = np.mgrid[0:375, 0:500]
+    disc = np.where((x - 250) ** 2 + (y - 180) ** 2 < 80 ** 2, 240, 40)
+    rgb = np.stack([x * 255 / 500, y * 255 / 375, disc], axis=-1).astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def prepare(jpeg: bytes, size: int = 227) -> torch.Tensor:
+    """Decoded, shorter side scaled to `size`, centre crop (ConvScope's 'cover'), pixels / 255, NCHW."""
+    img = Image.open(io.BytesIO(jpeg)).convert("RGB")
+    scale = size / min(img.size)
+    img = img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BILINEAR)
+    left, top = (img.width - size) // 2, (img.height - size) // 2
+    img = img.crop((left, top, left + size, top + size))
+    return torch.from_numpy(np.asarray(img, dtype=np.float32) / 255).permute(2, 0, 1).unsqueeze(0)
+
+
 def alexnet_peer(a) -> dict:
     torch.manual_seed(0)
     model = alexnet()
@@ -67,14 +91,14 @@ def alexnet_peer(a) -> dict:
             stats.append((out, out.min(), out.max(), out.mean()))
         for layer in model:
             layer.register_forward_hook(keep)
-        x = torch.rand(1, 3, 227, 227)
+        jpeg = photo()
         times = []
 
         def inspect():
             stats.clear()
             t = time.perf_counter()
             with torch.no_grad():
-                probs = torch.softmax(model(x), dim=1)
+                probs = torch.softmax(model(prepare(jpeg)), dim=1)
                 top = torch.topk(probs, 5)
                 [float(v) for s in stats for v in s[1:]]
                 top.indices.tolist()
