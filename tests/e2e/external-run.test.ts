@@ -1,6 +1,6 @@
 // A run trained outside ConvScope, end to end: the exported PyTorch trainer writes a run folder while
 // Debian's Chromium shows it through `convscope serve --open`: its loss curve and kernel timeline grow.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,8 +11,8 @@ import { tf } from '../../src-main/engine/tf';
 import { mnistDataFolder } from '../../src-main/engine/data/mnist';
 import { exportPytorch } from '../../src-main/engine/export/pytorch';
 import { defaultConfig, defaultOptimizer } from '../../src-main/engine/train';
-import { NO_TORCH, PYTHON } from '../export/python';
-import { launchBrowser } from './support/browser';
+import { NO_TORCH, spawnTorchrun } from '../export/python';
+import { NO_CHROMIUM, launchBrowser } from './support/browser';
 import { startServer, type Server } from './support/server';
 
 let scratch: string;
@@ -22,7 +22,7 @@ let server: Server;
 let browser: Browser;
 let page: Page;
 
-describe.skipIf(NO_TORCH !== null)('a run trained by the exported PyTorch trainer, watched in the browser', () => {
+describe.skipIf(NO_TORCH !== null || NO_CHROMIUM !== null)('a run trained by the exported PyTorch trainer under torchrun (2 Gloo processes), watched in the browser', () => {
   beforeAll(async () => {
     execFileSync('npx', ['vite', 'build', '--config', 'src-renderer/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
     await tf.setBackend('cpu');
@@ -30,7 +30,7 @@ describe.skipIf(NO_TORCH !== null)('a run trained by the exported PyTorch traine
     const config = { ...defaultConfig('lenet5', 'mnist'), batchSize: 32, epochs: 200, limit: 1024, testLimit: 100, optimizer: defaultOptimizer('sgd', { lr: 0.05 }), snapshotEvery: 8, statsEvery: 8 };
     const pkg = (await exportPytorch(config, path.join(scratch, 'pkg'))).dir;
     runDir = path.join(scratch, 'external', 'lenet5-ddp');
-    trainer = spawn(PYTHON, [path.join(pkg, 'train.py'), '--run-dir', runDir, '--data-dir', mnistDataFolder()], { env: { ...process.env, OMP_NUM_THREADS: '1' }, stdio: 'ignore' });
+    trainer = spawnTorchrun(2, path.join(pkg, 'train.py'), ['--run-dir', runDir, '--data-dir', mnistDataFolder()]);
     const deadline = Date.now() + 60_000;
     while (!existsSync(path.join(runDir, 'status.json')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     server = await startServer(['--open', path.dirname(runDir)]);
@@ -41,7 +41,7 @@ describe.skipIf(NO_TORCH !== null)('a run trained by the exported PyTorch traine
 
   afterAll(async () => {
     if (trainer && trainer.exitCode === null) {
-      trainer.kill('SIGTERM'); // it checkpoints and stops at the next step
+      process.kill(-trainer.pid!, 'SIGTERM'); // torchrun and its workers: they checkpoint and stop at the next step
       await new Promise((r) => trainer!.once('exit', r));
     }
     await browser?.close();
@@ -54,6 +54,8 @@ describe.skipIf(NO_TORCH !== null)('a run trained by the exported PyTorch traine
   const lossPoints = async () => ((await lossPath()).match(/[ML]/g) ?? []).length;
 
   it('lists the run, opens it as training, and its loss curve and kernel timeline grow as the files do', { timeout: 600_000 }, async () => {
+    const command = JSON.parse(readFileSync(path.join(runDir, 'command.json'), 'utf8')) as { backend: { distributed: string; worldSize: number } };
+    expect(command.backend).toMatchObject({ distributed: 'gloo', worldSize: 2 });
     await page.keyboard.press('5');
     const row = page.getByTestId('runs-table').locator('tbody tr', { hasText: 'lenet5-ddp' });
     await expect.poll(() => row.count(), { timeout: 60_000 }).toBe(1);

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, seriousViolations } from './support/browser';
+import { NO_CHROMIUM, launchBrowser, seriousViolations } from './support/browser';
 import { startServer, type Server } from './support/server';
 
 let server: Server;
@@ -12,6 +12,7 @@ let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
+  if (NO_CHROMIUM) return;
   execFileSync('npx', ['vite', 'build', '--config', 'src-renderer/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
   server = await startServer();
   browser = await launchBrowser();
@@ -31,7 +32,7 @@ async function stepsShown(): Promise<number> {
   return Number(/^(\d+) steps/.exec(text)?.[1] ?? 0);
 }
 
-describe('distributions over training', () => {
+describe.skipIf(NO_CHROMIUM !== null)('distributions over training', () => {
   it('draws a live run’s distributions while it trains', async () => {
     await expect.poll(() => page.getByTestId('backend-name').textContent(), { timeout: 60_000 }).toMatch(/\w/);
     await page.keyboard.press('5');

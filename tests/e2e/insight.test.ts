@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, seriousViolations } from './support/browser';
+import { NO_CHROMIUM, launchBrowser, seriousViolations } from './support/browser';
 import { mnistDigit } from './support/images';
 import { dropFile } from './support/page';
 import { startServer, type Server } from './support/server';
@@ -20,6 +20,7 @@ const pageErrors: string[] = [];
 const savedCache = process.env.CONVSCOPE_CACHE_DIR;
 
 beforeAll(async () => {
+  if (NO_CHROMIUM) return;
   execFileSync('npx', ['vite', 'build', '--config', 'src-renderer/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
   cacheDir = mkdtempSync(path.join(os.tmpdir(), 'convscope-e2e-insight-'));
   process.env.CONVSCOPE_CACHE_DIR = cacheDir; // the server child inherits it: no stale cache between runs
@@ -38,10 +39,10 @@ afterAll(async () => {
   await server?.close();
   if (savedCache === undefined) delete process.env.CONVSCOPE_CACHE_DIR;
   else process.env.CONVSCOPE_CACHE_DIR = savedCache;
-  rmSync(cacheDir, { recursive: true, force: true });
+  if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
 });
 
-describe('channel insight, neighbours and the map in a browser', () => {
+describe.skipIf(NO_CHROMIUM !== null)('channel insight, neighbours and the map in a browser', () => {
   it('a click on a conv2 channel map shows its top patches; a patch opens its image in Activations', async () => {
     await page.keyboard.press('2');
     await expect.poll(() => page.getByTestId('predictions').locator('li').count(), { timeout: 90_000 }).toBe(5);

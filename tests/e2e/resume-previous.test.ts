@@ -2,17 +2,14 @@
 // Resume in the past runs is refused, naming the damaged file and the intact previous checkpoint, and the
 // offered "Resume from the previous checkpoint" continues the run from that step to its end.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { defaultConfig, startRun } from '../../src-main/engine/train';
-import { CHROMIUM, launchBrowser } from './support/browser';
+import { NO_CHROMIUM, launchBrowser } from './support/browser';
 import { startServer, type Server } from './support/server';
 
-const noChromium = existsSync(CHROMIUM) ? null : `UI tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`;
-if (noChromium) console.warn(noChromium);
 
 let server: Server;
 let browser: Browser;
@@ -21,7 +18,7 @@ let runDir: string;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  if (noChromium) return;
+  if (NO_CHROMIUM) return;
   execFileSync('npx', ['vite', 'build', '--config', 'src-renderer/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
   server = await startServer();
   // 64 MNIST images in batches of 16, a checkpoint every 2 steps, stopped after step 3: the latest
@@ -48,7 +45,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-describe.skipIf(noChromium !== null)('a run whose latest checkpoint is damaged', () => {
+describe.skipIf(NO_CHROMIUM !== null)('a run whose latest checkpoint is damaged', () => {
   it('is refused by name, and resumes from the previous checkpoint when asked', async () => {
     await expect.poll(() => page.getByTestId('backend-name').textContent(), { timeout: 60_000 }).toMatch(/\w/);
     await page.keyboard.press('5');
