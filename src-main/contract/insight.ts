@@ -103,6 +103,9 @@ export const NeighboursResultSchema = v.strictObject({
 export type NeighboursResult = v.InferOutput<typeof NeighboursResultSchema>;
 export const NeighboursEventSchema = jobEvent(NeighboursResultSchema);
 
+export const EmbeddingMethodSchema = v.picklist(['pca', 'umap']);
+export type EmbeddingMethod = v.InferOutput<typeof EmbeddingMethodSchema>;
+
 export const EmbeddingParamsSchema = v.strictObject({
   model: ModelRefSchema,
   dataset: v.optional(DatasetIdSchema),
@@ -110,8 +113,10 @@ export const EmbeddingParamsSchema = v.strictObject({
   split: v.optional(SplitSchema),
   layer: v.optional(NameSchema),
   limit: v.optional(PositiveIntSchema),
-  /** An image to place on the map (projected on the same axes). */
+  /** An image to place on the map (projected on the same axes, or placed by UMAP's transform). */
   image: v.optional(ImageInputSchema),
+  /** 'pca' (default: instant, linear) or 'umap' (seconds to tens of seconds; keeps clusters apart). */
+  method: v.optional(EmbeddingMethodSchema),
 });
 
 export const EmbeddingResultSchema = v.pipe(
@@ -119,12 +124,13 @@ export const EmbeddingResultSchema = v.pipe(
     layer: v.string(),
     dataset: v.string(),
     split: SplitSchema,
-    method: v.literal('pca'),
+    method: EmbeddingMethodSchema,
     classNames: v.array(v.string()),
     /** count x 2 */
     coords: Float32ArraySchema,
     labels: Int32ArraySchema,
     predicted: Int32ArraySchema,
+    /** PCA: the share of the variance each axis explains; UMAP: empty. */
     explained: v.array(v.number()),
     mark: v.nullable(v.tuple([v.number(), v.number()])),
   }),

@@ -56,6 +56,21 @@ describe('convscope insight commands', () => {
     expect(json.explained[0]).toBeGreaterThanOrEqual(json.explained[1]);
   });
 
+  it('embed --method umap lays the points out the same way for the same seed', async () => {
+    const run1 = await convscope(['embed', '--model', run, '--limit', '150', '--method', 'umap', '--seed', '3', '--out', path.join(dir, 'umap1'), '--backend', 'cpu']);
+    expect(run1.code, run1.stderr).toBe(0);
+    const run2 = await convscope(['embed', '--model', run, '--limit', '150', '--method', 'umap', '--seed', '3', '--out', path.join(dir, 'umap2'), '--backend', 'cpu']);
+    expect(run2.code, run2.stderr).toBe(0);
+    const [a, b] = ['umap1', 'umap2'].map((d) => JSON.parse(readFileSync(path.join(dir, d, 'embedding.json'), 'utf8')));
+    expect(a.method).toBe('umap');
+    expect(a.seed).toBe(3);
+    expect(a.points).toHaveLength(150);
+    expect(b.points).toEqual(a.points);
+    const bad = await convscope(['embed', '--model', run, '--method', 'tsne', '--out', path.join(dir, 'x')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
   it('visualize writes the image and its history', async () => {
     const out = path.join(dir, 'vis');
     const r = await convscope(['visualize', '--model', run, '--layer', 'conv1', '--channel', '2', '--steps', '3', '--out', out, '--json', '--backend', 'cpu']);

@@ -111,6 +111,21 @@ describe('insight jobs through the contract', () => {
     expect(result.mark![1]).toBeCloseTo(result.coords[1], 3);
   });
 
+  it('embedding by UMAP: every example laid out, the image placed beside its own point, the layout kept', async () => {
+    const params = { model: run, limit: 300, method: 'umap' as const, image: { kind: 'example' as const, split: 'test' as const, index: 0 } };
+    const { result, progress } = await runJob('embedding', params);
+    expect(result.method).toBe('umap');
+    expect(result.coords).toHaveLength(600);
+    expect(result.explained).toEqual([]);
+    expect(progress).toBeGreaterThan(0);
+    // Test example 0 is among the fitted points: UMAP's transform puts it closer to its own point than most.
+    const d = (i: number) => Math.hypot(result.coords[2 * i] - result.mark![0], result.coords[2 * i + 1] - result.mark![1]);
+    const closer = Array.from({ length: 300 }, (_, i) => d(i)).filter((x) => x < d(0)).length;
+    expect(closer).toBeLessThan(30);
+    const again = await runJob('embedding', params);
+    expect(Array.from(again.result.coords)).toEqual(Array.from(result.coords));
+  });
+
   it('visualize: a class image, the same again from memory', async () => {
     const params = { model: run, objective: { kind: 'class' as const, classIndex: 1 }, steps: 6, seed: 2 };
     const first = await runJob('visualize', params);

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { NO_CHROMIUM, launchBrowser, seriousViolations } from './support/browser';
+import { FASHION_MNIST_CLASS_NAMES } from '../../src-main/engine/data/fashion-mnist';
+import { writeFashionMnistFixture } from '../engine/fashion-mnist-fixture';
 import { mnistDigit } from './support/images';
 import { dropFile } from './support/page';
 import { startServer, type Server } from './support/server';
@@ -19,11 +21,15 @@ let cacheDir: string;
 const pageErrors: string[] = [];
 const savedCache = process.env.CONVSCOPE_CACHE_DIR;
 
+/** The tiny Fashion-MNIST written into the test's dataset cache (no Debian package needed). */
+const FASHION_TEST_IMAGES = 160;
+
 beforeAll(async () => {
   if (NO_CHROMIUM) return;
   execFileSync('npx', ['vite', 'build', '--config', 'src-renderer/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
   cacheDir = mkdtempSync(path.join(os.tmpdir(), 'convscope-e2e-insight-'));
   process.env.CONVSCOPE_CACHE_DIR = cacheDir; // the server child inherits it: no stale cache between runs
+  writeFashionMnistFixture(path.join(cacheDir, 'datasets', 'fashion-mnist'), 320, FASHION_TEST_IMAGES);
   server = await startServer();
   browser = await launchBrowser();
   page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
@@ -110,6 +116,27 @@ describe.skipIf(NO_CHROMIUM !== null)('channel insight, neighbours and the map i
     await expect.poll(() => page.getByTestId('activations').isVisible(), { timeout: 30_000 }).toBe(true);
     await expect.poll(() => page.getByText(`mnist test example ${index}`).count(), { timeout: 30_000 }).toBeGreaterThan(0);
   }, 180_000);
+
+  it('reads another dataset when one is picked: Fashion-MNIST neighbours and map, by PCA and by UMAP', async () => {
+    await page.keyboard.press('7');
+    await page.getByTestId('neighbours-view').getByTestId('insight-dataset').selectOption('fashion-mnist');
+    const neighbours = page.getByTestId('neighbours').getByRole('listitem');
+    const labels = async () => (await page.getByTestId('neighbours').locator('.label').allTextContents());
+    await expect.poll(async () => (await labels()).length === 6 && (await labels()).every((l) => FASHION_MNIST_CLASS_NAMES.includes(l)), { timeout: 120_000 }).toBe(true);
+    expect(await neighbours.count()).toBe(6);
+    // The map is the fixture's test split now (its 160 images), and back to MNIST's 10,000 with the model's own.
+    const map = page.getByTestId('embedding-map');
+    await expect.poll(() => map.getAttribute('data-points'), { timeout: 120_000 }).toBe(String(FASHION_TEST_IMAGES));
+    // UMAP instead of PCA: the same points, laid out again.
+    await page.getByTestId('map-umap').check();
+    await expect.poll(() => map.getAttribute('data-method'), { timeout: 120_000 }).toBe('umap');
+    expect(await map.getAttribute('data-points')).toBe(String(FASHION_TEST_IMAGES));
+    await page.getByRole('radio', { name: 'PCA' }).check();
+    await expect.poll(() => map.getAttribute('data-method'), { timeout: 60_000 }).toBe('pca');
+    await page.getByTestId('neighbours-view').getByTestId('insight-dataset').selectOption('');
+    await expect.poll(() => map.getAttribute('data-points'), { timeout: 120_000 }).toBe('10000');
+    expect(await seriousViolations(page)).toEqual([]);
+  }, 300_000);
 
   it('raised no errors in the page', () => {
     expect(pageErrors).toEqual([]);

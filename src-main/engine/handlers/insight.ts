@@ -8,6 +8,7 @@ import { tf } from '../tf';
 import { featuresOf, nearest } from '../insight/features';
 import { visualise } from '../insight/feature-vis';
 import { pca, project } from '../insight/pca';
+import { UMAP_MIN_POINTS, umapMap, type UmapMap } from '../insight/umap';
 import { cachedTopPatches, patchPixels } from '../insight/top-patches';
 import { InsightCache } from '../insight/cache';
 import type { EngineContext } from './context';
@@ -83,6 +84,18 @@ export function insightHandlers(ctx: EngineContext, cache = new InsightCache()):
     return shared(key, () => splitFeatures(m, data, layer, { cache, limit, onProgress: (done, total) => progress('feature vectors', done, total) }));
   };
 
+  // The last UMAP layouts (each takes seconds to tens of seconds): switching the map back and forth is instant.
+  const layouts = new Map<string, Promise<UmapMap>>();
+  const umapLayout = (key: string, make: () => Promise<UmapMap>): Promise<UmapMap> => {
+    const known = layouts.get(key);
+    if (known) return known;
+    const made = make();
+    made.catch(() => layouts.delete(key));
+    layouts.set(key, made);
+    if (layouts.size > 2) layouts.delete(layouts.keys().next().value!);
+    return made;
+  };
+
   return {
     topPatches: (p, sink) =>
       job(ctx, p.model, sink, async (m, progress) => {
@@ -155,18 +168,27 @@ export function insightHandlers(ctx: EngineContext, cache = new InsightCache()):
         const split = p.split ?? 'test';
         const data = await openModelSplit(m, p.dataset, split);
         const set = await features(p.model, m, data, p.layer, p.limit, progress);
-        const map = pca(set.vectors, set.dim);
-        let mark: [number, number] | null = null;
-        if (p.image) {
-          const { vector } = await queryVector(m, p.image, set.layer);
-          const at = project(vector, set.dim, map.mean, map.axes, 2);
-          mark = [at[0], at[1]];
+        const method = p.method ?? 'pca';
+        let map: { coords: Float32Array; explained: number[]; place: (v: ArrayLike<number>) => [number, number] };
+        if (method === 'umap') {
+          if (set.count < UMAP_MIN_POINTS) throw userError(`a UMAP map needs at least ${UMAP_MIN_POINTS} examples; ${data.dataset} ${split} gave ${set.count}`, 'bad-argument');
+          const key = JSON.stringify(['umap', await modelKey(p.model), data.dataset, split, set.layer, p.limit ?? null]);
+          const layout = await umapLayout(key, () => umapMap(set.vectors, set.dim, { onProgress: (done, total) => progress('UMAP', done, total), signal: sink.signal }));
+          map = { coords: layout.coords, explained: [], place: (v) => layout.place(v) };
+        } else {
+          const axes = pca(set.vectors, set.dim);
+          const place = (v: ArrayLike<number>): [number, number] => {
+            const at = project(Float32Array.from(v), set.dim, axes.mean, axes.axes, 2);
+            return [at[0], at[1]];
+          };
+          map = { coords: axes.coords, explained: axes.explained, place };
         }
+        const mark = p.image ? map.place((await queryVector(m, p.image, set.layer)).vector) : null;
         return {
           layer: set.layer,
           dataset: data.dataset,
           split,
-          method: 'pca' as const,
+          method,
           classNames: data.classNames,
           coords: plainF32(map.coords),
           // Copies: cached sets are views into one buffer, and results may be transferred.

@@ -4,8 +4,6 @@ export const INSIGHT_LAYOUT = {
   visSize: 160,
   layerVisSize: 64,
   patchSize: 72,
-  /** Test images a channel's top patches are drawn from (the pass is cached per model and layer). */
-  patchExamples: 2000,
   /** Feature visualisation steps in the UI. */
   visSteps: 128,
   neighbourThumb: 84,
