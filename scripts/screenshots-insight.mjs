@@ -38,6 +38,8 @@ try {
   await page.keyboard.press('7');
   await page.getByTestId('neighbours').getByRole('listitem').nth(5).waitFor({ timeout: 300_000 });
   await page.locator('[data-testid=embedding-map][data-points="10000"]').waitFor({ timeout: 300_000 });
+  await page.getByTestId('map-umap').check();
+  await page.locator('[data-testid=embedding-map][data-method="umap"]').waitFor({ timeout: 300_000 });
   await shot(page, 'insight-neighbours-map');
 } finally {
   await browser.close();
