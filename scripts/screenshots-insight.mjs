@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Screenshots of the insight features (issue 14) for docs/screenshots/, on the bundled pretrained LeNet-5:
 // a conv2 channel's top patches and visualisation, a kernel's channel dialog, the neighbours of a dropped
-// digit and the map of MNIST's 10,000 test images. No training, so it takes about a minute.
+// digit, the map of MNIST's 10,000 test images, and an attribution map with its faithfulness. No training,
+// so it takes about a minute.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { digit, drop, launchChromium, OUT, shot, startServer } from './screenshot-support.mjs';
+import { digit, drop, launchChromium, OUT, shot, shotOf, startServer } from './screenshot-support.mjs';
 
 execFileSync('npx', ['vite', 'build', '--config', 'src-renderer/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
 mkdirSync(OUT, { recursive: true });
@@ -41,6 +42,15 @@ try {
   await page.getByTestId('map-umap').check();
   await page.locator('[data-testid=embedding-map][data-method="umap"]').waitFor({ timeout: 300_000 });
   await shot(page, 'insight-neighbours-map');
+
+  // The same digit's Integrated Gradients map (the most faithful on LeNet-5 by docs/results/attribution)
+  // with its deletion and insertion areas.
+  await page.keyboard.press('2');
+  const panel = page.getByTestId('attribution-panel');
+  await panel.getByLabel('Method').selectOption('integrated-gradients');
+  await panel.getByRole('button', { name: 'Compute' }).click();
+  await panel.getByTestId('faithfulness').filter({ hasText: 'insertion AUC' }).waitFor({ timeout: 120_000 });
+  await shotOf(panel, 'attribution');
 } finally {
   await browser.close();
   child.kill('SIGTERM');
