@@ -6,6 +6,7 @@ import { inverseRfft2d, rfftWidth } from '../../src-main/engine/insight/fourier'
 import { bilinearWarp } from '../../src-main/engine/insight/warp';
 import { visualise } from '../../src-main/engine/insight/feature-vis';
 import { applyPreprocessor } from '../../src-main/engine/data/preprocess';
+import { defaultPreprocessor } from '../../src-main/engine/inspect/input';
 import { resourcesDir } from '../../src-main/engine/paths';
 
 let m: ResolvedModel;
@@ -87,6 +88,39 @@ describe('feature visualisation', () => {
     tf.dispose([x, out]);
     const others = probs.filter((_, i) => i !== target);
     expect(probs[target]).toBeGreaterThan(Math.max(...others));
+  });
+
+  it('the total-variation and L2 penalties do what they say: a smoother image, one nearer mid-grey', async () => {
+    const objective = { kind: 'channel' as const, layer: 'conv2', channel: 3 };
+    const plain = await visualise(m.model, m.preprocessor, objective, { steps: 24, seed: 4 });
+    const smooth = await visualise(m.model, m.preprocessor, objective, { steps: 24, seed: 4, tv: 20 });
+    const grey = await visualise(m.model, m.preprocessor, objective, { steps: 24, seed: 4, l2: 20 });
+    const tv = (p: Uint8Array) => {
+      let sum = 0;
+      for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
+        if (x < 27) sum += Math.abs(p[y * 28 + x + 1] - p[y * 28 + x]);
+        if (y < 27) sum += Math.abs(p[(y + 1) * 28 + x] - p[y * 28 + x]);
+      }
+      return sum;
+    };
+    const spread = (p: Uint8Array) => p.reduce((a, v) => a + (v - 127.5) ** 2, 0);
+    expect(tv(smooth.pixels)).toBeLessThan(0.8 * tv(plain.pixels));
+    expect(spread(grey.pixels)).toBeLessThan(0.8 * spread(plain.pixels));
+  });
+
+  it('an RGB model gets a colour image from the decorrelated parameterisation, reproducibly', async () => {
+    const rgb = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [24, 24, 3], filters: 4, kernelSize: 5, name: 'conv', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) })] });
+    const pre = defaultPreprocessor([24, 24, 3]);
+    const a = await visualise(rgb, pre, { kind: 'channel', layer: 'conv', channel: 1 }, { steps: 16, seed: 3 });
+    const b = await visualise(rgb, pre, { kind: 'channel', layer: 'conv', channel: 1 }, { steps: 16, seed: 3 });
+    rgb.dispose();
+    expect([a.height, a.width, a.channels]).toEqual([24, 24, 3]);
+    expect(a.pixels).toEqual(b.pixels);
+    expect(a.history.at(-1)!).toBeGreaterThan(a.history[0]);
+    // Not a grey image: the three channels differ somewhere.
+    let coloured = 0;
+    for (let i = 0; i < 24 * 24; i++) if (a.pixels[3 * i] !== a.pixels[3 * i + 1] || a.pixels[3 * i + 1] !== a.pixels[3 * i + 2]) coloured++;
+    expect(coloured).toBeGreaterThan(24 * 24 / 2);
   });
 
   it('names a channel the layer does not have', () => {
