@@ -129,7 +129,7 @@ export function benchMarkdown(b: BenchResults): string {
     ),
     '',
     '**The peer**, PyTorch on the same machine in the same invocation, each reading at 1 thread and at one per core: the same LeNet-5 (batch 128, SGD lr 0.01, random 0-255 data) ' +
-      `and the same AlexNet (${peerParams(b)}; LRN with ConvScope's constants, grouped conv2/4/5; training at batch 32, SGD momentum 0.9, weight decay 5e-4; inspection: one image, every layer's activation kept with its min / max / mean, top 5, median):`,
+      `and the same AlexNet (${peerParams(b)}; LRN with ConvScope's constants, grouped conv2/4/5; training at batch 32, SGD momentum 0.9, weight decay 5e-4; inspection: the same JPEG decoded, scaled and centre-cropped, every layer's activation kept with its min / max / mean, top 5, median):`,
     '',
     table(
       ['when', 'model', 'threads', 'train img/s', 'infer ms (batch 1)', 'infer img/s (batch 256)', 'inspect ms (median)', 'peak GFLOP/s (conv 3x3 / matmul)', 'load (1 min)'],
