@@ -58,7 +58,8 @@ export async function run(argv: string[]): Promise<number> {
     let map: { coords: Float32Array; explained: number[] };
     if (method === 'umap') {
       if (set.count < UMAP_MIN_POINTS) throw new UsageError(`a UMAP map needs at least ${UMAP_MIN_POINTS} examples (got ${set.count})`);
-      map = { ...(await umapMap(set.vectors, set.dim, { seed, onProgress: (done, total) => status.update(`UMAP: epoch ${done}/${total}`, done / total) })), explained: [] };
+      const layout = await umapMap(set.vectors, set.dim, { seed, onProgress: (done, total) => status.update(`UMAP: epoch ${done}/${total}`, done / total) });
+      map = { coords: layout.coords, explained: [] };
     } else {
       map = pca(set.vectors, set.dim);
     }
