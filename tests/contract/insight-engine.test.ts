@@ -138,19 +138,62 @@ describe('insight jobs through the contract', () => {
 });
 
 describe('insight computations asked for twice at once', () => {
+  const open = new AbortController().signal;
+
   it('share one run per key until it settles', async () => {
     const shared = sharedRuns();
     let made = 0;
     const make = () => new Promise<number>((resolve) => setTimeout(() => resolve(++made), 10));
-    const [a, b, c] = await Promise.all([shared('x', make), shared('x', make), shared('y', make)]);
+    const [a, b, c] = await Promise.all([shared('x', make, open), shared('x', make, open), shared('y', make, open)]);
     expect([a, b].every((v) => v === a)).toBe(true);
     expect(c).not.toBe(a);
     expect(made).toBe(2);
     // Settled runs are not kept: the next request computes again (the disk cache is what keeps results).
-    expect(await shared('x', make)).toBe(3);
+    expect(await shared('x', make, open)).toBe(3);
     // A failure is shared too, and not kept either.
     const failing = () => Promise.reject(new Error('boom'));
-    await expect(Promise.all([shared('z', failing), shared('z', make)])).rejects.toThrow('boom');
-    expect(await shared('z', make)).toBe(4);
+    await expect(Promise.all([shared('z', failing, open), shared('z', make, open)])).rejects.toThrow('boom');
+    expect(await shared('z', make, open)).toBe(4);
+  });
+
+  it('stop a shared run only when every caller has cancelled, and start afresh after', async () => {
+    const shared = sharedRuns();
+    const stops: AbortSignal[] = [];
+    // A run that ends when its signal aborts (as the insight loops do between batches), else after 1 s.
+    const make = (stop: AbortSignal) => {
+      stops.push(stop);
+      return new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => resolve('done'), 1000);
+        stop.addEventListener('abort', () => (clearTimeout(timer), reject(stop.reason)), { once: true });
+      });
+    };
+    const [first, second] = [new AbortController(), new AbortController()];
+    const a = shared('k', make, first.signal);
+    const b = shared('k', make, second.signal);
+    first.abort(new Error('dialog closed'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(stops).toHaveLength(1);
+    expect(stops[0].aborted).toBe(false); // the second caller still waits
+    second.abort(new Error('view left'));
+    await expect(a).rejects.toThrow('view left');
+    await expect(b).rejects.toThrow('view left');
+    expect(stops[0].aborted).toBe(true);
+    // A caller already cancelled when it asks stops its own run at once; the next one runs anew.
+    const gone = new AbortController();
+    gone.abort(new Error('gone'));
+    await expect(shared('k', make, gone.signal)).rejects.toThrow('gone');
+    expect(stops).toHaveLength(2);
+    const c = shared('k', make, open);
+    expect(stops).toHaveLength(3);
+    expect(stops[2].aborted).toBe(false);
+    expect(await c).toBe('done');
+    // Asking again while a cancelled run is still winding down starts a new run instead of joining it.
+    const leaving = new AbortController();
+    const d = shared('k', make, leaving.signal);
+    leaving.abort(new Error('next channel'));
+    const e = shared('k', make, open);
+    await expect(d).rejects.toThrow('next channel');
+    expect(stops).toHaveLength(5);
+    expect(await e).toBe('done');
   });
 });

@@ -45,6 +45,17 @@ describe('feature vectors and nearest neighbours', () => {
     expect(set.predicted.filter((p, i) => p === set.labels[i]).length).toBeGreaterThan(45);
   });
 
+  it('stops between batches when cancelled, leaking no tensors', async () => {
+    const data = await openModelSplit(m, undefined, 'test');
+    const stop = new AbortController();
+    const seen: number[] = [];
+    const before = tf.memory().numTensors;
+    const reading = featureVectors(m.model, 'fc2', data.served, { limit: 100, batchSize: 20, signal: stop.signal, onProgress: (done) => (seen.push(done), done === 40 && stop.abort(new Error('closed'))) });
+    await expect(reading).rejects.toThrow('closed');
+    expect(seen).toEqual([20, 40]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('nearest equals a brute-force sort of all distances', () => {
     const random = uniform(3);
     const dim = 7;

@@ -73,6 +73,19 @@ describe('top patches', () => {
     }
   });
 
+  it('stops between batches when cancelled, leaking no tensors and caching nothing', async () => {
+    const cache = new InsightCache(cacheDir);
+    const where = { cache, dataset: data.dataset, split: 'test', preprocess: m.preprocessor };
+    const stop = new AbortController();
+    const seen: number[] = [];
+    const before = tf.memory().numTensors;
+    const options = { k: 2, limit: 200, batchSize: 50, signal: stop.signal, onProgress: (done: number) => (seen.push(done), stop.abort(new Error('closed'))) };
+    await expect(cachedTopPatches(m.model, 'conv1', data.served, where, options)).rejects.toThrow('closed');
+    expect(seen).toEqual([50]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect((await cachedTopPatches(m.model, 'conv1', data.served, where, { k: 2, limit: 200, batchSize: 50 })).cached).toBe(false);
+  });
+
   it('refuses a dense layer with the layers it can use', async () => {
     await expect(topPatches(m.model, 'fc2', data.served)).rejects.toThrow(/conv or pooling layer.*conv1, pool1, conv2, pool2/);
   });

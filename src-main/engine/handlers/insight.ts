@@ -65,32 +65,50 @@ async function queryVector(m: LoadedModel, image: ImageInput, layer: string): Pr
  * One computation per key at a time: a request for what is already being computed waits for it (a
  * second click on a channel while the layer's pass runs) instead of starting the pass again.
  */
+/**
+ * One run per key at a time, shared by every caller that asks while it runs. Each caller passes its
+ * own signal; the run's signal aborts once every caller sharing it has aborted (a closed dialog stops
+ * a pass nobody else waits for). Settled runs are not kept: the disk cache keeps results.
+ */
 export function sharedRuns() {
-  const running = new Map<string, Promise<unknown>>();
-  return <T>(key: string, make: () => Promise<T>): Promise<T> => {
-    const known = running.get(key) as Promise<T> | undefined;
-    if (known) return known;
-    const started = make().finally(() => running.delete(key));
-    running.set(key, started);
-    return started;
+  type Run = { result: Promise<unknown>; stop: AbortController; callers: number };
+  const running = new Map<string, Run>();
+  return <T>(key: string, make: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> => {
+    let run = running.get(key);
+    // A run being stopped is not joined (the channel clicked next in the same layer asks again at once).
+    if (!run || run.stop.signal.aborted) {
+      const started: Run = { result: Promise.resolve(), stop: new AbortController(), callers: 0 };
+      started.result = make(started.stop.signal).finally(() => {
+        if (running.get(key) === started) running.delete(key);
+      });
+      running.set(key, started);
+      run = started;
+    }
+    const mine = run;
+    mine.callers++;
+    const leave = () => {
+      if (--mine.callers === 0) mine.stop.abort(signal.reason);
+    };
+    if (signal.aborted) leave();
+    else signal.addEventListener('abort', leave, { once: true });
+    return mine.result as Promise<T>;
   };
 }
 
 export function insightHandlers(ctx: EngineContext, cache = new InsightCache()): InsightHandlers {
   const visualisations = new Map<string, ReturnType<typeof visualise>>();
   const shared = sharedRuns();
-  const features = async (ref: ModelRef, m: LoadedModel, data: ModelSplit, layer: string | undefined, limit: number | undefined, progress: (stage: string, done: number, total: number) => void) => {
+  const features = async (ref: ModelRef, m: LoadedModel, data: ModelSplit, layer: string | undefined, limit: number | undefined, progress: (stage: string, done: number, total: number) => void, signal: AbortSignal) => {
     const key = JSON.stringify(['features', await modelKey(ref), data.dataset, data.split, layer ?? null, limit ?? null]);
-    return shared(key, () => splitFeatures(m, data, layer, { cache, limit, onProgress: (done, total) => progress('feature vectors', done, total) }));
+    return shared(key, (stop) => splitFeatures(m, data, layer, { cache, limit, onProgress: (done, total) => progress('feature vectors', done, total), signal: stop }), signal);
   };
 
   // The last UMAP layouts (each takes seconds to tens of seconds): switching the map back and forth is instant.
-  const layouts = new Map<string, Promise<UmapMap>>();
-  const umapLayout = (key: string, make: () => Promise<UmapMap>): Promise<UmapMap> => {
+  const layouts = new Map<string, UmapMap>();
+  const umapLayout = async (key: string, make: (signal: AbortSignal) => Promise<UmapMap>, signal: AbortSignal): Promise<UmapMap> => {
     const known = layouts.get(key);
     if (known) return known;
-    const made = make();
-    made.catch(() => layouts.delete(key));
+    const made = await shared(key, make, signal);
     layouts.set(key, made);
     if (layouts.size > 2) layouts.delete(layouts.keys().next().value!);
     return made;
@@ -102,13 +120,14 @@ export function insightHandlers(ctx: EngineContext, cache = new InsightCache()):
         const split = p.split ?? 'test';
         const data = await openModelSplit(m, p.dataset, split);
         const key = JSON.stringify(['topPatches', await modelKey(p.model), p.layer, data.dataset, split, p.k ?? null, p.limit ?? null]);
-        const result = await shared(key, () =>
+        const result = await shared(key, (stop) =>
           cachedTopPatches(m.model, p.layer, data.served, { cache, dataset: data.dataset, split, preprocess: m.preprocessor }, {
             k: p.k,
             limit: p.limit,
             onProgress: (done, total) => progress('top patches', done, total),
+            signal: stop,
           }),
-        );
+        sink.signal);
         if (p.channel >= result.channels) throw userError(`layer ${p.layer} has channels 0 to ${result.channels - 1}; there is no channel ${p.channel}`, 'bad-channel');
         const one = { ...result, patches: [result.patches[p.channel]] };
         const [pixels] = await patchPixels(one, data.stored);
@@ -145,7 +164,7 @@ export function insightHandlers(ctx: EngineContext, cache = new InsightCache()):
       job(ctx, p.model, sink, async (m, progress) => {
         const split = p.split ?? 'train';
         const data = await openModelSplit(m, p.dataset, split);
-        const set = await features(p.model, m, data, p.layer, p.limit, progress);
+        const set = await features(p.model, m, data, p.layer, p.limit, progress, sink.signal);
         const { vector, predicted } = await queryVector(m, p.image, set.layer);
         const t0 = performance.now();
         const found = nearest(set.vectors, set.dim, vector, p.k ?? 6);
@@ -167,13 +186,13 @@ export function insightHandlers(ctx: EngineContext, cache = new InsightCache()):
       job(ctx, p.model, sink, async (m, progress) => {
         const split = p.split ?? 'test';
         const data = await openModelSplit(m, p.dataset, split);
-        const set = await features(p.model, m, data, p.layer, p.limit, progress);
+        const set = await features(p.model, m, data, p.layer, p.limit, progress, sink.signal);
         const method = p.method ?? 'pca';
         let map: { coords: Float32Array; explained: number[]; place: (v: ArrayLike<number>) => [number, number] };
         if (method === 'umap') {
           if (set.count < UMAP_MIN_POINTS) throw userError(`a UMAP map needs at least ${UMAP_MIN_POINTS} examples; ${data.dataset} ${split} gave ${set.count}`, 'bad-argument');
           const key = JSON.stringify(['umap', await modelKey(p.model), data.dataset, split, set.layer, p.limit ?? null]);
-          const layout = await umapLayout(key, () => umapMap(set.vectors, set.dim, { onProgress: (done, total) => progress('UMAP', done, total), signal: sink.signal }));
+          const layout = await umapLayout(key, (stop) => umapMap(set.vectors, set.dim, { onProgress: (done, total) => progress('UMAP', done, total), signal: stop }), sink.signal);
           map = { coords: layout.coords, explained: [], place: (v) => layout.place(v) };
         } else {
           const axes = pca(set.vectors, set.dim);

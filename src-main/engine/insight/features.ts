@@ -24,6 +24,8 @@ export interface FeatureOptions {
   limit?: number;
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Stops between batches once aborted (throwing its reason); nothing is kept. */
+  signal?: AbortSignal;
 }
 
 /** The last dense layer before the output layer (AlexNet's fc7, LeNet-5's fc2); else the output layer's input. */
@@ -79,6 +81,7 @@ export async function featureVectors(model: tf.LayersModel, layer: string, split
     predicted.set(pv as Int32Array, start);
     labels.set(lv as Int32Array, start);
     options.onProgress?.(end, count);
+    options.signal?.throwIfAborted();
   }
   return { layer, dim, count, vectors, labels, predicted };
 }

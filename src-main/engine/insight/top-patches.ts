@@ -40,6 +40,8 @@ export interface TopPatchOptions {
   limit?: number;
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Stops between batches once aborted (throwing its reason); nothing is cached. */
+  signal?: AbortSignal;
 }
 
 const truncated = new WeakMap<tf.LayersModel, Map<string, tf.LayersModel>>();
@@ -104,6 +106,7 @@ export async function topPatches(model: tf.LayersModel, layer: string, split: Tr
       }
     }
     options.onProgress?.(end, total);
+    options.signal?.throwIfAborted();
   }
   const patches = values.map((vs, c) =>
     vs.map((value, j): TopPatch => {
