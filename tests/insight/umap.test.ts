@@ -1,7 +1,7 @@
 // UMAP layouts: seeded, reproducible, and they keep apart clusters that PCA's two axes lay over each other.
 import { describe, it, expect } from 'vitest';
 import { pca } from '../../src-main/engine/insight/pca';
-import { umapMap } from '../../src-main/engine/insight/umap';
+import { umapMap } from '../../src-main/engine/insight/map-layout';
 
 /** `classes` clusters in `dim` dimensions, each a one-hot direction plus noise (deterministic). */
 function clusters(perClass: number, classes: number, dim: number): { vectors: Float32Array; labels: number[] } {

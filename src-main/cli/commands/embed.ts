@@ -7,8 +7,7 @@ import { initBackend } from '../../engine/backend';
 import { parseOverrides } from '../../engine/models';
 import { resolveModel } from '../../engine/inspect/model-ref';
 import { openModelSplit, splitFeatures } from '../../engine/handlers/insight-data';
-import { pca } from '../../engine/insight/pca';
-import { UMAP_MIN_POINTS, umapMap } from '../../engine/insight/umap';
+import { mapLayout } from '../../engine/insight/map-layout';
 import { embeddingSvg } from '../../../src-renderer/src/charts/embedding-map';
 
 export const HELP = `usage: convscope embed --model M --out DIR [options]
@@ -55,14 +54,7 @@ export async function run(argv: string[]): Promise<number> {
     const t0 = performance.now();
     const set = await splitFeatures(m, data, values.layer, { limit, onProgress: (done, total) => status.update(`feature vectors: ${done}/${total}`, done / total) });
     const t1 = performance.now();
-    let map: { coords: Float32Array; explained: number[] };
-    if (method === 'umap') {
-      if (set.count < UMAP_MIN_POINTS) throw new UsageError(`a UMAP map needs at least ${UMAP_MIN_POINTS} examples (got ${set.count})`);
-      const layout = await umapMap(set.vectors, set.dim, { seed, onProgress: (done, total) => status.update(`UMAP: epoch ${done}/${total}`, done / total) });
-      map = { coords: layout.coords, explained: [] };
-    } else {
-      map = pca(set.vectors, set.dim);
-    }
+    const map = await mapLayout(set.vectors, set.dim, method, { seed, onProgress: (done, total) => status.update(`UMAP: epoch ${done}/${total}`, done / total) });
     const t2 = performance.now();
     status.line(`${set.count} ${set.layer} vectors (${set.dim}-d) in ${((t1 - t0) / 1000).toFixed(2)} s${set.cached ? ' (cache)' : ''}; ${method === 'umap' ? 'UMAP' : 'PCA'} in ${((t2 - t1) / 1000).toFixed(2)} s`);
     const points = { coords: map.coords, labels: set.labels, predicted: set.predicted, classNames: data.classNames };

@@ -7,8 +7,7 @@ import type { ImageInput } from '../../contract/inspect';
 import { tf } from '../tf';
 import { featuresOf, nearest } from '../insight/features';
 import { visualise } from '../insight/feature-vis';
-import { pca, project } from '../insight/pca';
-import { UMAP_MIN_POINTS, umapMap, type UmapMap } from '../insight/umap';
+import { mapLayout, type MapLayout } from '../insight/map-layout';
 import { cachedTopPatches, patchPixels } from '../insight/top-patches';
 import { InsightCache } from '../insight/cache';
 import type { EngineContext } from './context';
@@ -104,8 +103,8 @@ export function insightHandlers(ctx: EngineContext, cache = new InsightCache()):
   };
 
   // The last UMAP layouts (each takes seconds to tens of seconds): switching the map back and forth is instant.
-  const layouts = new Map<string, UmapMap>();
-  const umapLayout = async (key: string, make: (signal: AbortSignal) => Promise<UmapMap>, signal: AbortSignal): Promise<UmapMap> => {
+  const layouts = new Map<string, MapLayout>();
+  const umapLayout = async (key: string, make: (signal: AbortSignal) => Promise<MapLayout>, signal: AbortSignal): Promise<MapLayout> => {
     const known = layouts.get(key);
     if (known) return known;
     const made = await shared(key, make, signal);
@@ -188,20 +187,13 @@ export function insightHandlers(ctx: EngineContext, cache = new InsightCache()):
         const data = await openModelSplit(m, p.dataset, split);
         const set = await features(p.model, m, data, p.layer, p.limit, progress, sink.signal);
         const method = p.method ?? 'pca';
-        let map: { coords: Float32Array; explained: number[]; place: (v: ArrayLike<number>) => [number, number] };
-        if (method === 'umap') {
-          if (set.count < UMAP_MIN_POINTS) throw userError(`a UMAP map needs at least ${UMAP_MIN_POINTS} examples; ${data.dataset} ${split} gave ${set.count}`, 'bad-argument');
-          const key = JSON.stringify(['umap', await modelKey(p.model), data.dataset, split, set.layer, p.limit ?? null]);
-          const layout = await umapLayout(key, (stop) => umapMap(set.vectors, set.dim, { onProgress: (done, total) => progress('UMAP', done, total), signal: stop }), sink.signal);
-          map = { coords: layout.coords, explained: [], place: (v) => layout.place(v) };
-        } else {
-          const axes = pca(set.vectors, set.dim);
-          const place = (v: ArrayLike<number>): [number, number] => {
-            const at = project(Float32Array.from(v), set.dim, axes.mean, axes.axes, 2);
-            return [at[0], at[1]];
-          };
-          map = { coords: axes.coords, explained: axes.explained, place };
-        }
+        const map = method === 'umap'
+          ? await umapLayout(
+              JSON.stringify(['umap', await modelKey(p.model), data.dataset, split, set.layer, p.limit ?? null]),
+              (stop) => mapLayout(set.vectors, set.dim, 'umap', { onProgress: (done, total) => progress('UMAP', done, total), signal: stop }),
+              sink.signal,
+            )
+          : await mapLayout(set.vectors, set.dim, 'pca');
         const mark = p.image ? map.place((await queryVector(m, p.image, set.layer)).vector) : null;
         return {
           layer: set.layer,

@@ -1,7 +1,10 @@
-// A UMAP layout of feature vectors (McInnes, Healy and Melville 2018, through PAIR's umap-js), seeded:
-// the same vectors and seed give the same map. Slower than PCA (about 25 s for 10,000 84-d vectors on
-// one core here), but it keeps apart the clusters that two linear axes lay over each other.
+// 2-D maps of feature vectors: PCA (instant, linear), or a UMAP layout (McInnes, Healy and Melville
+// 2018, through PAIR's umap-js), seeded: the same vectors and seed give the same map. UMAP is slower
+// (about 25 s for 10,000 84-d vectors on one core here), but it keeps apart the clusters that two
+// linear axes lay over each other.
 import { UMAP } from 'umap-js';
+import { ConvscopeError } from '../errors';
+import { pca, project } from './pca';
 import { createRandom } from '../train/rng';
 
 export interface UmapMap {
@@ -21,11 +24,11 @@ export interface UmapOptions {
 }
 
 /** The smallest set UMAP lays out. */
-export const UMAP_MIN_POINTS = 4;
+const UMAP_MIN_POINTS = 4;
 
 export async function umapMap(vectors: Float32Array, dim: number, options: UmapOptions = {}): Promise<UmapMap> {
   const count = vectors.length / dim;
-  if (!Number.isInteger(count) || count < UMAP_MIN_POINTS) throw new RangeError(`UMAP needs at least ${UMAP_MIN_POINTS} vectors, got ${count}`);
+  if (!Number.isInteger(count) || count < UMAP_MIN_POINTS) throw new ConvscopeError(`UMAP needs at least ${UMAP_MIN_POINTS} vectors, got ${count}`, 'bad-argument');
   const rows = Array.from({ length: count }, (_, i) => Array.from(vectors.subarray(i * dim, (i + 1) * dim)));
   const rng = createRandom(options.seed ?? 1);
   const umap = new UMAP({
@@ -50,6 +53,28 @@ export async function umapMap(vectors: Float32Array, dim: number, options: UmapO
     place(vector) {
       const [p] = umap.transform([Array.from(vector)]);
       return [p[0], p[1]];
+    },
+  };
+}
+
+export type MapMethod = 'pca' | 'umap';
+
+/** A 2-D map of feature vectors, and how a new vector lands on it. */
+export interface MapLayout extends UmapMap {
+  /** PCA: the share of the variance each axis explains; UMAP: empty. */
+  explained: number[];
+}
+
+/** The map of `vectors` by PCA (instant, linear) or UMAP (`options` as umapMap's). */
+export async function mapLayout(vectors: Float32Array, dim: number, method: MapMethod, options: UmapOptions = {}): Promise<MapLayout> {
+  if (method === 'umap') return { ...(await umapMap(vectors, dim, options)), explained: [] };
+  const axes = pca(vectors, dim);
+  return {
+    coords: axes.coords,
+    explained: axes.explained,
+    place(vector) {
+      const at = project(Float32Array.from(vector), dim, axes.mean, axes.axes, 2);
+      return [at[0], at[1]];
     },
   };
 }
