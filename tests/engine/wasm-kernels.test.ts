@@ -87,6 +87,11 @@ const CONV_CASES: ConvCase[] = [
   { name: '3x5 strides [2,1] explicit asymmetric pads', x: [2, 13, 11, 3], f: [3, 5, 3, 4], strides: [2, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
   { name: '1x1 stride 2 (filter smaller than the stride)', x: [2, 7, 7, 3], f: [1, 1, 3, 4], strides: 2, pad: 'valid' },
   { name: '3x5 stride 1 same (non-square rotation)', x: [2, 7, 9, 3], f: [3, 5, 3, 4], strides: 1, pad: 'same' },
+  { name: '13 output channels (a partial vector of 8), 2 input', x: [3, 9, 10, 2], f: [3, 3, 2, 13], strides: 1, pad: 'valid' },
+  { name: 'one output channel, stride 2, explicit padding', x: [2, 11, 11, 3], f: [4, 4, 3, 1], strides: 2, pad: [[0, 0], [2, 1], [1, 2], [0, 0]] },
+  { name: 'row tails: 7 outputs per row (4 + 3), 1 input channel', x: [2, 11, 11, 1], f: [5, 5, 1, 6], strides: 1, pad: 'valid' },
+  { name: '40 output and 36 input channels (the XNNPACK paths)', x: [2, 8, 8, 36], f: [3, 3, 36, 40], strides: 1, pad: 'same' },
+  { name: '40 channels, stride 2, valid with unused rows (XNNPACK paths)', x: [2, 12, 12, 36], f: [3, 3, 36, 40], strides: 2, pad: 'valid' },
 ];
 
 function convOutShape(c: ConvCase): number[] {
@@ -103,6 +108,20 @@ describe('Conv2DBackpropFilter (added for wasm) matches the cpu backend', () => 
       }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f });
     });
   }
+});
+
+describe('Conv2D (direct kernel for few input channels) matches the cpu backend', () => {
+  for (const c of CONV_CASES) {
+    it(c.name, async () => {
+      await expectKernelMatchesCpu('Conv2D', {
+        x: [values(size(c.x), 5), c.x],
+        filter: [values(size(c.f), 6), c.f],
+      }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: 1 });
+    });
+  }
+  it('dilation 2', async () => {
+    await expectKernelMatchesCpu('Conv2D', { x: [values(2 * 9 * 9 * 2, 7), [2, 9, 9, 2]], filter: [values(3 * 3 * 2 * 5, 8), [3, 3, 2, 5]] }, { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 2 });
+  });
 });
 
 describe('Conv2DBackpropInput (XNNPACK replacement) matches the cpu backend', () => {
@@ -214,11 +233,57 @@ describe('Tanh (replaced: 2 * sigmoid(2x) - 1 with XNNPACK) matches the cpu back
   });
 });
 
+describe('bias Add and its gradient Sum (direct kernels) match the cpu backend', () => {
+  for (const c of [1, 3, 5, 6, 10, 16, 84]) {
+    it(`${c} channels: x + b, b + x, a [1, 1, c] bias; the sum over every axis but the last, with and without keepDims`, async () => {
+      const shape = [3, 5, 7, c];
+      const x: [Float32Array, number[]] = [values(size(shape), c, 3), shape];
+      const b = values(c, 100 + c);
+      await expectKernelMatchesCpu('Add', { a: x, b: [b, [c]] }, {});
+      await expectKernelMatchesCpu('Add', { a: [b, [c]], b: x }, {});
+      await expectKernelMatchesCpu('Add', { a: x, b: [b, [1, 1, c]] }, {});
+      await expectKernelMatchesCpu('Sum', { x }, { axis: [0, 1, 2], keepDims: false });
+      await expectKernelMatchesCpu('Sum', { x }, { axis: [2, -3, 0], keepDims: true });
+      await expectKernelMatchesCpu('Sum', { x: [values(11 * c, 3), [11, c]] }, { axis: 0, keepDims: false });
+    });
+  }
+  it('other adds and sums (same shapes, a broadcast row, inner axes, int32) go to the shipped kernels', async () => {
+    await expectKernelMatchesCpu('Add', { a: [values(24, 1), [2, 3, 4]], b: [values(24, 2), [2, 3, 4]] }, {});
+    await expectKernelMatchesCpu('Add', { a: [values(24, 1), [2, 3, 4]], b: [values(3, 2), [3, 1]] }, {});
+    await expectKernelMatchesCpu('Sum', { x: [values(24, 1), [2, 3, 4]] }, { axis: [1, 2], keepDims: false });
+    await expectKernelMatchesCpu('Sum', { x: [values(24, 1), [2, 3, 4]] }, { axis: [0, 1, 2], keepDims: false });
+    await use('wasm');
+    const ints = tf.tidy(() => tf.add(tf.tensor2d([[1, 2], [3, 4]], undefined, 'int32'), tf.tensor1d([10, 20], 'int32')).arraySync());
+    expect(ints).toEqual([[11, 22], [13, 24]]);
+  });
+  it('a bias sum over many rows keeps float32 accuracy (1e-5 relative to a float64 sum)', async () => {
+    const rows = 128 * 24 * 24;
+    const x = values(rows * 6, 77, 1);
+    await use('wasm');
+    const got = tf.tidy(() => tf.sum(tf.tensor2d(x, [rows, 6]), 0).dataSync());
+    for (let j = 0; j < 6; j++) {
+      let want = 0;
+      let scale = 0;
+      for (let r = 0; r < rows; r++) {
+        want += x[r * 6 + j];
+        scale += Math.abs(x[r * 6 + j]);
+      }
+      expect(Math.abs(got[j] - want) / scale).toBeLessThan(1e-5);
+    }
+  });
+});
+
 describe('the kernels stay in the wasm heap', () => {
   const kernels: [string, Record<string, number[]>, Attrs][] = [
     ['Conv2DBackpropFilter', { x: [2, 35, 35, 3], dy: [2, 7, 7, 8] }, { strides: 4, pad: 'valid', dataFormat: 'NHWC', filterShape: [11, 11, 3, 8] }],
     ['Conv2DBackpropFilter', { x: [2, 32, 32, 3], dy: [2, 6, 6, 4] }, { strides: 4, pad: 'valid', dataFormat: 'NHWC', filterShape: [11, 11, 3, 4] }],
+    ['Conv2DBackpropFilter', { x: [2, 12, 12, 6], dy: [2, 8, 8, 16] }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [5, 5, 6, 16] }],
+    ['Conv2DBackpropFilter', { x: [2, 9, 9, 3], dy: [2, 5, 5, 6] }, { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 6] }],
     ['Conv2DBackpropInput', { dy: [2, 5, 5, 5], filter: [3, 3, 4, 5] }, { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [2, 9, 9, 4] }],
+    ['Conv2DBackpropInput', { dy: [2, 5, 5, 40], filter: [3, 3, 36, 40] }, { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [2, 9, 9, 36] }],
+    ['Conv2D', { x: [2, 9, 9, 1], filter: [5, 5, 1, 6] }, { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1 }],
+    ['Add', { a: [2, 9, 9, 6], b: [6] }, {}],
+    ['Sum', { x: [2, 9, 9, 6] }, { axis: [0, 1, 2], keepDims: false }],
     ['MaxPoolGrad', { dy: [2, 6, 6, 4], input: [2, 13, 13, 4], output: [2, 6, 6, 4] }, { filterSize: 3, strides: 2, pad: 'valid' }],
     ['MaxPoolGrad', { dy: [2, 7, 7, 4], input: [2, 13, 13, 4], output: [2, 7, 7, 4] }, { filterSize: 3, strides: 2, pad: 'same' }],
     ['BatchMatMul', { a: [5, 7], b: [3, 5] }, { transposeA: true, transposeB: true }],

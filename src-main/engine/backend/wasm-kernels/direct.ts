@@ -11,6 +11,23 @@ export type DirectKernels = {
     fh: number, fw: number, sh: number, sw: number, top: number, left: number,
   ): void;
   lrn(x: number, y: number, positions: number, c: number, r: number, bias: number, alpha: number, threeQuarters: number): void;
+  convBackpropFilter(
+    x: number, dy: number, dw: number, scratch: number,
+    n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number,
+    fh: number, fw: number, sh: number, sw: number, dh: number, dw_: number,
+  ): void;
+  addBias(x: number, bias: number, y: number, size: number, c: number, pattern: number): void;
+  sumRows(x: number, y: number, size: number, c: number, partial: number): void;
+  conv2d(
+    x: number, f: number, y: number, taps: number,
+    n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number,
+    fh: number, fw: number, sh: number, sw: number, dh: number, dw_: number,
+  ): void;
+  col2im(
+    cols: number, dx: number,
+    n: number, h: number, w: number, ci: number, oh: number, ow: number,
+    fh: number, fw: number, sh: number, sw: number, top: number, left: number,
+  ): void;
 };
 
 /** The parts of tfjs-backend-wasm's BackendWasm that place tensors in its memory. */
@@ -20,7 +37,11 @@ type BackendWasmLike = {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
 };
 /** The threaded build keeps its memory in wasmMemory, the single-threaded one exports it. */
-type EmscriptenModule = { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
+type EmscriptenModule = {
+  wasmMemory?: WebAssembly.Memory;
+  asm?: { memory?: WebAssembly.Memory };
+  tfjs?: { getThreadsCount?: () => number };
+};
 
 const instances = new WeakMap<EmscriptenModule, DirectKernels>();
 
@@ -47,6 +68,17 @@ export function directKernels(backend: tf.KernelBackend): DirectKernels {
     instances.set(module, kernels);
   }
   return kernels;
+}
+
+/** Whether `bytes` more can be read past the end of `t`'s data without leaving the backend's memory. */
+export function readableAfter(backend: tf.KernelBackend, t: TensorInfo, bytes: number): boolean {
+  const end = offsetOf(backend, t) + tf.util.sizeFromShape(t.shape) * 4;
+  return end + bytes <= memoryOf((backend as unknown as BackendWasmLike).wasm).buffer.byteLength;
+}
+
+/** Threads of the backend's XNNPACK pool (1 where the module cannot say). */
+export function poolThreads(backend: tf.KernelBackend): number {
+  return (backend as unknown as BackendWasmLike).wasm.tfjs?.getThreadsCount?.() ?? 1;
 }
 
 /** Byte offset of a tensor's data in the backend's memory. */

@@ -8,6 +8,8 @@ import { makeBatchMatMulConfig } from './batch-mat-mul';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { tanhConfig } from './tanh';
 import { makeLrnConfig } from './lrn';
+import { makeAddConfig, makeSumConfig } from './bias';
+import { makeConv2DConfig } from './conv2d';
 
 /** What registerWasmTrainingKernels did to one kernel. */
 export type WasmKernelChange = { kernel: string; change: 'added' | 'replaced'; why: string };
@@ -30,14 +32,19 @@ type Plan = { make: () => tf.KernelConfig; kernel: string; why: string };
 
 const PLAN: Plan[] = [
   {
+    kernel: 'Conv2D',
+    make: () => makeConv2DConfig(shipped('Conv2D')),
+    why: 'XNNPACK packs and indirects more than it computes for 1 to 3 input channels: a direct SIMD kernel there (the shipped one beyond)',
+  },
+  {
     kernel: 'Conv2DBackpropFilter',
     make: () => conv2DBackpropFilterConfig,
-    why: 'missing in tfjs-backend-wasm (tfjs issue 8474): transpose + XNNPACK convolution',
+    why: 'missing in tfjs-backend-wasm (tfjs issue 8474): a direct SIMD kernel for up to 32 output channels, an XNNPACK convolution beyond',
   },
   {
     kernel: 'Conv2DBackpropInput',
     make: () => makeConv2DBackpropInputConfig(shipped('Conv2DBackpropInput')),
-    why: 'shipped kernel is a scalar loop: XNNPACK convolution with the rotated filter',
+    why: 'shipped kernel is a scalar loop: XNNPACK patch product + SIMD col2im for up to 32 input channels, an XNNPACK convolution beyond',
   },
   {
     kernel: 'BatchMatMul',
@@ -53,6 +60,16 @@ const PLAN: Plan[] = [
     kernel: 'Tanh',
     make: () => tanhConfig,
     why: 'shipped kernel is scalar std::tanh: 2 * sigmoid(2x) - 1 with XNNPACK, about twice as fast',
+  },
+  {
+    kernel: 'Add',
+    make: () => makeAddConfig(shipped('Add')),
+    why: 'shipped kernel broadcasts a bias element by element: one SIMD pass with the bias repeated (other adds: the shipped one)',
+  },
+  {
+    kernel: 'Sum',
+    make: () => makeSumConfig(shipped('Sum')),
+    why: 'shipped kernel transposes before reducing: a bias gradient (every axis but the last) in one SIMD pass (other sums: the shipped one)',
   },
   {
     kernel: 'LRN',
