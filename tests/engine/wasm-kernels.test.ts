@@ -6,6 +6,7 @@ import { describe, it, expect, vi, beforeAll, afterEach } from 'vitest';
 import '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../src-main/engine/tf';
 import { registerWasmTrainingKernels } from '../../src-main/engine/backend/wasm-kernels/register';
+import { TANH_GRAD } from '../../src-main/engine/backend/wasm-kernels/tanh';
 
 const TOL = 1e-4;
 type Attrs = Record<string, unknown>;
@@ -124,6 +125,55 @@ describe('Conv2D (direct kernel for few input channels) matches the cpu backend'
   });
 });
 
+describe('FusedConv2D (direct kernel with bias, linear or ReLU) matches the cpu backend', () => {
+  const cases = CONV_CASES.filter((c) => c.x[3] <= 8);
+  for (const activation of ['linear', 'relu', 'elu']) {
+    for (const c of cases.slice(0, activation === 'linear' ? cases.length : 4)) {
+      it(`${activation}: ${c.name}`, async () => {
+        const co = c.f[3];
+        await expectKernelMatchesCpu('FusedConv2D', {
+          x: [values(size(c.x), 5), c.x],
+          filter: [values(size(c.f), 6), c.f],
+          bias: [values(co, 7), [co]],
+        }, { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: 1, activation });
+      });
+    }
+  }
+  it('without a bias, and with prelu weights (the shipped kernel)', async () => {
+    const c = CONV_CASES[1];
+    await expectKernelMatchesCpu('FusedConv2D', { x: [values(size(c.x), 5), c.x], filter: [values(size(c.f), 6), c.f] }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1, activation: 'relu' });
+    await expectKernelMatchesCpu('FusedConv2D', {
+      x: [values(size(c.x), 5), c.x], filter: [values(size(c.f), 6), c.f], bias: [values(16, 7), [16]], preluActivationWeights: [values(16, 8), [16]],
+    }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1, activation: 'prelu' });
+  });
+});
+
+describe('Identity (replaced: shares the data instead of copying it)', () => {
+  it('a clone holds the same values without a copy, and either can be disposed first', async () => {
+    await use('wasm');
+    const a = tf.tensor(values(1000, 3), [10, 100]);
+    const before = wasmBackend.numDataIds();
+    const b = tf.clone(a);
+    expect(wasmBackend.numDataIds()).toBe(before);
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual(Array.from(values(1000, 3)));
+    const c = tf.clone(b);
+    c.dispose();
+    expect(b.dataSync()[999]).toBe(values(1000, 3)[999]);
+    b.dispose();
+    expect(wasmBackend.numDataIds()).toBe(before - 1);
+  });
+  it('a variable assigned after a clone leaves the clone as it was', async () => {
+    await use('wasm');
+    const v = tf.variable(tf.tensor1d([1, 2, 3]));
+    const kept = tf.clone(v);
+    v.assign(tf.tensor1d([7, 8, 9]));
+    expect(Array.from(kept.dataSync())).toEqual([1, 2, 3]);
+    expect(Array.from(v.dataSync())).toEqual([7, 8, 9]);
+    tf.dispose([v, kept]);
+  });
+});
+
 describe('Conv2DBackpropInput (XNNPACK replacement) matches the cpu backend', () => {
   for (const c of CONV_CASES) {
     it(c.name, async () => {
@@ -222,14 +272,42 @@ describe('BatchMatMul with transposed operands matches the cpu backend', () => {
   });
 });
 
-describe('Tanh (replaced: 2 * sigmoid(2x) - 1 with XNNPACK) matches the cpu backend', () => {
-  it('within 1e-6 absolute, from tiny to saturating inputs', async () => {
-    const x = values(4096, 41, 12);
-    x.set([0, 1e-6, -1e-6, 1e-3, 30, -30, 90, -90]);
-    const wasm = await runKernelOn('Tanh', 'wasm', { x: [x, [4096]] }, {});
-    const cpu = await runKernelOn('Tanh', 'cpu', { x: [x, [4096]] }, {});
-    expect(Math.max(...Array.from(wasm.values, (v, i) => Math.abs(v - cpu.values[i])))).toBeLessThanOrEqual(1e-6);
-    expect(Array.from(wasm.values.subarray(4, 8))).toEqual([1, -1, 1, -1]);
+describe('Tanh and its gradient (direct SIMD kernels)', () => {
+  it('tanh is within 2 float32 ulps of Math.tanh from tiny to saturating inputs; -0, ±1, NaN kept', async () => {
+    const x = values(65536, 41, 12);
+    for (let i = 0; i < 4096; i++) x[i] = (i / 4096 - 0.5) * 1.25; // both sides of the series/exp switch at 0.5
+    x.set([0, -0, 1e-6, -1e-6, 1e-30, 0.5, -0.5, 30, -30, 90, -90, Infinity, -Infinity, NaN]);
+    const n = x.length + 3; // a tail of 3 after the vectors of 4
+    const input = new Float32Array(n);
+    input.set(x);
+    input.set([0.3, -2.5, 7], x.length);
+    const y = (await runKernelOn('Tanh', 'wasm', { x: [input, [n]] }, {})).values;
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+      if (Number.isNaN(input[i])) continue;
+      const want = Math.fround(Math.tanh(input[i]));
+      worst = Math.max(worst, Math.abs(y[i] - want) / Math.max(Math.abs(want), 2 ** -126));
+    }
+    expect(worst).toBeLessThanOrEqual(2 * 2 ** -23);
+    expect(Object.is(y[0], 0) && Object.is(y[1], -0)).toBe(true);
+    expect(Array.from(y.subarray(7, 13))).toEqual([1, -1, 1, -1, 1, -1]);
+    expect(y[13]).toBeNaN();
+  });
+  it("the gradient on wasm is tfjs' (1 - y^2) dy to the bit, in one kernel", async () => {
+    const y = values(1003, 42, 1);
+    const dy = values(1003, 43, 2);
+    const got = (await runKernelOn(TANH_GRAD, 'wasm', { y: [y, [1003]], dy: [dy, [1003]] }, {})).values;
+    await use('cpu');
+    const want = tf.tidy(() => tf.mul(tf.sub(tf.scalar(1), tf.square(tf.tensor1d(y))), tf.tensor1d(dy)).dataSync());
+    expect(Array.from(got)).toEqual(Array.from(want));
+    await use('wasm');
+    const x = tf.tensor1d(values(64, 44, 3));
+    const spy = vi.spyOn(tf.engine(), 'runKernel');
+    tf.grad((t: tf.Tensor) => tf.tanh(t))(x).dispose();
+    const names = spy.mock.calls.map((c) => c[0]);
+    expect(names).toContain(TANH_GRAD);
+    expect(names).not.toContain('Square');
+    x.dispose();
   });
 });
 
@@ -288,6 +366,7 @@ describe('the kernels stay in the wasm heap', () => {
     ['MaxPoolGrad', { dy: [2, 7, 7, 4], input: [2, 13, 13, 4], output: [2, 7, 7, 4] }, { filterSize: 3, strides: 2, pad: 'same' }],
     ['BatchMatMul', { a: [5, 7], b: [3, 5] }, { transposeA: true, transposeB: true }],
     ['Tanh', { x: [2, 9, 9, 4] }, {}],
+    [TANH_GRAD, { y: [2, 9, 9, 4], dy: [2, 9, 9, 4] }, {}],
     ['LRN', { x: [2, 5, 5, 16] }, { depthRadius: 2, bias: 2, alpha: 1e-4, beta: 0.75 }],
   ];
   for (const [name, shapes, attrs] of kernels) {

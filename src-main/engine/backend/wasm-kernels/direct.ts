@@ -19,10 +19,12 @@ export type DirectKernels = {
   addBias(x: number, bias: number, y: number, size: number, c: number, pattern: number): void;
   sumRows(x: number, y: number, size: number, c: number, partial: number): void;
   conv2d(
-    x: number, f: number, y: number, taps: number,
+    x: number, f: number, bias: number, y: number, taps: number,
     n: number, h: number, w: number, ci: number, oh: number, ow: number, co: number,
-    fh: number, fw: number, sh: number, sw: number, dh: number, dw_: number,
+    fh: number, fw: number, sh: number, sw: number, dh: number, dw_: number, relu: number,
   ): void;
+  tanh(x: number, y: number, size: number): void;
+  tanhGrad(y: number, dy: number, dx: number, size: number): void;
   col2im(
     cols: number, dx: number,
     n: number, h: number, w: number, ci: number, oh: number, ow: number,

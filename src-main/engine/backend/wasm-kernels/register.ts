@@ -6,10 +6,11 @@ import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter';
 import { makeConv2DBackpropInputConfig } from './conv2d-backprop-input';
 import { makeBatchMatMulConfig } from './batch-mat-mul';
 import { maxPoolGradConfig } from './max-pool-grad';
-import { tanhConfig } from './tanh';
+import { makeTanhConfig, registerTanhGradient, tanhGradConfig, TANH_GRAD } from './tanh';
 import { makeLrnConfig } from './lrn';
 import { makeAddConfig, makeSumConfig } from './bias';
-import { makeConv2DConfig } from './conv2d';
+import { makeConv2DConfig, makeFusedConv2DConfig } from './conv2d';
+import { makeIdentityConfig } from './identity';
 
 /** What registerWasmTrainingKernels did to one kernel. */
 export type WasmKernelChange = { kernel: string; change: 'added' | 'replaced'; why: string };
@@ -34,7 +35,12 @@ const PLAN: Plan[] = [
   {
     kernel: 'Conv2D',
     make: () => makeConv2DConfig(shipped('Conv2D')),
-    why: 'XNNPACK packs and indirects more than it computes for 1 to 3 input channels: a direct SIMD kernel there (the shipped one beyond)',
+    why: 'XNNPACK packs and indirects more than it computes for few input channels: a direct SIMD kernel for up to 8 on one thread',
+  },
+  {
+    kernel: 'FusedConv2D',
+    make: () => makeFusedConv2DConfig(shipped('FusedConv2D')),
+    why: 'as Conv2D, with the bias and a linear or ReLU activation in the direct kernel (other activations: the shipped one)',
   },
   {
     kernel: 'Conv2DBackpropFilter',
@@ -58,8 +64,13 @@ const PLAN: Plan[] = [
   },
   {
     kernel: 'Tanh',
-    make: () => tanhConfig,
-    why: 'shipped kernel is scalar std::tanh: 2 * sigmoid(2x) - 1 with XNNPACK, about twice as fast',
+    make: () => makeTanhConfig(shipped('Tanh')),
+    why: 'shipped kernel is scalar std::tanh: a SIMD kernel (series, or exp by 2^n e^r), within 2 ulps',
+  },
+  {
+    kernel: TANH_GRAD,
+    make: () => tanhGradConfig,
+    why: "tanh's gradient (1 - y^2) dy in one SIMD pass instead of Square, Sub and Mul (tfjs' gradient elsewhere)",
   },
   {
     kernel: 'Add',
@@ -72,6 +83,11 @@ const PLAN: Plan[] = [
     why: 'shipped kernel transposes before reducing: a bias gradient (every axis but the last) in one SIMD pass (other sums: the shipped one)',
   },
   {
+    kernel: 'Identity',
+    make: () => makeIdentityConfig(shipped('Identity')),
+    why: 'shipped kernel copies the tensor, for every tensor a gradient saves: shares the data instead, as the cpu backend does',
+  },
+  {
     kernel: 'LRN',
     make: () => makeLrnConfig(shipped('LRN')),
     why: 'shipped kernel calls pow per element: square roots in SIMD for beta 0.75 and 0.5 (the shipped one otherwise)',
@@ -82,6 +98,7 @@ export function registerWasmTrainingKernels(): WasmKernelChange[] {
   if (!tf.getKernel('Conv2D', WASM)) {
     throw new Error('the wasm backend has no kernels registered: import @tensorflow/tfjs-backend-wasm first');
   }
+  registerTanhGradient();
   return PLAN.map(({ kernel, make, why }) => {
     const existing = tf.getKernel(kernel, WASM) as Marked | undefined;
     if (isOurs(existing)) return { kernel, change: existing?.[SHIPPED] ? 'replaced' : 'added', why };

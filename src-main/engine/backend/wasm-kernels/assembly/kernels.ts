@@ -296,15 +296,16 @@ export function col2im(
 }
 
 /**
- * A convolution y[b, r, q, o] = sum over kh, kw, c of x[b, r*sh + kh*dh, q*sw + kw*dwd, c] * f[kh, kw, c, o],
- * `x` already padded. Four neighbouring output pixels of a row by 8 output channels are summed in
- * registers over every tap; a row's last pixels one at a time. `taps` receives the fh*fw*ci tap
- * offsets. `f` is read in whole vectors: the caller guarantees readable memory past its end.
+ * A convolution y[b, r, q, o] = bias[o] + sum over kh, kw, c of x[b, r*sh + kh*dh, q*sw + kw*dwd, c] * f[kh, kw, c, o],
+ * then max(0, y) if `relu`; `x` already padded, `bias` 0 for none. Four neighbouring output pixels of a
+ * row by 8 output channels are summed in registers over every tap, starting from the bias; a row's last
+ * pixels one at a time. `taps` receives the fh*fw*ci tap offsets. `f` and `bias` are read in whole
+ * vectors: the caller guarantees readable memory past their ends.
  */
 export function conv2d(
-  x: usize, f: usize, y: usize, taps: usize,
+  x: usize, f: usize, bias: usize, y: usize, taps: usize,
   n: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32, co: i32,
-  fh: i32, fw: i32, sh: i32, sw: i32, dh: i32, dwd: i32,
+  fh: i32, fw: i32, sh: i32, sw: i32, dh: i32, dwd: i32, relu: bool,
 ): void {
   const k = fh * fw * ci;
   for (let kh = 0, t = 0; kh < fh; kh++) {
@@ -322,10 +323,12 @@ export function conv2d(
       const rowY = y + ((<usize>(b * oh + r) * <usize>ow * <usize>co) << 2);
       for (let ct = 0; ct < co; ct += 8) {
         const lanes = min(8, co - ct);
+        const b0 = bias ? v128.load(bias + (<usize>ct << 2)) : f32x4.splat(0);
+        const b1 = bias ? v128.load(bias + (<usize>ct << 2), 16) : f32x4.splat(0);
         let q = 0;
         for (; q < ow4; q += 4) {
           const px = rowX + <usize>q * xStep;
-          let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+          let a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
           let pf = f + (<usize>ct << 2);
           for (let pt = taps; pt < tapsEnd; pt += 4, pf += fStep) {
             const at = px + <usize>load<u32>(pt);
@@ -345,30 +348,34 @@ export function conv2d(
             a31 = f32x4.add(a31, f32x4.mul(v, f1));
           }
           const out = rowY + ((<usize>q * <usize>co + <usize>ct) << 2);
-          storeLanes(out, a00, a01, lanes);
-          storeLanes(out + fStep, a10, a11, lanes);
-          storeLanes(out + 2 * fStep, a20, a21, lanes);
-          storeLanes(out + 3 * fStep, a30, a31, lanes);
+          storeLanes(out, a00, a01, lanes, relu);
+          storeLanes(out + fStep, a10, a11, lanes, relu);
+          storeLanes(out + 2 * fStep, a20, a21, lanes, relu);
+          storeLanes(out + 3 * fStep, a30, a31, lanes, relu);
         }
         for (; q < ow; q++) {
           const px = rowX + <usize>q * xStep;
-          let a0 = f32x4.splat(0), a1 = a0;
+          let a0 = b0, a1 = b1;
           let pf = f + (<usize>ct << 2);
           for (let pt = taps; pt < tapsEnd; pt += 4, pf += fStep) {
             const v = v128.load32_splat(px + <usize>load<u32>(pt));
             a0 = f32x4.add(a0, f32x4.mul(v, v128.load(pf)));
             a1 = f32x4.add(a1, f32x4.mul(v, v128.load(pf, 16)));
           }
-          storeLanes(rowY + ((<usize>q * <usize>co + <usize>ct) << 2), a0, a1, lanes);
+          storeLanes(rowY + ((<usize>q * <usize>co + <usize>ct) << 2), a0, a1, lanes, relu);
         }
       }
     }
   }
 }
 
-/** The first `lanes` (1 to 8) floats of the pair (lo, hi) at `at`. */
+/** The first `lanes` (1 to 8) floats of the pair (lo, hi) at `at`, through max(0, .) if `relu`. */
 // @ts-ignore: AssemblyScript decorator
-@inline function storeLanes(at: usize, lo: v128, hi: v128, lanes: i32): void {
+@inline function storeLanes(at: usize, lo: v128, hi: v128, lanes: i32, relu: bool): void {
+  if (relu) {
+    lo = f32x4.max(lo, f32x4.splat(0));
+    hi = f32x4.max(hi, f32x4.splat(0));
+  }
   if (lanes == 8) {
     v128.store(at, lo);
     v128.store(at, hi, 16);
@@ -386,4 +393,84 @@ export function conv2d(
   if (rest > 0) v128.store32_lane(p, v, 0);
   if (rest > 1) v128.store32_lane(p, v, 1, 4);
   if (rest > 2) v128.store32_lane(p, v, 2, 8);
+}
+
+/**
+ * y = tanh(x), within 2 float32 ulps: for |x| < 0.5 its odd Taylor series to x^15 (terms beyond are
+ * below 1e-8 relative), else 1 - 2 / (exp(2|x|) + 1) with the sign of x; exp by 2^n e^r, |r| <= ln2/2,
+ * e^r to r^7. |x| is clamped at 10, where tanh is 1 in float32. The sign is x's (-0 stays -0); NaN
+ * stays NaN.
+ */
+export function tanh(x: usize, y: usize, size: i32): void {
+  let i = 0;
+  for (; i + 4 <= size; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, tanh4(v128.load(x + o)));
+  }
+  if (i < size) {
+    // The last 1 to 3 elements through the same arithmetic, lane by lane.
+    let v = f32x4.splat(0);
+    v = f32x4.replace_lane(v, 0, load<f32>(x + (<usize>i << 2)));
+    if (i + 1 < size) v = f32x4.replace_lane(v, 1, load<f32>(x + (<usize>(i + 1) << 2)));
+    if (i + 2 < size) v = f32x4.replace_lane(v, 2, load<f32>(x + (<usize>(i + 2) << 2)));
+    const t = tanh4(v);
+    store<f32>(y + (<usize>i << 2), f32x4.extract_lane(t, 0));
+    if (i + 1 < size) store<f32>(y + (<usize>(i + 1) << 2), f32x4.extract_lane(t, 1));
+    if (i + 2 < size) store<f32>(y + (<usize>(i + 2) << 2), f32x4.extract_lane(t, 2));
+  }
+}
+
+// @ts-ignore: AssemblyScript decorator
+@inline function tanh4(x: v128): v128 {
+  const sign = v128.and(x, i32x4.splat(0x80000000));
+  const a = f32x4.abs(x);
+  // Saturated lanes (common in a tanh network) need neither branch; NaN is not saturated.
+  const saturated = f32x4.ge(a, f32x4.splat(10));
+  if (i32x4.all_true(saturated)) return v128.or(f32x4.splat(1), sign);
+  const isSmall = f32x4.lt(a, f32x4.splat(0.5));
+  let small = a;
+  if (v128.any_true(isSmall)) {
+    // a + a^3 (c3 + a^2 (c5 + ...)), the series' coefficients.
+    const s = f32x4.mul(a, a);
+    let p = f32x4.splat(<f32>(-929569.0 / 638512875.0));
+    p = f32x4.add(f32x4.mul(p, s), f32x4.splat(<f32>(21844.0 / 6081075.0)));
+    p = f32x4.add(f32x4.mul(p, s), f32x4.splat(<f32>(-1382.0 / 155925.0)));
+    p = f32x4.add(f32x4.mul(p, s), f32x4.splat(<f32>(62.0 / 2835.0)));
+    p = f32x4.add(f32x4.mul(p, s), f32x4.splat(<f32>(-17.0 / 315.0)));
+    p = f32x4.add(f32x4.mul(p, s), f32x4.splat(<f32>(2.0 / 15.0)));
+    p = f32x4.add(f32x4.mul(p, s), f32x4.splat(<f32>(-1.0 / 3.0)));
+    small = f32x4.add(a, f32x4.mul(f32x4.mul(a, s), p));
+    if (i32x4.all_true(isSmall)) return v128.or(small, sign);
+  }
+  // 1 - 2 / (exp(2|x|) + 1), exp(z) = 2^n e^r.
+  const z = f32x4.mul(f32x4.min(a, f32x4.splat(10)), f32x4.splat(2));
+  const n = f32x4.nearest(f32x4.mul(z, f32x4.splat(1.44269504)));
+  const r = f32x4.sub(f32x4.sub(z, f32x4.mul(n, f32x4.splat(0.693359375))), f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let e = f32x4.splat(<f32>(1.0 / 5040.0));
+  e = f32x4.add(f32x4.mul(e, r), f32x4.splat(<f32>(1.0 / 720.0)));
+  e = f32x4.add(f32x4.mul(e, r), f32x4.splat(<f32>(1.0 / 120.0)));
+  e = f32x4.add(f32x4.mul(e, r), f32x4.splat(<f32>(1.0 / 24.0)));
+  e = f32x4.add(f32x4.mul(e, r), f32x4.splat(<f32>(1.0 / 6.0)));
+  e = f32x4.add(f32x4.mul(e, r), f32x4.splat(0.5));
+  e = f32x4.add(f32x4.mul(e, r), f32x4.splat(1));
+  e = f32x4.add(f32x4.mul(e, r), f32x4.splat(1));
+  e = f32x4.mul(e, i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23));
+  const large = f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
+  return v128.or(v128.bitselect(small, large, isSmall), sign);
+}
+
+/** The gradient of tanh from its output: dx = (1 - y * y) * dy, rounded as tfjs' Square, Sub, Mul. */
+export function tanhGrad(y: usize, dy: usize, dx: usize, size: i32): void {
+  const one = f32x4.splat(1);
+  let i = 0;
+  for (; i + 4 <= size; i += 4) {
+    const o = <usize>i << 2;
+    const t = v128.load(y + o);
+    v128.store(dx + o, f32x4.mul(f32x4.sub(one, f32x4.mul(t, t)), v128.load(dy + o)));
+  }
+  for (; i < size; i++) {
+    const o = <usize>i << 2;
+    const t = load<f32>(y + o);
+    store<f32>(dx + o, (1 - t * t) * load<f32>(dy + o));
+  }
 }
