@@ -1,8 +1,8 @@
 // Conv2DBackpropInput for the wasm backend. The shipped kernel is a plain C++ loop.
 //
-// For few input channels (LeNet-5's 6): every output pixel's patch gradient, dy[p, :] . W^T (one
-// XNNPACK matrix product, no zeros multiplied), added into dx by ConvScope's col2im kernel
-// (assembly/kernels.ts). Otherwise an XNNPACK convolution: the input
+// For few input channels (LeNet-5's 6): ConvScope's direct kernel (assembly/kernels.ts) makes every
+// window's patch gradient dy[p, :] . W^T in registers and adds it at the window's place (no zeros
+// multiplied, no patch matrix in memory). Otherwise an XNNPACK convolution: the input
 // gradient is the convolution of dy (dilated by the stride: zeros between its rows and columns)
 // with the filter rotated by 180 degrees and its in/out channels swapped:
 //   dx[n, i, j, ci] = sum over kh, kw, co of dyDilated[n, i + kh - (fh-1-top), ...] * W[fh-1-kh, fw-1-kw, ci, co]
@@ -18,33 +18,39 @@ import { directKernels, makeFloatOutput, offsetOf } from './direct';
 
 type Attrs = Conv2DAttrs & { inputShape: [number, number, number, number] };
 
-/** Input channels up to which the patch-product path is used, and the most floats its patches may take. */
-export const PATCHES_MAX_IN_CHANNELS = 32;
-const PATCHES_MAX_FLOATS = 16 * 2 ** 20;
-
-/** dx = col2im(dy . W^T): [n*oh*ow, co] x [fh*fw*ci, co]^T, then each patch added at its window. */
-function viaPatches(backend: KernelArgs['backend'], dy: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
-  const [n, oh, ow, co] = dy.shape;
-  const [fh, fw, ci] = filter.shape;
-  return composeWasm(backend, (w) => {
-    const cols = w.run('BatchMatMul', {
-      a: w.reshape(dy, [1, n * oh * ow, co]),
-      b: w.reshape(filter, [1, fh * fw * ci, co]),
-    }, { transposeA: false, transposeB: true });
-    const dx = makeFloatOutput(backend, [n, info.inHeight, info.inWidth, ci]);
-    directKernels(backend).col2im(
-      offsetOf(backend, cols), offsetOf(backend, dx),
-      n, info.inHeight, info.inWidth, ci, oh, ow, fh, fw, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
-    );
-    return dx;
-  });
-}
-
 /** Padding of the dilated dy along one axis; dy dilated by `stride` has outSize*stride rows. */
 function transposedPadding(inSize: number, before: number, outSize: number, stride: number, filterSize: number) {
   const padBefore = filterSize - 1 - before;
   const padAfter = inSize + before - outSize * stride;
   return { padBefore, padAfter };
+}
+
+/** Input channels up to which the direct kernel is used. */
+export const DIRECT_MAX_IN_CHANNELS = 32;
+
+/** dx by the direct kernel: into a zeroed gradient of the padded input, then cropped. */
+function direct(backend: KernelArgs['backend'], dy: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+  const [n, oh, ow, co] = dy.shape;
+  const [fh, fw, ci] = filter.shape;
+  const { top, left } = info.padInfo;
+  const [h, w] = [info.inHeight, info.inWidth];
+  const hp = Math.max((oh - 1) * info.strideHeight + fh, top + h);
+  const wp = Math.max((ow - 1) * info.strideWidth + fw, left + w);
+  const run = fw * ci;
+  const runPadded = Math.ceil(run / 8) * 8;
+  return composeWasm(backend, (s) => {
+    let wt = s.reshape(s.transpose(filter, [3, 0, 1, 2]), [co, fh, run]); // [co, fh, fw*ci]
+    if (runPadded > run) wt = s.pad(wt, [[0, 0], [0, 0], [0, runPadded - run]]);
+    const dxp = s.track(makeFloatOutput(backend, [n * hp * wp * ci + 8]));
+    const kernels = directKernels(backend);
+    kernels.convBackpropInput(
+      offsetOf(backend, dy), offsetOf(backend, wt), offsetOf(backend, dxp),
+      n, hp, wp, ci, oh, ow, co, fh, runPadded, info.strideHeight, info.strideWidth,
+    );
+    const dx = makeFloatOutput(backend, [n, h, w, ci]);
+    kernels.crop(offsetOf(backend, dxp), offsetOf(backend, dx), n, hp, wp, h, w, ci, top, left);
+    return dx;
+  });
 }
 
 /**
@@ -109,9 +115,8 @@ export function makeConv2DBackpropInputConfig(shipped: tf.KernelConfig): tf.Kern
     const { dy, filter } = args.inputs;
     const attrs = args.attrs as unknown as Attrs;
     const info = convGeometry(attrs.inputShape, filter.shape, attrs, 'Conv2DBackpropInput');
-    const patchFloats = tf.util.sizeFromShape(dy.shape.slice(0, 3)) * info.filterHeight * info.filterWidth * info.inChannels;
-    if (info.inChannels <= PATCHES_MAX_IN_CHANNELS && patchFloats <= PATCHES_MAX_FLOATS && tf.util.sizeFromShape(dy.shape) > 0) {
-      return viaPatches(args.backend, dy, filter, info);
+    if (info.inChannels <= DIRECT_MAX_IN_CHANNELS && tf.util.sizeFromShape(dy.shape) > 0 && dy.dtype === 'float32' && filter.dtype === 'float32') {
+      return direct(args.backend, dy, filter, info);
     }
     if (info.strideHeight > 1 || info.strideWidth > 1) return subPixel(args.backend, dy, filter, info);
     const rows = transposedPadding(info.inHeight, info.padInfo.top, info.outHeight, info.strideHeight, info.filterHeight);

@@ -25,11 +25,12 @@ export type DirectKernels = {
   ): void;
   tanh(x: number, y: number, size: number): void;
   tanhGrad(y: number, dy: number, dx: number, size: number): void;
-  col2im(
-    cols: number, dx: number,
-    n: number, h: number, w: number, ci: number, oh: number, ow: number,
-    fh: number, fw: number, sh: number, sw: number, top: number, left: number,
+  convBackpropInput(
+    dy: number, wt: number, dxp: number,
+    n: number, hp: number, wp: number, ci: number, oh: number, ow: number, co: number,
+    fh: number, run: number, sh: number, sw: number,
   ): void;
+  crop(src: number, dst: number, n: number, hs: number, ws: number, h: number, w: number, c: number, top: number, left: number): void;
 };
 
 /** The parts of tfjs-backend-wasm's BackendWasm that place tensors in its memory. */

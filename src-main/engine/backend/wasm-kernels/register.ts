@@ -50,7 +50,7 @@ const PLAN: Plan[] = [
   {
     kernel: 'Conv2DBackpropInput',
     make: () => makeConv2DBackpropInputConfig(shipped('Conv2DBackpropInput')),
-    why: 'shipped kernel is a scalar loop: XNNPACK patch product + SIMD col2im for up to 32 input channels, an XNNPACK convolution beyond',
+    why: 'shipped kernel is a scalar loop: a direct SIMD kernel (patch gradients in registers) for up to 32 input channels, an XNNPACK convolution beyond',
   },
   {
     kernel: 'BatchMatMul',

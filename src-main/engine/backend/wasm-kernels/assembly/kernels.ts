@@ -244,58 +244,6 @@ export function sumRows(x: usize, y: usize, size: i32, c: i32, partial: usize): 
 }
 
 /**
- * The input gradient of a convolution from its patches' gradients: `cols` holds, for every output pixel
- * (b, r, q), the fh x fw x ci values dy[b, r, q, :] . W[kh, kw, c, :]; each is added to
- * dx[b, r*sh + kh - top, q*sw + kw - left, c] where that lies inside dx (col2im). A window row is a run
- * of contiguous floats in both. Windows of one row are visited in phases, `phase` apart, so that the
- * runs added one after another never overlap (an overlapping load right after a store stalls).
- */
-export function col2im(
-  cols: usize, dx: usize,
-  n: i32, h: i32, w: i32, ci: i32, oh: i32, ow: i32,
-  fh: i32, fw: i32, sh: i32, sw: i32, top: i32, left: i32,
-): void {
-  memory.fill(dx, 0, (<usize>n * <usize>h * <usize>w * <usize>ci) << 2);
-  const patch = fh * fw * ci;
-  const phases = min(ow, (fw + sw - 1) / sw);
-  for (let b = 0; b < n; b++) {
-    for (let r = 0; r < oh; r++) {
-      for (let phase = 0; phase < phases; phase++) {
-        for (let q = phase; q < ow; q += phases) {
-          const c0 = q * sw - left;
-          const kwStart = max(0, -c0);
-          const kwEnd = min(fw, w - c0);
-          if (kwStart >= kwEnd) continue;
-          const src = cols + ((<usize>((b * oh + r) * ow + q) * <usize>patch) << 2);
-          for (let kh = 0; kh < fh; kh++) {
-            const row = r * sh + kh - top;
-            if (row < 0 || row >= h) continue;
-            addRun(
-              dx + ((<usize>((b * h + row) * w + c0 + kwStart) * <usize>ci) << 2),
-              src + ((<usize>(kh * fw + kwStart) * <usize>ci) << 2),
-              (kwEnd - kwStart) * ci,
-            );
-          }
-        }
-      }
-    }
-  }
-}
-
-// @ts-ignore: AssemblyScript decorator
-@inline function addRun(dst: usize, src: usize, count: i32): void {
-  let i = 0;
-  for (; i + 4 <= count; i += 4) {
-    const o = <usize>i << 2;
-    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
-  }
-  for (; i < count; i++) {
-    const o = <usize>i << 2;
-    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
-  }
-}
-
-/**
  * A convolution y[b, r, q, o] = bias[o] + sum over kh, kw, c of x[b, r*sh + kh*dh, q*sw + kw*dwd, c] * f[kh, kw, c, o],
  * then max(0, y) if `relu`; `x` already padded, `bias` 0 for none. Four neighbouring output pixels of a
  * row by 8 output channels are summed in registers over every tap, starting from the bias; a row's last
@@ -472,5 +420,93 @@ export function tanhGrad(y: usize, dy: usize, dx: usize, size: i32): void {
     const o = <usize>i << 2;
     const t = load<f32>(y + o);
     store<f32>(dx + o, (1 - t * t) * load<f32>(dy + o));
+  }
+}
+
+/**
+ * The input gradient of a stride-(sh, sw) convolution, each window's patch gradient made in registers and
+ * added at its place: dxp[b, r*sh + kh, q*sw + kw, c] += sum over o of dy[b, r, q, o] * wt[o, kh, kw*ci + c].
+ * `wt` is the filter as [co, fh, run] with each row's run of fw*ci floats zero-padded to a multiple of 8;
+ * `dxp` ([n, hp, wp, ci], plus 8 floats of slack) is the padded input's gradient, cropped by the caller.
+ * Windows of 4 consecutive rows (same column) go together: their runs for one kh lie in different rows,
+ * so no load waits on the store just before it.
+ */
+export function convBackpropInput(
+  dy: usize, wt: usize, dxp: usize,
+  n: i32, hp: i32, wp: i32, ci: i32, oh: i32, ow: i32, co: i32,
+  fh: i32, run: i32, sh: i32, sw: i32,
+): void {
+  memory.fill(dxp, 0, ((<usize>n * <usize>hp * <usize>wp * <usize>ci) + 8) << 2);
+  const oStep = <usize>(fh * run) << 2;
+  const rowStep = <usize>(sh * wp * ci) << 2;
+  const pixelStep = <usize>(ow * co) << 2;
+  const oh4 = oh & ~3;
+  for (let b = 0; b < n; b++) {
+    for (let r = 0; r < oh; r += r < oh4 ? 4 : 1) {
+      const four = r < oh4;
+      for (let q = 0; q < ow; q++) {
+        const pd = dy + ((<usize>((b * oh + r) * ow + q) * <usize>co) << 2);
+        for (let kh = 0; kh < fh; kh++) {
+          const dst = dxp + ((<usize>((b * hp + r * sh + kh) * wp + q * sw) * <usize>ci) << 2);
+          const pw0 = wt + ((<usize>(kh * run)) << 2);
+          for (let seg = 0; seg < run; seg += 8) {
+            const at = <usize>seg << 2;
+            let pw = pw0 + at;
+            if (four) {
+              let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+              for (let o = 0; o < co; o++, pw += oStep) {
+                const w0 = v128.load(pw);
+                const w1 = v128.load(pw, 16);
+                const po = pd + (<usize>o << 2);
+                let v = v128.load32_splat(po);
+                a00 = f32x4.add(a00, f32x4.mul(v, w0));
+                a01 = f32x4.add(a01, f32x4.mul(v, w1));
+                v = v128.load32_splat(po + pixelStep);
+                a10 = f32x4.add(a10, f32x4.mul(v, w0));
+                a11 = f32x4.add(a11, f32x4.mul(v, w1));
+                v = v128.load32_splat(po + 2 * pixelStep);
+                a20 = f32x4.add(a20, f32x4.mul(v, w0));
+                a21 = f32x4.add(a21, f32x4.mul(v, w1));
+                v = v128.load32_splat(po + 3 * pixelStep);
+                a30 = f32x4.add(a30, f32x4.mul(v, w0));
+                a31 = f32x4.add(a31, f32x4.mul(v, w1));
+              }
+              addPair(dst + at, a00, a01);
+              addPair(dst + rowStep + at, a10, a11);
+              addPair(dst + 2 * rowStep + at, a20, a21);
+              addPair(dst + 3 * rowStep + at, a30, a31);
+            } else {
+              let a0 = f32x4.splat(0), a1 = a0;
+              for (let o = 0; o < co; o++, pw += oStep) {
+                const v = v128.load32_splat(pd + (<usize>o << 2));
+                a0 = f32x4.add(a0, f32x4.mul(v, v128.load(pw)));
+                a1 = f32x4.add(a1, f32x4.mul(v, v128.load(pw, 16)));
+              }
+              addPair(dst + at, a0, a1);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// @ts-ignore: AssemblyScript decorator
+@inline function addPair(at: usize, lo: v128, hi: v128): void {
+  v128.store(at, f32x4.add(v128.load(at), lo));
+  v128.store(at, f32x4.add(v128.load(at, 16), hi), 16);
+}
+
+/** dst[b, i, j, :] = src[b, i + top, j + left, :] for the h x w cells of dst (src is [n, hs, ws, c]). */
+export function crop(src: usize, dst: usize, n: i32, hs: i32, ws: i32, h: i32, w: i32, c: i32, top: i32, left: i32): void {
+  const rowBytes = <usize>(w * c) << 2;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < h; i++) {
+      memory.copy(
+        dst + ((<usize>((b * h + i) * w) * <usize>c) << 2),
+        src + ((<usize>((b * hs + i + top) * ws + left) * <usize>c) << 2),
+        rowBytes,
+      );
+    }
   }
 }
