@@ -15,7 +15,6 @@ export function maxPoolGrad(
   fh: i32, fw: i32, sh: i32, sw: i32, top: i32, left: i32,
 ): void {
   memory.fill(dx, 0, (<usize>n * <usize>h * <usize>w * <usize>c) << 2);
-  const c4 = c & ~3;
   const lanes = i32x4(0, 1, 2, 3);
   let out: usize = 0;
   for (let b = 0; b < n; b++) {
@@ -30,40 +29,42 @@ export function maxPoolGrad(
         const kwEnd = min(fw, w - q0);
         if (khStart >= khEnd || kwStart >= kwEnd) continue;
         const first = image + (<usize>(r0 + khStart) * <usize>w + <usize>(q0 + kwStart)) * <usize>c;
-        let ch = 0;
-        // Four channels at a time: the running maximum and its cell index per lane.
-        for (; ch < c4; ch += 4) {
-          let bestCell = i32x4.add(i32x4.splat(<i32>(first + <usize>ch)), lanes);
-          let best = v128.load(x + ((first + <usize>ch) << 2));
-          for (let kh = khStart; kh < khEnd; kh++) {
-            for (let kw = kwStart; kw < kwEnd; kw++) {
-              const cell = image + (<usize>(r0 + kh) * <usize>w + <usize>(q0 + kw)) * <usize>c + <usize>ch;
-              const v = v128.load(x + (cell << 2));
-              const wins = f32x4.gt(v, best);
-              best = v128.bitselect(v, best, wins);
-              bestCell = v128.bitselect(i32x4.add(i32x4.splat(<i32>cell), lanes), bestCell, wins);
-            }
-          }
-          const g = v128.load(dy + ((out + <usize>ch) << 2));
-          addAt(dx, <usize>i32x4.extract_lane(bestCell, 0), f32x4.extract_lane(g, 0));
-          addAt(dx, <usize>i32x4.extract_lane(bestCell, 1), f32x4.extract_lane(g, 1));
-          addAt(dx, <usize>i32x4.extract_lane(bestCell, 2), f32x4.extract_lane(g, 2));
-          addAt(dx, <usize>i32x4.extract_lane(bestCell, 3), f32x4.extract_lane(g, 3));
-        }
-        for (; ch < c; ch++) {
+        // Fewer than 4 channels: one at a time.
+        for (let ch = 0; ch < c && c < 4; ch++) {
           let bestCell = first + <usize>ch;
           let best = load<f32>(x + (bestCell << 2));
           for (let kh = khStart; kh < khEnd; kh++) {
             for (let kw = kwStart; kw < kwEnd; kw++) {
               const cell = image + (<usize>(r0 + kh) * <usize>w + <usize>(q0 + kw)) * <usize>c + <usize>ch;
               const v = load<f32>(x + (cell << 2));
-              if (v > best) {
-                best = v;
-                bestCell = cell;
-              }
+              const wins = v > best;
+              best = select<f32>(v, best, wins);
+              bestCell = select<usize>(cell, bestCell, wins);
             }
           }
           addAt(dx, bestCell, load<f32>(dy + ((out + <usize>ch) << 2)));
+        }
+        // Four channels at a time: the running maximum and its cell index per lane. Past the last
+        // whole group, one more group ending at the last channel, of which only the new lanes count.
+        for (let ch = 0; ch < c && c >= 4; ch += 4) {
+          const at = min(ch, c - 4);
+          let bestCell = i32x4.add(i32x4.splat(<i32>(first + <usize>at)), lanes);
+          let best = v128.load(x + ((first + <usize>at) << 2));
+          for (let kh = khStart; kh < khEnd; kh++) {
+            for (let kw = kwStart; kw < kwEnd; kw++) {
+              const cell = image + (<usize>(r0 + kh) * <usize>w + <usize>(q0 + kw)) * <usize>c + <usize>at;
+              const v = v128.load(x + (cell << 2));
+              const wins = f32x4.gt(v, best);
+              best = v128.bitselect(v, best, wins);
+              bestCell = v128.bitselect(i32x4.add(i32x4.splat(<i32>cell), lanes), bestCell, wins);
+            }
+          }
+          const g = v128.load(dy + ((out + <usize>at) << 2));
+          const skip = ch - at;
+          if (skip < 1) addAt(dx, <usize>i32x4.extract_lane(bestCell, 0), f32x4.extract_lane(g, 0));
+          if (skip < 2) addAt(dx, <usize>i32x4.extract_lane(bestCell, 1), f32x4.extract_lane(g, 1));
+          if (skip < 3) addAt(dx, <usize>i32x4.extract_lane(bestCell, 2), f32x4.extract_lane(g, 2));
+          addAt(dx, <usize>i32x4.extract_lane(bestCell, 3), f32x4.extract_lane(g, 3));
         }
       }
     }
