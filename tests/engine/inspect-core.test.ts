@@ -87,6 +87,43 @@ describe('layer statistics', () => {
     expect(zeroChannels(Float32Array.from([0, 3, 0]), [3])).toEqual([0, 2]);
   });
 
+  it('agrees with a plain loop on large arrays (the SIMD path): tails, NaN skipped by min and max, -0, infinities', () => {
+    for (const n of [1, 3, 4, 7, 4099, 290400]) {
+      const v = new Float32Array(n);
+      let s = 12345 + n;
+      for (let i = 0; i < n; i++) {
+        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+        v[i] = s % 3 === 0 ? 0 : (s / 2 ** 32 - 0.3) * 50;
+      }
+      if (n > 10) v.set([-0, Infinity, -7e30], n - 3);
+      let [min, max, sum, zeros] = [Infinity, -Infinity, 0, 0];
+      for (const x of v) {
+        if (x < min) min = x;
+        if (x > max) max = x;
+        sum += x;
+        if (x === 0) zeros++;
+      }
+      const stats = activationStats(v);
+      expect([stats.min, stats.max, stats.zeroFraction]).toEqual([min, max, zeros / n]);
+      expect(stats.mean).toBeCloseTo(sum / n, 6);
+    }
+    const withNaN = Float32Array.from({ length: 9 }, (_, i) => (i === 2 || i === 7 ? NaN : i - 4));
+    const stats = activationStats(withNaN);
+    expect([stats.min, stats.max]).toEqual([-4, 4]);
+    expect(stats.mean).toBeNaN();
+  });
+
+  it('finds dead channels on large arrays and any channel count (the SIMD path with a tail)', () => {
+    for (const c of [1, 5, 96, 131]) {
+      const positions = 700;
+      const v = new Float32Array(positions * c);
+      for (let p = 0; p < positions; p++) for (let j = 0; j < c; j++) v[p * c + j] = j % 3 === 1 ? -Math.random() : p === positions - 1 || j % 7 ? Math.random() - 0.5 : 0;
+      const want: number[] = [];
+      for (let j = 0; j < c; j++) if (!Array.from({ length: positions }, (_, p) => v[p * c + j]).some((x) => x > 0)) want.push(j);
+      expect(zeroChannels(v, [positions, c])).toEqual(want);
+    }
+  });
+
   it('counts saturated tanh and sigmoid units', () => {
     expect(saturatedFraction(Float32Array.from([0.98, -0.99, 0.5, -0.9]), 'tanh')).toBe(0.5);
     expect(saturatedFraction(Float32Array.from([0.01, 0.5, 0.99, 0.96]), 'sigmoid')).toBe(0.5);

@@ -14,7 +14,7 @@ describe('ConvScope wasm kernels', () => {
     it(`the ${name}-memory build imports only env.memory and writes nothing at instantiation`, () => {
       const module = new WebAssembly.Module(Buffer.from(base64, 'base64'));
       expect(WebAssembly.Module.imports(module)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
-      expect(WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name).sort()).toEqual(['addBias', 'conv2d', 'convBackpropFilter', 'convBackpropInput', 'crop', 'lrn', 'maxPoolGrad', 'sumRows', 'tanh', 'tanhGrad']);
+      expect(WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name).sort()).toEqual(['addBias', 'conv2d', 'convBackpropFilter', 'convBackpropInput', 'crop', 'lrn', 'maxPoolGrad', 'positiveChannels', 'sumRows', 'summarize', 'tanh', 'tanhGrad']);
       const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared } as WebAssembly.MemoryDescriptor);
       new Uint8Array(memory.buffer).fill(0xa5);
       new WebAssembly.Instance(module, { env: { memory } });

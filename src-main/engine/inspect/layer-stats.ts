@@ -1,5 +1,6 @@
 // Statistics of one layer's output for one image, computed on its typed array (no tensors).
 import { SATURATION } from '../train/layer-stats';
+import { positiveChannels, summarizeFloats } from '../backend/wasm-kernels/host-kernels';
 
 export interface ActivationStats {
   min: number;
@@ -11,17 +12,7 @@ export interface ActivationStats {
 
 export function activationStats(values: Float32Array): ActivationStats {
   if (values.length === 0) return { min: 0, max: 0, mean: 0, zeroFraction: 0 };
-  let min = Infinity;
-  let max = -Infinity;
-  let sum = 0;
-  let zeros = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v < min) min = v;
-    if (v > max) max = v;
-    sum += v;
-    if (v === 0) zeros++;
-  }
+  const { min, max, sum, zeros } = summarizeFloats(values);
   return { min, max, mean: sum / values.length, zeroFraction: zeros / values.length };
 }
 
@@ -32,8 +23,7 @@ export function activationStats(values: Float32Array): ActivationStats {
 export function zeroChannels(values: Float32Array, shape: readonly number[]): number[] {
   const channels = shape[shape.length - 1] ?? 0;
   if (channels === 0) return [];
-  const alive = new Uint8Array(channels);
-  for (let i = 0; i < values.length; i++) if (values[i] > 0) alive[i % channels] = 1;
+  const alive = positiveChannels(values, channels);
   const dead: number[] = [];
   for (let c = 0; c < channels; c++) if (!alive[c]) dead.push(c);
   return dead;

@@ -511,3 +511,74 @@ export function crop(src: usize, dst: usize, n: i32, hs: i32, ws: i32, h: i32, w
     }
   }
 }
+
+/**
+ * Minimum, maximum, sum (in float64) and count of zeros of `size` floats, written to `out` as 4 float64.
+ * NaN is skipped by the minimum and maximum (b < a ? b : a) and makes the sum NaN, as a plain loop does.
+ */
+export function summarize(x: usize, size: i32, out: usize): void {
+  let lo = f32x4.splat(Infinity);
+  let hi = f32x4.splat(-Infinity);
+  let sumLo = f64x2.splat(0);
+  let sumHi = f64x2.splat(0);
+  let zeros = i32x4.splat(0);
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= size; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    lo = f32x4.pmin(lo, v);
+    hi = f32x4.pmax(hi, v);
+    sumLo = f64x2.add(sumLo, f64x2.promote_low_f32x4(v));
+    sumHi = f64x2.add(sumHi, f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)));
+    zeros = i32x4.sub(zeros, f32x4.eq(v, zero));
+  }
+  let min = min4(lo);
+  let max = max4(hi);
+  let sum = f64x2.extract_lane(sumLo, 0) + f64x2.extract_lane(sumLo, 1) + f64x2.extract_lane(sumHi, 0) + f64x2.extract_lane(sumHi, 1);
+  let z = i32x4.extract_lane(zeros, 0) + i32x4.extract_lane(zeros, 1) + i32x4.extract_lane(zeros, 2) + i32x4.extract_lane(zeros, 3);
+  for (; i < size; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += <f64>v;
+    if (v == 0) z++;
+  }
+  store<f64>(out, <f64>min);
+  store<f64>(out, <f64>max, 8);
+  store<f64>(out, sum, 16);
+  store<f64>(out, <f64>z, 24);
+}
+
+// @ts-ignore: AssemblyScript decorator
+@inline function min4(v: v128): f32 {
+  const a = f32x4.extract_lane(v, 0), b = f32x4.extract_lane(v, 1), c = f32x4.extract_lane(v, 2), d = f32x4.extract_lane(v, 3);
+  const ab = b < a ? b : a;
+  const cd = d < c ? d : c;
+  return cd < ab ? cd : ab;
+}
+
+// @ts-ignore: AssemblyScript decorator
+@inline function max4(v: v128): f32 {
+  const a = f32x4.extract_lane(v, 0), b = f32x4.extract_lane(v, 1), c = f32x4.extract_lane(v, 2), d = f32x4.extract_lane(v, 3);
+  const ab = b > a ? b : a;
+  const cd = d > c ? d : c;
+  return cd > ab ? cd : ab;
+}
+
+/** alive[j] = 1 where some position of channel j (of `c`) in `size` floats is above 0, else 0 (i32 each). */
+export function positiveChannels(x: usize, size: i32, c: i32, alive: usize): void {
+  memory.fill(alive, 0, <usize>c << 2);
+  const zero = f32x4.splat(0);
+  const c4 = c & ~3;
+  for (let p = 0; p < size; p += c) {
+    const row = x + (<usize>p << 2);
+    let j = 0;
+    for (; j < c4; j += 4) {
+      const at = alive + (<usize>j << 2);
+      v128.store(at, v128.or(v128.load(at), f32x4.gt(v128.load(row + (<usize>j << 2)), zero)));
+    }
+    for (; j < c; j++) {
+      if (load<f32>(row + (<usize>j << 2)) > 0) store<i32>(alive + (<usize>j << 2), -1);
+    }
+  }
+}
