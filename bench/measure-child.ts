@@ -10,6 +10,9 @@ import { realProbeDeps } from '../src-main/engine/backend/probe-deps';
 import { emit } from './harness';
 import { MEASURES } from './measures';
 import { runSoak } from './soak';
+import { tuneEngineRuntime } from '../src-main/engine/runtime';
+
+tuneEngineRuntime();
 
 const { values } = parseArgs({
   options: {

@@ -2,6 +2,9 @@
 // the window. Args: --runs-dir=DIR.
 import { createEngine } from '../engine/handlers';
 import { serveInUtilityProcess } from './engine-utility';
+import { tuneEngineRuntime } from '../engine/runtime';
+
+tuneEngineRuntime();
 
 const RUNS_ARG = '--runs-dir=';
 const runsDir = process.argv.find((a) => a.startsWith(RUNS_ARG))?.slice(RUNS_ARG.length);

@@ -1,4 +1,5 @@
 import { UsageError } from './errors';
+import { tuneEngineRuntime } from '../engine/runtime';
 
 interface Command {
   summary: string;
@@ -42,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`convscope: unknown command '${name}' (commands: ${Object.keys(commands).join(', ')})\n`);
     return 2;
   }
+  tuneEngineRuntime();
   try {
     const mod = await command.load();
     if (rest.includes('--help') || rest.includes('-h')) {

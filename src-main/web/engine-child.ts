@@ -3,6 +3,9 @@
 import { compactForClone, type Packet, type PacketPort } from '../contract';
 import { createEngine } from '../engine/handlers';
 import { createEngineHost } from '../engine/host';
+import { tuneEngineRuntime } from '../engine/runtime';
+
+tuneEngineRuntime();
 
 export interface ChildMessage {
   conn: number;
