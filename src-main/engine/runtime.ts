@@ -5,14 +5,15 @@ import v8 from 'node:v8';
 let tuned = false;
 
 /**
- * Turns off V8's incremental marking. Every inspection reads its activations back into fresh typed
- * arrays (some 5 MB for AlexNet), and the marking steps V8 then schedules on the event loop landed
- * inside the next inspection's awaits: the JPEG decode of an AlexNet inspection took a median 15-21 ms
- * instead of 5, and the whole inspection 66-69 ms instead of 51 (measured back to back, 2 cores).
- * Full collections still run when needed, as single pauses; the engine has no frames to keep smooth.
+ * Turns off V8's concurrent marking: the garbage collector's marking then runs in small steps on the
+ * engine's own thread instead of on a helper thread. Every inspection reads its activations back into
+ * fresh typed arrays (some 5 MB for AlexNet), which keeps marking going, and on a 2-core machine the
+ * helper thread competed with sharp's decoder thread: an AlexNet inspection's JPEG decode took a median
+ * 14-21 ms instead of 7, back to back. (Turning incremental marking off altogether did as much for the
+ * decode but let a long training run's heap grow to 200 MiB between collections; this keeps it flat.)
  */
 export function tuneEngineRuntime(): void {
   if (tuned) return;
-  v8.setFlagsFromString('--no-incremental-marking');
+  v8.setFlagsFromString('--no-concurrent-marking');
   tuned = true;
 }

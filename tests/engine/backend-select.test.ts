@@ -112,12 +112,12 @@ describe('initBackend for real on this machine (no native packages)', () => {
     expect(report.skipped.map((s) => s.backend)).toEqual(['gpu', 'webgpu', 'node']);
     expect(report.skipped[0].reason).toBe('not installed (@tensorflow/tfjs-node-gpu is not in node_modules)');
     expect(report.versions['tfjs-backend-wasm']).toBe(tf.version.tfjs);
-    expect(report.wasmKernels?.map((k) => k.kernel)).toEqual(['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Tanh', 'ConvScopeTanhGrad', 'Add', 'Sum', 'Identity', 'LRN']);
+    expect(report.wasmKernels?.map((k) => k.kernel)).toEqual(['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Tanh', 'ConvScopeTanhGrad', 'Add', 'Sum', 'Identity', 'Slice', 'SplitV', 'LRN']);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
     const text = backend.describeBackend(report);
     expect(text.split('\n')).toHaveLength(4);
     expect(text).toContain(`skipped webgpu: ${NO_VULKAN}`);
-    expect(text).toMatch(new RegExp(`^Backend: wasm, WebAssembly \\(XNNPACK\\) \\(auto; SIMD on, ${threads} threads?, 12 kernels added or replaced by ConvScope`));
+    expect(text).toMatch(new RegExp(`^Backend: wasm, WebAssembly \\(XNNPACK\\) \\(auto; SIMD on, ${threads} threads?, 14 kernels added or replaced by ConvScope`));
   });
 
   it('runs wasm on the threads asked for, keeps the running count when none is asked, and refuses a bad count', async () => {

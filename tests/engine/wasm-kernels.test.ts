@@ -148,6 +148,52 @@ describe('FusedConv2D (direct kernel with bias, linear or ReLU) matches the cpu 
   });
 });
 
+describe('Slice and SplitV (copies inside the wasm memory) match the cpu backend', () => {
+  const cases: [number[], number[], number[]][] = [
+    [[7], [2], [4]],
+    [[4, 5, 6], [1, 0, 0], [2, 5, 6]],
+    [[4, 5, 6], [1, 2, 0], [2, 3, 6]],
+    [[4, 5, 6], [0, 1, 2], [4, 3, 3]],
+    [[2, 3, 4, 5], [1, 1, 1, 1], [1, -1, 2, -1]],
+    [[3, 3, 192, 8], [0, 0, 0, 4], [3, 3, 192, 4]],
+    [[2, 3, 4, 5, 6], [0, 1, 0, 2, 1], [2, 2, 4, 3, 5]],
+    [[3, 4], [1, 1], [0, 2]],
+  ];
+  for (const [shape, begin, extent] of cases) {
+    it(`[${shape}] from [${begin}] size [${extent}], float32 and int32`, async () => {
+      const x: [Float32Array, number[]] = [values(size(shape), 50), shape];
+      await expectKernelMatchesCpu('Slice', { x }, { begin, size: extent });
+      await use('wasm');
+      const ints = tf.tidy(() => tf.slice(tf.tensor(Int32Array.from(x[0], (v) => Math.round(v * 1000)), shape, 'int32'), begin, extent).dataSync());
+      await use('cpu');
+      const want = tf.tidy(() => tf.slice(tf.tensor(Int32Array.from(x[0], (v) => Math.round(v * 1000)), shape, 'int32'), begin, extent).dataSync());
+      expect(Array.from(ints)).toEqual(Array.from(want));
+    });
+  }
+  for (const [shape, splits, axis] of [[[3, 3, 192, 8], 2, 3], [[1, 27, 27, 96], [40, 56], -1], [[6, 4, 5], [1, 3, 2], 0], [[5, 6, 7], 3, 1]] as [number[], number | number[], number][]) {
+    it(`split [${shape}] into ${JSON.stringify(splits)} along ${axis}: the same parts, bit for bit, nothing read back`, async () => {
+      const v = values(size(shape), 51);
+      v[3] = NaN;
+      v[4] = -0;
+      const parts = async (backend: 'wasm' | 'cpu') => {
+        await use(backend);
+        const x = tf.tensor(v, shape);
+        const spy = vi.spyOn(wasmBackend, 'readSync');
+        const out = tf.split(x, splits, axis);
+        if (backend === 'wasm') expect(spy).not.toHaveBeenCalled();
+        vi.restoreAllMocks();
+        const got = out.map((t) => {
+          const d = t.dataSync();
+          return { shape: t.shape, bits: Array.from(new Int32Array(d.buffer, d.byteOffset, d.length)) };
+        });
+        tf.dispose([x, ...out]);
+        return got;
+      };
+      expect(await parts('wasm')).toEqual(await parts('cpu'));
+    });
+  }
+});
+
 describe('Identity (replaced: shares the data instead of copying it)', () => {
   it('a clone holds the same values without a copy, and either can be disposed first', async () => {
     await use('wasm');
@@ -362,6 +408,7 @@ describe('the kernels stay in the wasm heap', () => {
     ['Conv2D', { x: [2, 9, 9, 1], filter: [5, 5, 1, 6] }, { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1 }],
     ['Add', { a: [2, 9, 9, 6], b: [6] }, {}],
     ['Sum', { x: [2, 9, 9, 6] }, { axis: [0, 1, 2], keepDims: false }],
+    ['Slice', { x: [2, 9, 9, 6] }, { begin: [0, 1, 2, 3], size: [2, 5, 4, 2] }],
     ['MaxPoolGrad', { dy: [2, 6, 6, 4], input: [2, 13, 13, 4], output: [2, 6, 6, 4] }, { filterSize: 3, strides: 2, pad: 'valid' }],
     ['MaxPoolGrad', { dy: [2, 7, 7, 4], input: [2, 13, 13, 4], output: [2, 7, 7, 4] }, { filterSize: 3, strides: 2, pad: 'same' }],
     ['BatchMatMul', { a: [5, 7], b: [3, 5] }, { transposeA: true, transposeB: true }],

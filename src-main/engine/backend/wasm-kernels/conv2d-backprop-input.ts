@@ -95,18 +95,7 @@ function subPixel(backend: KernelArgs['backend'], dy: TensorInfo, filter: Tensor
     // Rows and columns of the padded input that no window reaches get no gradient.
     const [extraRows, extraCols] = [Math.max(0, top + info.inHeight - rows), Math.max(0, left + info.inWidth - cols)];
     const covered = extraRows || extraCols ? w.pad(interleaved, [[0, 0], [0, extraRows], [0, extraCols], [0, 0]]) : interleaved;
-    // The crop to the input, as a depthwise convolution with a one-hot filter (the wasm Slice kernel reads
-    // its input back into JavaScript): its 'valid' output starts at the hot tap (top, left).
-    const [kh, kw] = [rows + extraRows - info.inHeight + 1, cols + extraCols - info.inWidth + 1];
-    if (kh === 1 && kw === 1) return covered;
-    const oneHot = new Float32Array(kh * kw * ci);
-    for (let c = 0; c < ci; c++) oneHot[(top * kw + left) * ci + c] = 1;
-    return w.run('DepthwiseConv2dNative', { x: covered, filter: w.constant(oneHot, [kh, kw, ci, 1]) }, {
-      strides: [1, 1],
-      pad: 'valid',
-      dilations: [1, 1],
-      dataFormat: 'NHWC',
-    });
+    return w.run('Slice', { x: covered }, { begin: [0, top, left, 0], size: [n, info.inHeight, info.inWidth, ci] });
   });
 }
 

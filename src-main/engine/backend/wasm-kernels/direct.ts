@@ -37,7 +37,7 @@ export type DirectKernels = {
 type BackendWasmLike = {
   wasm: EmscriptenModule;
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  makeOutput(shape: number[], dtype: 'float32' | 'int32'): TensorInfo;
 };
 /** The threaded build keeps its memory in wasmMemory, the single-threaded one exports it. */
 type EmscriptenModule = {
@@ -79,6 +79,11 @@ export function readableAfter(backend: tf.KernelBackend, t: TensorInfo, bytes: n
   return end + bytes <= memoryOf((backend as unknown as BackendWasmLike).wasm).buffer.byteLength;
 }
 
+/** The backend's whole memory as 32-bit words (a fresh view: the memory may have grown). */
+export function heapWords(backend: tf.KernelBackend): Int32Array {
+  return new Int32Array(memoryOf((backend as unknown as BackendWasmLike).wasm).buffer);
+}
+
 /** Threads of the backend's XNNPACK pool (1 where the module cannot say). */
 export function poolThreads(backend: tf.KernelBackend): number {
   return (backend as unknown as BackendWasmLike).wasm.tfjs?.getThreadsCount?.() ?? 1;
@@ -89,6 +94,11 @@ export function offsetOf(backend: tf.KernelBackend, t: TensorInfo): number {
   const entry = (backend as unknown as BackendWasmLike).dataIdMap.get(t.dataId);
   if (!entry) throw new Error('tensor is not in the wasm backend');
   return entry.memoryOffset;
+}
+
+/** A new tensor of `dtype` in the backend's memory, not initialised. */
+export function makeOutput(backend: tf.KernelBackend, shape: number[], dtype: 'float32' | 'int32'): TensorInfo {
+  return (backend as unknown as BackendWasmLike).makeOutput(shape, dtype);
 }
 
 /** A new float32 tensor in the backend's memory, not initialised. */

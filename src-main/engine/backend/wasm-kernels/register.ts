@@ -11,6 +11,7 @@ import { makeLrnConfig } from './lrn';
 import { makeAddConfig, makeSumConfig } from './bias';
 import { makeConv2DConfig, makeFusedConv2DConfig } from './conv2d';
 import { makeIdentityConfig } from './identity';
+import { makeSliceConfig, makeSplitVConfig } from './slice';
 
 /** What registerWasmTrainingKernels did to one kernel. */
 export type WasmKernelChange = { kernel: string; change: 'added' | 'replaced'; why: string };
@@ -86,6 +87,16 @@ const PLAN: Plan[] = [
     kernel: 'Identity',
     make: () => makeIdentityConfig(shipped('Identity')),
     why: 'shipped kernel copies the tensor, for every tensor a gradient saves: shares the data instead, as the cpu backend does',
+  },
+  {
+    kernel: 'Slice',
+    make: () => makeSliceConfig(shipped('Slice')),
+    why: 'shipped kernel reads its whole input back into JavaScript for every slice: contiguous runs copied inside the wasm memory',
+  },
+  {
+    kernel: 'SplitV',
+    make: () => makeSplitVConfig(shipped('SplitV')),
+    why: "shipped kernel slices through the shipped Slice (a read-back per part): ConvScope's Slice for each part",
   },
   {
     kernel: 'LRN',
