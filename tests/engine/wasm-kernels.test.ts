@@ -7,6 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../../src-main/engine/tf';
 import { registerWasmTrainingKernels } from '../../src-main/engine/backend/wasm-kernels/register';
 import { TANH_GRAD } from '../../src-main/engine/backend/wasm-kernels/tanh';
+import { wordIndex } from '../../src-main/engine/backend/wasm-kernels/direct';
 
 const TOL = 1e-4;
 type Attrs = Record<string, unknown>;
@@ -170,6 +171,11 @@ describe('Slice and SplitV (copies inside the wasm memory) match the cpu backend
       expect(Array.from(ints)).toEqual(Array.from(want));
     });
   }
+  it('word indices of byte offsets past 2 GiB stay positive (AlexNet training passes 2 GiB of wasm memory)', () => {
+    expect(wordIndex(2 ** 31 + 8)).toBe(2 ** 29 + 2);
+    expect(wordIndex(2 ** 32 - 4)).toBe(2 ** 30 - 1);
+    expect(wordIndex(4096)).toBe(1024);
+  });
   for (const [shape, splits, axis] of [[[3, 3, 192, 8], 2, 3], [[1, 27, 27, 96], [40, 56], -1], [[6, 4, 5], [1, 3, 2], 0], [[5, 6, 7], 3, 1]] as [number[], number | number[], number][]) {
     it(`split [${shape}] into ${JSON.stringify(splits)} along ${axis}: the same parts, bit for bit, nothing read back`, async () => {
       const v = values(size(shape), 51);

@@ -79,6 +79,11 @@ export function readableAfter(backend: tf.KernelBackend, t: TensorInfo, bytes: n
   return end + bytes <= memoryOf((backend as unknown as BackendWasmLike).wasm).buffer.byteLength;
 }
 
+/** The index in heapWords of a byte offset: unsigned, since a wasm memory may pass 2 GiB (AlexNet training does). */
+export function wordIndex(byteOffset: number): number {
+  return byteOffset >>> 2;
+}
+
 /** The backend's whole memory as 32-bit words (a fresh view: the memory may have grown). */
 export function heapWords(backend: tf.KernelBackend): Int32Array {
   return new Int32Array(memoryOf((backend as unknown as BackendWasmLike).wasm).buffer);

@@ -3,7 +3,7 @@
 // kernel split in two copied 2.6 M floats per AlexNet inspection. Here each slice is its runs of
 // contiguous words moved with copyWithin, bit for bit, nothing read back.
 import { tf } from '../../tf';
-import { heapWords, makeOutput, offsetOf } from './direct';
+import { heapWords, makeOutput, offsetOf, wordIndex } from './direct';
 import { WASM, type KernelArgs, type TensorInfo } from './kernel-call';
 
 const WORD_TYPES = new Set(['float32', 'int32']);
@@ -20,8 +20,8 @@ function sliceWords(backend: tf.KernelBackend, x: TensorInfo, begin: number[], s
   while (inner > 0 && size[inner] === shape[inner]) inner--;
   const run = size.slice(inner).reduce((a, b) => a * b, 1);
   const words = heapWords(backend);
-  const src = offsetOf(backend, x) >> 2;
-  let dst = offsetOf(backend, out) >> 2;
+  const src = wordIndex(offsetOf(backend, x));
+  let dst = wordIndex(offsetOf(backend, out));
   const index = begin.slice(0, inner);
   const start = (idx: number[]) => idx.reduce((s, v, d) => s + v * strides[d], 0) + begin[inner] * strides[inner];
   for (let done = 0; done < count; done += run, dst += run) {
