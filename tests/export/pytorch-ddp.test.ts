@@ -17,7 +17,7 @@ import { readRun, type CommandFile } from '../../src-main/engine/train/run-folde
 import type { CheckpointMeta } from '../../src-main/engine/train/trainer';
 import { importModel } from '../../src-main/engine/import';
 import { runCli } from '../cli/run-cli';
-import { NO_TORCH, python, spawnTorchrun, torchrun, torchrunNode } from './python';
+import { freePort, NO_TORCH, python, spawnTorchrun, torchrun, torchrunNode } from './python';
 
 let scratch: string;
 let pkg: string;
@@ -83,8 +83,8 @@ describe.skipIf(NO_TORCH !== null)('exported trainer under torch.distributed.run
 
   it('2 nodes (c10d rendezvous, one process each) train the same losses; only rank 0 needs its run folder', { timeout: 180_000 }, async () => {
     const dirs = [path.join(scratch, 'node-a'), path.join(scratch, 'node-b')];
-    const endpoint = `127.0.0.1:${29_500 + Math.floor(Math.random() * 400)}`;
-    await Promise.all(dirs.map((d) => torchrunNode(2, endpoint, path.join(pkg, 'train.py'), ['--run-dir', d, '--data-dir', mnistDataFolder(), '--init-from', init])));
+    const endpoint = `127.0.0.1:${await freePort()}`;
+    await Promise.all(dirs.map((d, i) => torchrunNode(2, endpoint, i === 0, path.join(pkg, 'train.py'), ['--run-dir', d, '--data-dir', mnistDataFolder(), '--init-from', init])));
     const written = dirs.filter((d) => existsSync(path.join(d, 'batch.jsonl')));
     expect(written).toHaveLength(1); // the other node's rank never touched its --run-dir
     expect(maxLossDiff(runs.two, written[0])).toBeLessThan(1e-6);
