@@ -1,5 +1,6 @@
 // Shapes and paddings of a 2D convolution as the gradient kernels need them.
 import { tf } from '../../tf';
+import type { TensorInfo, WasmScope } from './kernel-call';
 
 export type Conv2DAttrs = {
   strides: [number, number] | number;
@@ -28,4 +29,17 @@ export function convGeometry(
     false,
     'channelsLast',
   );
+}
+
+/**
+ * `x` padded so that every window of the convolution lies inside it: the padding before (top, left) and
+ * as many rows and columns after as the last window reaches past the input. Window (r, q) then starts at
+ * row r * strideHeight, column q * strideWidth (what the direct kernels expect).
+ */
+export function padToWindows(w: WasmScope, x: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+  const [, h, wd] = x.shape;
+  const { top, left } = info.padInfo;
+  const below = Math.max(0, (info.outHeight - 1) * info.strideHeight + info.effectiveFilterHeight - top - h);
+  const right = Math.max(0, (info.outWidth - 1) * info.strideWidth + info.effectiveFilterWidth - left - wd);
+  return top || left || below || right ? w.pad(x, [[0, 0], [top, below], [left, right], [0, 0]]) : x;
 }

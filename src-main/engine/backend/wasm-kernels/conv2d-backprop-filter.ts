@@ -11,7 +11,7 @@
 //   Multi-threaded, and faster for wide layers.
 import { tf } from '../../tf';
 import { composeWasm, type TensorInfo, type KernelArgs, WASM } from './kernel-call';
-import { convGeometry, type Conv2DAttrs } from './conv-geometry';
+import { convGeometry, padToWindows, type Conv2DAttrs } from './conv-geometry';
 import { directKernels, makeFloatOutput, offsetOf, readableAfter } from './direct';
 
 type Attrs = Conv2DAttrs & { filterShape: [number, number, number, number] };
@@ -51,14 +51,10 @@ function viaXnnpack(args: KernelArgs, info: tf.backend_util.Conv2DInfo): TensorI
 
 function direct(args: KernelArgs, info: tf.backend_util.Conv2DInfo, filterShape: number[]): TensorInfo {
   const { x, dy } = args.inputs;
-  const { top, left } = info.padInfo;
-  const [n, h, wd, ci] = x.shape;
+  const [n, , , ci] = x.shape;
   const co = filterShape[3];
-  // Rows and columns the last window reaches, past the input where the padding is.
-  const below = Math.max(0, (info.outHeight - 1) * info.strideHeight + info.filterHeight - top - h);
-  const right = Math.max(0, (info.outWidth - 1) * info.strideWidth + info.filterWidth - left - wd);
   return composeWasm(args.backend, (w) => {
-    const padded = top || left || below || right ? w.pad(x, [[0, 0], [top, below], [left, right], [0, 0]]) : x;
+    const padded = padToWindows(w, x, info);
     const kPad = Math.ceil((filterShape[0] * filterShape[1] * ci) / 4) * 4;
     // Partial sums of [kPad, co rounded up to 8], then a table of kPad tap offsets.
     const scratch = w.track(makeFloatOutput(args.backend, [kPad * (Math.ceil(co / 8) * 8 + 1)]));

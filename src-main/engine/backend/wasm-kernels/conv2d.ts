@@ -6,6 +6,7 @@
 import { tf } from '../../tf';
 import { directKernels, makeFloatOutput, offsetOf, poolThreads, readableAfter } from './direct';
 import { composeWasm, WASM, type KernelArgs, type TensorInfo } from './kernel-call';
+import { padToWindows } from './conv-geometry';
 
 type Attrs = {
   strides: [number, number] | number;
@@ -24,12 +25,9 @@ function conv2dDirect(backend: tf.KernelBackend, x: TensorInfo, filter: TensorIn
     x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
     attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
   );
-  const [n, h, wd, ci] = x.shape;
-  const { top, left } = info.padInfo;
-  const below = Math.max(0, (info.outHeight - 1) * info.strideHeight + info.effectiveFilterHeight - top - h);
-  const right = Math.max(0, (info.outWidth - 1) * info.strideWidth + info.effectiveFilterWidth - left - wd);
+  const [n, , , ci] = x.shape;
   return composeWasm(backend, (w) => {
-    const padded = top || left || below || right ? w.pad(x, [[0, 0], [top, below], [left, right], [0, 0]]) : x;
+    const padded = padToWindows(w, x, info);
     const taps = w.track(makeFloatOutput(backend, [info.filterHeight * info.filterWidth * ci]));
     const y = makeFloatOutput(backend, [n, info.outHeight, info.outWidth, info.outChannels]);
     directKernels(backend).conv2d(

@@ -108,5 +108,5 @@ export function makeOutput(backend: tf.KernelBackend, shape: number[], dtype: 'f
 
 /** A new float32 tensor in the backend's memory, not initialised. */
 export function makeFloatOutput(backend: tf.KernelBackend, shape: number[]): TensorInfo {
-  return (backend as unknown as BackendWasmLike).makeOutput(shape, 'float32');
+  return makeOutput(backend, shape, 'float32');
 }
