@@ -153,7 +153,8 @@ describe.skipIf(NO_CHROMIUM !== null)('ConvScope in a browser', () => {
   });
 
   it('stops a run, opens it from the past runs, and scrubs its kernel timeline', async () => {
-    await startRun({ limit: 8192, testLimit: 200, epochs: 3, snapshotEvery: 100 });
+    // Far more epochs than it can finish before it is stopped, however fast the engine trains.
+    await startRun({ limit: 8192, testLimit: 200, epochs: 500, snapshotEvery: 100 });
     await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 60_000 }).toBe('running');
     await expect.poll(() => page.locator('[role=progressbar]').getAttribute('aria-valuenow'), { timeout: 60_000 }).not.toBe('0');
     // The kernels view follows the run live (the engine streams each snapshot's kernels).

@@ -27,7 +27,7 @@ describe.skipIf(NO_TORCH !== null || NO_CHROMIUM !== null)('a run trained by the
     execFileSync('npx', ['vite', 'build', '--config', 'src-renderer/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
     await tf.setBackend('cpu');
     scratch = await mkdtemp(path.join(tmpdir(), 'convscope-e2e-external-'));
-    const config = { ...defaultConfig('lenet5', 'mnist'), batchSize: 32, epochs: 200, limit: 1024, testLimit: 100, optimizer: defaultOptimizer('sgd', { lr: 0.05 }), snapshotEvery: 8, statsEvery: 8 };
+    const config = { ...defaultConfig('lenet5', 'mnist'), batchSize: 32, epochs: 5000, limit: 1024, testLimit: 100, optimizer: defaultOptimizer('sgd', { lr: 0.05 }), snapshotEvery: 8, statsEvery: 8 };
     const pkg = (await exportPytorch(config, path.join(scratch, 'pkg'))).dir;
     runDir = path.join(scratch, 'external', 'lenet5-ddp');
     trainer = spawnTorchrun(2, path.join(pkg, 'train.py'), ['--run-dir', runDir, '--data-dir', mnistDataFolder()]);

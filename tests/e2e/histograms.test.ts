@@ -38,7 +38,8 @@ describe.skipIf(NO_CHROMIUM !== null)('distributions over training', () => {
     await page.keyboard.press('5');
     await page.getByTestId('train-limit').fill('1024');
     await page.getByTestId('test-limit').fill('200');
-    await page.getByLabel('Epochs').fill('8');
+    // More epochs than the test can see end: the run is stopped below, and a faster engine must not finish it first.
+    await page.getByLabel('Epochs').fill('2000');
     await page.getByTestId('start-training').click();
     await expect.poll(() => page.getByTestId('run-state').textContent(), { timeout: 60_000 }).toBe('running');
     await page.keyboard.press('4');
