@@ -61,11 +61,8 @@ async function queryVector(m: LoadedModel, image: ImageInput, layer: string): Pr
 }
 
 /**
- * One computation per key at a time: a request for what is already being computed waits for it (a
- * second click on a channel while the layer's pass runs) instead of starting the pass again.
- */
-/**
- * One run per key at a time, shared by every caller that asks while it runs. Each caller passes its
+ * One run per key at a time, shared by every caller that asks while it runs (a second click on a
+ * channel while the layer's pass runs waits for it instead of starting the pass again). Each caller passes its
  * own signal; the run's signal aborts once every caller sharing it has aborted (a closed dialog stops
  * a pass nobody else waits for). Settled runs are not kept: the disk cache keeps results.
  */

@@ -1,4 +1,4 @@
-// Shapes and paddings of a 2D convolution as the gradient kernels need them.
+// Shapes and paddings of a 2D convolution as ConvScope's convolution kernels need them.
 import { tf } from '../../tf';
 import type { TensorInfo, WasmScope } from './kernel-call';
 
@@ -9,12 +9,13 @@ export type Conv2DAttrs = {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 };
 
-/** The convolution x (NHWC) * filter [fh, fw, in, out] that the gradient belongs to. */
+/** The convolution x (NHWC) * filter [fh, fw, in, out] (a gradient's: undilated). */
 export function convGeometry(
   xShape: number[],
   filterShape: number[],
   attrs: Conv2DAttrs,
   kernelName: string,
+  dilations: [number, number] | number = 1,
 ): tf.backend_util.Conv2DInfo {
   if (attrs.dataFormat !== 'NHWC') {
     throw new Error(`${kernelName} on wasm supports data format NHWC only, got ${attrs.dataFormat}`);
@@ -23,7 +24,7 @@ export function convGeometry(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
     attrs.strides,
-    1,
+    dilations,
     attrs.pad,
     attrs.dimRoundingMode,
     false,

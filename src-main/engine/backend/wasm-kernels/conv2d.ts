@@ -6,25 +6,15 @@
 import { tf } from '../../tf';
 import { directKernels, makeFloatOutput, offsetOf, poolThreads, readableAfter } from './direct';
 import { composeWasm, WASM, type KernelArgs, type TensorInfo } from './kernel-call';
-import { padToWindows } from './conv-geometry';
+import { convGeometry, padToWindows, type Conv2DAttrs } from './conv-geometry';
 
-type Attrs = {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dilations: [number, number] | number;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  activation?: string;
-};
+type Attrs = Conv2DAttrs & { dilations: [number, number] | number; activation?: string };
 
 /** Input channels up to which the direct kernel is used (on one thread). */
 export const DIRECT_MAX_IN_CHANNELS = 8;
 
 function conv2dDirect(backend: tf.KernelBackend, x: TensorInfo, filter: TensorInfo, bias: TensorInfo | null, relu: boolean, attrs: Attrs): TensorInfo {
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
-    attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
-  );
+  const info = convGeometry(x.shape, filter.shape, attrs, 'Conv2D', attrs.dilations);
   const [n, , , ci] = x.shape;
   return composeWasm(backend, (w) => {
     const padded = padToWindows(w, x, info);
